@@ -1,0 +1,62 @@
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ImageFlowIO.Config;
+
+namespace ImageFlowIO.Caching;
+
+/// <summary>
+/// Content-addressed cache keys (SPEC §3): the input's content digest, the canonical JSON of exactly the config
+/// sections a stage reads, the model's digest (inference) and the tool version. Never the raw path.
+/// </summary>
+public static class CacheKeys
+{
+    /// <summary>Version of this tool; part of every key so a new release never reads an older format.</summary>
+    public static readonly string ToolVersion = typeof(CacheKeys).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
+
+    /// <summary>Canonical JSON of the preprocessing inputs: every effective value, defaults included, so an edit that changes nothing keeps the key.</summary>
+    public static string PreprocessSection(PipelineConfig config, TensorLayout layout) =>
+        JsonSerializer.Serialize(new PreprocessKeyParts(config.Preprocessing, config.Input.AutoOrient, layout), CanonicalJsonContext.Default.PreprocessKeyParts);
+
+    public static string InferenceSection(PipelineConfig config, BackendKind backend, string inputName, string outputName) =>
+        JsonSerializer.Serialize(new InferenceKeyParts(config.Inference, backend, inputName, outputName), CanonicalJsonContext.Default.InferenceKeyParts);
+
+    public static string Preprocess(string inputDigest, string preprocessSection) =>
+        Digest("preprocess", ToolVersion, inputDigest, preprocessSection);
+
+    public static string Inference(string preprocessKey, string modelDigest, string inferenceSection) =>
+        Digest("inference", ToolVersion, preprocessKey, modelDigest, inferenceSection);
+
+    /// <summary>Base64URL of SHA-256 over the length-prefixed parts (43 characters, safe in any file system).</summary>
+    public static string Digest(params string[] parts)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Span<byte> len = stackalloc byte[4];
+        foreach (var part in parts)
+        {
+            var bytes = Encoding.UTF8.GetBytes(part);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(len, bytes.Length);
+            hash.AppendData(len);
+            hash.AppendData(bytes);
+        }
+        return Base64Url(hash.GetHashAndReset());
+    }
+
+    public static string Base64Url(ReadOnlySpan<byte> bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>SHA-256 of content, hex.</summary>
+    public static string ContentDigest(ReadOnlySpan<byte> content) => Convert.ToHexStringLower(SHA256.HashData(content));
+}
+
+internal sealed record PreprocessKeyParts(PreprocessingConfig Preprocessing, bool AutoOrient, TensorLayout Layout);
+internal sealed record InferenceKeyParts(InferenceConfig Inference, BackendKind Backend, string InputName, string OutputName);
+
+// Source-generated, so computing a key needs no reflection.
+[JsonSourceGenerationOptions(UseStringEnumConverter = true, WriteIndented = false)]
+[JsonSerializable(typeof(PreprocessKeyParts))]
+[JsonSerializable(typeof(InferenceKeyParts))]
+[JsonSerializable(typeof(PostprocessingConfig))]
+[JsonSerializable(typeof(OutputConfig))]
+internal sealed partial class CanonicalJsonContext : JsonSerializerContext;

@@ -1,0 +1,179 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using ImageFlowIO.Config;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace ImageFlowIO.Imaging;
+
+/// <summary>
+/// Writes a preprocessed image into a model input tensor (SPEC §2 steps 3, 5, 6): grayscale, channels,
+/// channel order, normalisation, data type and layout, straight into the tensor's bytes.
+/// </summary>
+public static class TensorWriter
+{
+    // BT.709 luma, as SPEC §2 step 3 says.
+    private const float LumaR = 0.2126f, LumaG = 0.7152f, LumaB = 0.0722f;
+
+    public static TensorData Write(DecodedImage decoded, PreprocessingConfig pre, TensorLayout layout)
+    {
+        if (layout == TensorLayout.Auto) layout = TensorLayout.Nchw;
+        return decoded.Image switch
+        {
+            Image<Rgb24> i => Write(i, pre, layout),
+            Image<Rgba32> i => Write(i, pre, layout),
+            Image<Rgba64> i => Write(i, pre, layout),
+            _ => throw new InvalidOperationException("Unexpected pixel type " + decoded.Image.GetType()),
+        };
+    }
+
+    public static TensorData Write<TPixel>(Image<TPixel> image, PreprocessingConfig pre, TensorLayout layout) where TPixel : unmanaged, IPixel<TPixel>
+    {
+        var channels = pre.Format.Channels;
+        var width = image.Width;
+        var height = image.Height;
+        var shape = layout == TensorLayout.Nhwc ? new[] { 1, height, width, channels } : new[] { 1, channels, height, width };
+        var dataType = pre.Format.DataType;
+        var bytes = GC.AllocateUninitializedArray<byte>(checked(width * height * channels * TensorData.ElementSize(dataType)));
+
+        // Per-channel affine map v' = v * scale + offset folds normalisation into one multiply-add.
+        Span<float> scale = stackalloc float[4];
+        Span<float> offset = stackalloc float[4];
+        var bgr = pre.Format.ChannelOrder == ChannelOrder.Bgr;
+        for (var c = 0; c < channels; c++)
+        {
+            var source = bgr && channels >= 3 && c < 3 ? 2 - c : c; // tensor channel c reads this RGB(A) channel
+            if (pre.Normalize.Apply && dataType is TensorDataType.Float32 or TensorDataType.Float16)
+            {
+                var mean = (float)Pick(pre.Normalize.Mean, source);
+                var std = (float)Pick(pre.Normalize.Std, source);
+                scale[c] = 1f / std;
+                offset[c] = -mean / std;
+            }
+            else { scale[c] = 1f; offset[c] = 0f; }
+        }
+        var grayscale = pre.Grayscale.Apply || channels == 1;
+
+        var plane = width * height;
+        var rowValues = ArrayPool<float>.Shared.Rent(width * channels);
+        var rowPixels = ArrayPool<Vector4>.Shared.Rent(width);
+        try
+        {
+            var config = Configuration.Default;
+            var scaleArr = scale.ToArray();
+            var offsetArr = offset.ToArray();
+            image.ProcessPixelRows(accessor =>
+            {
+                var px = rowPixels.AsSpan(0, width);
+                var values = rowValues.AsSpan(0, width * channels);
+                for (var y = 0; y < height; y++)
+                {
+                    // ToVector4 gives pixel / maxValue exactly (255 for 8-bit, 65535 for 16-bit sources).
+                    PixelOperations<TPixel>.Instance.ToVector4(config, accessor.GetRowSpan(y), px);
+                    FillRow(px, values, channels, grayscale, bgr, scaleArr, offsetArr);
+                    StoreRow(values, bytes, dataType, layout, channels, width, plane, y);
+                }
+            });
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rowValues);
+            ArrayPool<Vector4>.Shared.Return(rowPixels);
+        }
+        return new TensorData(dataType, shape, bytes, layout);
+    }
+
+    private static double Pick(IReadOnlyList<double> values, int channel) => values.Count == 1 ? values[0] : values[Math.Min(channel, values.Count - 1)];
+
+    /// <summary>Fills one row as channel planes: values[c * width + x].</summary>
+    private static void FillRow(ReadOnlySpan<Vector4> px, Span<float> values, int channels, bool grayscale, bool bgr, float[] scale, float[] offset)
+    {
+        var width = px.Length;
+        if (grayscale)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                var p = px[x];
+                var luma = LumaR * p.X + LumaG * p.Y + LumaB * p.Z;
+                for (var c = 0; c < channels; c++)
+                    values[c * width + x] = (c == 3 ? p.W : luma) * scale[c] + offset[c];
+            }
+            return;
+        }
+        int r = bgr ? 2 : 0, b = bgr ? 0 : 2;
+        var plane0 = values.Slice(0, width);
+        var plane1 = values.Slice(width, width);
+        var plane2 = values.Slice(2 * width, width);
+        float s0 = scale[0], s1 = scale[1], s2 = scale[2], o0 = offset[0], o1 = offset[1], o2 = offset[2];
+        for (var x = 0; x < width; x++)
+        {
+            var p = px[x];
+            plane0[x] = (r == 0 ? p.X : p.Z) * s0 + o0;
+            plane1[x] = p.Y * s1 + o1;
+            plane2[x] = (b == 2 ? p.Z : p.X) * s2 + o2;
+        }
+        if (channels == 4)
+        {
+            var plane3 = values.Slice(3 * width, width);
+            for (var x = 0; x < width; x++) plane3[x] = px[x].W * scale[3] + offset[3];
+        }
+    }
+
+    private static void StoreRow(ReadOnlySpan<float> values, byte[] bytes, TensorDataType type, TensorLayout layout, int channels, int width, int plane, int y)
+    {
+        switch (type)
+        {
+            case TensorDataType.Float32:
+            {
+                var dst = MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
+                if (layout == TensorLayout.Nchw)
+                    for (var c = 0; c < channels; c++) values.Slice(c * width, width).CopyTo(dst.Slice(c * plane + y * width, width));
+                else
+                    Interleave(values, dst.Slice(y * width * channels, width * channels), channels, width, v => v);
+                break;
+            }
+            case TensorDataType.Float16:
+            {
+                var dst = MemoryMarshal.Cast<byte, Half>(bytes.AsSpan());
+                if (layout == TensorLayout.Nchw)
+                    for (var c = 0; c < channels; c++)
+                    {
+                        var src = values.Slice(c * width, width);
+                        var d = dst.Slice(c * plane + y * width, width);
+                        for (var x = 0; x < width; x++) d[x] = (Half)src[x];
+                    }
+                else
+                    Interleave(values, dst.Slice(y * width * channels, width * channels), channels, width, v => (Half)v);
+                break;
+            }
+            case TensorDataType.Uint8:
+            case TensorDataType.Int8:
+            {
+                var shift = type == TensorDataType.Int8 ? -128 : 0;
+                var dst = bytes.AsSpan();
+                if (layout == TensorLayout.Nchw)
+                    for (var c = 0; c < channels; c++)
+                    {
+                        var src = values.Slice(c * width, width);
+                        var d = dst.Slice(c * plane + y * width, width);
+                        for (var x = 0; x < width; x++) d[x] = (byte)(ToByte(src[x]) + shift);
+                    }
+                else
+                    Interleave(values, dst.Slice(y * width * channels, width * channels), channels, width, v => (byte)(ToByte(v) + shift));
+                break;
+            }
+        }
+    }
+
+    private static int ToByte(float unit) => (int)Math.Clamp(MathF.Round(unit * 255f), 0f, 255f);
+
+    private static void Interleave<T>(ReadOnlySpan<float> planes, Span<T> dst, int channels, int width, Func<float, T> convert)
+    {
+        for (var c = 0; c < channels; c++)
+        {
+            var src = planes.Slice(c * width, width);
+            for (var x = 0; x < width; x++) dst[x * channels + c] = convert(src[x]);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using System.Security.Cryptography;
+using ImageFlowIO.Config;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace ImageFlowIO.Inference;
+
+/// <summary>Runs an ONNX model with ONNX Runtime through the process-wide <see cref="SessionCache"/>.</summary>
+public sealed class OnnxBackend : IInferenceBackend
+{
+    private readonly InferenceSession _session;
+    private readonly string _modelPath;
+
+    public OnnxBackend(string modelPath, ModelConfig model, int intraOpThreads, ILogger? logger = null)
+    {
+        _modelPath = modelPath;
+        if (!File.Exists(modelPath))
+            throw new ModelException(ErrorCodes.ModelNotFound, modelPath, "the model file does not exist; check model.path (relative paths resolve against the config's folder)");
+        try
+        {
+            ModelDigest = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(modelPath)));
+            _session = SessionCache.Get(modelPath, intraOpThreads, logger);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new ModelException(ErrorCodes.ModelUnreadable, modelPath, $"ONNX Runtime cannot load the model ({FirstLine(ex.Message)}); make sure model.path names a valid .onnx file (opset ≤ 22)", ex);
+        }
+        catch (IOException ex)
+        {
+            throw new ModelException(ErrorCodes.ModelUnreadable, modelPath, $"the model file cannot be read ({ex.Message})", ex);
+        }
+        Signature = ReadSignature(model);
+    }
+
+    public ModelSignature Signature { get; }
+    public string ModelDigest { get; }
+
+    private static string FirstLine(string s) => s.Split('\n')[0].Trim();
+
+    private ModelSignature ReadSignature(ModelConfig model)
+    {
+        var inputName = model.InputName ?? _session.InputNames[0];
+        var outputName = model.OutputName ?? _session.OutputNames[0];
+        if (!_session.InputMetadata.TryGetValue(inputName, out var input))
+            throw new ModelException(ErrorCodes.ModelTensorNameNotFound, _modelPath, $"the model has no input named '{inputName}'; its inputs are: {string.Join(", ", _session.InputNames)}. Fix model.inputName");
+        if (!_session.OutputMetadata.TryGetValue(outputName, out var output))
+            throw new ModelException(ErrorCodes.ModelTensorNameNotFound, _modelPath, $"the model has no output named '{outputName}'; its outputs are: {string.Join(", ", _session.OutputNames)}. Fix model.outputName");
+        var inputType = input.ElementDataType switch
+        {
+            TensorElementType.Float => TensorDataType.Float32,
+            TensorElementType.Float16 => TensorDataType.Float16,
+            TensorElementType.UInt8 => TensorDataType.Uint8,
+            TensorElementType.Int8 => TensorDataType.Int8,
+            var t => throw new ModelException(ErrorCodes.ModelInputMismatch, _modelPath, $"the model input '{inputName}' is {t}; ImageFlowIO feeds float32, float16, uint8 or int8 image tensors"),
+        };
+        var inputShape = input.Dimensions.Select(d => (long)d).ToArray();
+        var layout = model.Layout == TensorLayout.Auto ? ModelSignature.InferLayout(inputShape) : model.Layout;
+        return new ModelSignature(inputName, inputType, inputShape, outputName, output.Dimensions.Select(d => (long)d).ToArray(), layout);
+    }
+
+    public unsafe TensorData Run(TensorData input, CancellationToken cancellationToken = default)
+    {
+        var elementType = input.ElementType switch
+        {
+            TensorDataType.Float32 => TensorElementType.Float,
+            TensorDataType.Float16 => TensorElementType.Float16,
+            TensorDataType.Uint8 => TensorElementType.UInt8,
+            _ => TensorElementType.Int8,
+        };
+        var shape = input.Shape.Select(d => (long)d).ToArray();
+        var bytes = input.UnsafeArray;
+        try
+        {
+            fixed (byte* data = bytes)
+            {
+                using var value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, elementType, shape, (IntPtr)data, bytes.Length);
+                using var runOptions = new RunOptions();
+                using var results = _session.Run(runOptions, [Signature.InputName], [value], [Signature.OutputName]);
+                var output = results[0];
+                var info = output.GetTensorTypeAndShape();
+                var outShape = info.Shape.Select(d => checked((int)d)).ToArray();
+                var layout = outShape.Length == 4 ? Signature.Layout : TensorLayout.Nchw;
+                return info.ElementDataType switch
+                {
+                    TensorElementType.Float => TensorData.FromFloats(outShape, output.GetTensorDataAsSpan<float>(), layout),
+                    TensorElementType.Float16 => TensorData.FromFloats(outShape, output.GetTensorDataAsSpan<Float16>().ToArray().Select(h => (float)(Half)h.ToFloat()).ToArray(), layout),
+                    TensorElementType.UInt8 => TensorData.FromFloats(outShape, output.GetTensorDataAsSpan<byte>().ToArray().Select(b => b / 255f).ToArray(), layout),
+                    TensorElementType.Double => TensorData.FromFloats(outShape, output.GetTensorDataAsSpan<double>().ToArray().Select(d => (float)d).ToArray(), layout),
+                    var t => throw new ModelException(ErrorCodes.ModelRunFailed, _modelPath, $"the model output '{Signature.OutputName}' is {t}; ImageFlowIO reads float outputs"),
+                };
+            }
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new ModelException(ErrorCodes.ModelRunFailed, _modelPath, $"the model failed on an input of shape [{string.Join(",", shape)}]: {FirstLine(ex.Message)}", ex);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+namespace ImageFlowIO.Output;
+
+/// <summary>Writes files to a temporary name in the same folder, then renames them into place: readers never see half a file.</summary>
+public static class AtomicFile
+{
+    public static void Write(string path, Action<Stream> write)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        try { Directory.CreateDirectory(dir); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new OutputException(ErrorCodes.OutputNotWritable, dir, $"the output folder cannot be created ({ex.Message}); choose a writable folder", ex);
+        }
+        var temp = Path.Combine(dir, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: false);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception ex)
+        {
+            TryDelete(temp);
+            if (ex is ImageFlowException) throw;
+            if (ex is UnauthorizedAccessException)
+                throw new OutputException(ErrorCodes.OutputNotWritable, path, "the output file cannot be written (permission denied); make the output folder writable or choose another", ex);
+            if (ex is IOException io && IsDiskFull(io))
+                throw new OutputException(ErrorCodes.OutputDiskFull, path, "the disk is full; free space or choose another output folder", ex);
+            if (ex is IOException)
+                throw new OutputException(ErrorCodes.OutputWriteFailed, path, $"the output file cannot be written ({ex.Message})", ex);
+            throw;
+        }
+    }
+
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        var copy = bytes.ToArray();
+        Write(path, s => s.Write(copy));
+    }
+
+    private static bool IsDiskFull(IOException ex) => (ex.HResult & 0xFFFF) is 28 or 112 || ex.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
+
+    internal static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,104 @@
+using ImageFlowIO.Config;
+using ImageFlowIO.Postprocessing;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Tiff;
+using SixLabors.ImageSharp.Formats.Tiff.Constants;
+using SixLabors.ImageSharp.Formats.Webp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace ImageFlowIO.Output;
+
+/// <summary>Encodes a postprocessed <see cref="FloatImage"/> (0..1 display range) as PNG, JPEG, WebP or TIFF.</summary>
+public static class ImageFileWriter
+{
+    /// <summary>Writes <paramref name="image"/> to <paramref name="path"/> atomically.</summary>
+    public static void Write(string path, FloatImage image, SaveConfig save, int bitDepth)
+    {
+        var channels = Math.Min(image.Channels, 4);
+        if (save.Format == ImageFormat.Png)
+        {
+            var samples = Quantize(image, channels, bitDepth == 16 ? 16 : 8, save.LinearToSRGB);
+            AtomicFile.Write(path, s => PngWriter.Write(s, samples, image.Width, image.Height, channels, bitDepth == 16 ? 16 : 8, save.CompressionLevel));
+            return;
+        }
+        using var img = ToImageSharp(image, channels, save.LinearToSRGB);
+        IImageEncoder encoder = save.Format switch
+        {
+            ImageFormat.Jpeg => new JpegEncoder { Quality = save.Quality },
+            ImageFormat.Webp => new WebpEncoder { Quality = save.Quality, FileFormat = WebpFileFormatType.Lossy },
+            _ => TiffEncoderFor(bitDepth, channels),
+        };
+        AtomicFile.Write(path, s => img.Save(s, encoder));
+    }
+
+    private static TiffEncoder TiffEncoderFor(int bitDepth, int channels) => new()
+    {
+        BitsPerPixel = (bitDepth, channels) switch
+        {
+            (1, _) => TiffBitsPerPixel.Bit1,
+            (4, _) => TiffBitsPerPixel.Bit4,
+            (_, 1) => TiffBitsPerPixel.Bit8,
+            _ => TiffBitsPerPixel.Bit24,
+        },
+        Compression = TiffCompression.Deflate,
+    };
+
+    /// <summary>Interleaved samples, big-endian for 16-bit (PNG's byte order).</summary>
+    public static byte[] Quantize(FloatImage image, int channels, int bitDepth, bool linearToSrgb = false)
+    {
+        var plane = image.PlaneLength;
+        var bytesPerSample = bitDepth / 8;
+        var result = GC.AllocateUninitializedArray<byte>(plane * channels * bytesPerSample);
+        var max = bitDepth == 16 ? 65535f : 255f;
+        for (var c = 0; c < channels; c++)
+        {
+            var src = image.Plane(c);
+            var convert = linearToSrgb && c < 3;
+            for (var i = 0; i < plane; i++)
+            {
+                var v = src[i];
+                if (float.IsNaN(v)) v = 0;
+                if (convert) v = LinearToSrgb(v);
+                var q = (int)MathF.Round(Math.Clamp(v, 0f, 1f) * max);
+                var o = (i * channels + c) * bytesPerSample;
+                if (bytesPerSample == 2) { result[o] = (byte)(q >> 8); result[o + 1] = (byte)q; }
+                else result[o] = (byte)q;
+            }
+        }
+        return result;
+    }
+
+    public static float LinearToSrgb(float v)
+    {
+        v = Math.Clamp(v, 0f, 1f);
+        return v <= 0.0031308f ? v * 12.92f : 1.055f * MathF.Pow(v, 1f / 2.4f) - 0.055f;
+    }
+
+    /// <summary>An 8-bit ImageSharp image of the first 1, 3 or 4 channels (gray is expanded to RGB).</summary>
+    public static Image<Rgba32> ToImageSharp(FloatImage image, int channels, bool linearToSrgb = false)
+    {
+        var samples = Quantize(image, channels, 8, linearToSrgb);
+        var result = new Image<Rgba32>(image.Width, image.Height);
+        result.ProcessPixelRows(a =>
+        {
+            for (var y = 0; y < image.Height; y++)
+            {
+                var row = a.GetRowSpan(y);
+                for (var x = 0; x < image.Width; x++)
+                {
+                    var o = (y * image.Width + x) * channels;
+                    row[x] = channels switch
+                    {
+                        1 => new Rgba32(samples[o], samples[o], samples[o], 255),
+                        2 => new Rgba32(samples[o], samples[o], samples[o], samples[o + 1]),
+                        3 => new Rgba32(samples[o], samples[o + 1], samples[o + 2], 255),
+                        _ => new Rgba32(samples[o], samples[o + 1], samples[o + 2], samples[o + 3]),
+                    };
+                }
+            }
+        });
+        return result;
+    }
+}

@@ -1,0 +1,113 @@
+using System.Text.Json;
+using ImageFlowIO.Caching;
+
+namespace ImageFlowIO.Output;
+
+/// <summary>Writes <c>summary.json</c> (SPEC §6) and <c>writeMeta</c> files.</summary>
+public static class RunReport
+{
+    private static readonly JsonWriterOptions Indented = new() { Indented = true };
+
+    public static void WriteSummary(string path, BatchResult batch)
+    {
+        AtomicFile.Write(path, s =>
+        {
+            using var w = new Utf8JsonWriter(s, Indented);
+            w.WriteStartObject();
+            w.WriteNumber("processed", batch.Processed);
+            w.WriteNumber("failed", batch.Failed);
+            w.WriteNumber("fromCache", batch.FromCache);
+            w.WriteNumber("elapsedMs", Math.Round(batch.ElapsedMs, 1));
+            w.WriteStartArray("items");
+            foreach (var item in batch.Items)
+            {
+                w.WriteStartObject();
+                w.WriteString("input", item.Input);
+                w.WriteString("status", item.Succeeded ? "ok" : "failed");
+                w.WriteStartArray("outputs");
+                foreach (var o in item.Outputs) w.WriteStringValue(o);
+                w.WriteEndArray();
+                if (item.Error is { } e)
+                {
+                    w.WriteString("code", e.Code);
+                    w.WriteString("error", e.Message);
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            WriteCache(w, batch.Cache);
+            w.WriteEndObject();
+        });
+    }
+
+    public static void WriteCache(Utf8JsonWriter w, CacheStatistics stats)
+    {
+        w.WriteStartObject("cache");
+        foreach (var (layer, s) in stats.Layers)
+        {
+            w.WriteStartObject(layer);
+            w.WriteNumber("hits", s.Hits);
+            w.WriteNumber("misses", s.Misses);
+            w.WriteNumber("writes", s.Writes);
+            w.WriteNumber("evictions", s.Evictions);
+            w.WriteNumber("bytes", s.Bytes);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+    }
+
+    /// <summary>One meta object per input: sizes, shapes, stage timings, cache hits, top-k for classifiers.</summary>
+    public static void WriteMetaObject(Utf8JsonWriter w, PipelineResult r)
+    {
+        w.WriteStartObject();
+        w.WriteString("input", r.Input);
+        w.WriteString("status", r.Succeeded ? "ok" : "failed");
+        if (r.Error is { } e) { w.WriteString("code", e.Code); w.WriteString("error", e.Message); }
+        w.WriteNumber("width", r.SourceWidth);
+        w.WriteNumber("height", r.SourceHeight);
+        if (r.Output is { } o)
+        {
+            w.WriteStartArray("outputShape");
+            foreach (var d in o.Shape) w.WriteNumberValue(d);
+            w.WriteEndArray();
+        }
+        w.WriteStartArray("outputs");
+        foreach (var f in r.Outputs) w.WriteStringValue(f);
+        w.WriteEndArray();
+        w.WriteStartObject("timingsMs");
+        foreach (var (k, v) in r.TimingsMs) w.WriteNumber(k, Math.Round(v, 3));
+        w.WriteEndObject();
+        w.WriteStartObject("cache");
+        foreach (var (k, v) in r.Cache) w.WriteString(k, v);
+        w.WriteEndObject();
+        if (r.TopK.Count > 0)
+        {
+            w.WriteStartArray("topK");
+            foreach (var (label, score) in r.TopK)
+            {
+                w.WriteStartObject();
+                w.WriteString("label", label);
+                w.WriteNumber("score", Math.Round(score, 6));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+    }
+
+    /// <summary>Writes one object (single input) or one array (a batch) to <paramref name="path"/>.</summary>
+    public static void WriteMeta(string path, IReadOnlyList<PipelineResult> results, bool asArray, CacheStatistics? stats = null)
+    {
+        AtomicFile.Write(path, s =>
+        {
+            using var w = new Utf8JsonWriter(s, Indented);
+            if (asArray)
+            {
+                w.WriteStartArray();
+                foreach (var r in results) WriteMetaObject(w, r);
+                w.WriteEndArray();
+            }
+            else WriteMetaObject(w, results[0]);
+        });
+    }
+}

@@ -1,0 +1,316 @@
+using System.Diagnostics;
+using ImageFlowIO.Caching;
+using ImageFlowIO.Config;
+using ImageFlowIO.Imaging;
+using ImageFlowIO.Inference;
+using ImageFlowIO.Output;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ImageFlowIO;
+
+/// <summary>
+/// The one ImageFlowIO pipeline: decode → preprocess → inference → postprocess → save, with the preprocess and
+/// inference stages cached by content. The CLI, the MSBuild task and generated pipeline classes all run this.
+/// Thread-safe: one instance may process many inputs at once. Dispose it to release the caches it owns.
+/// </summary>
+public sealed class Pipeline : IDisposable
+{
+    private readonly PipelineOptions _options;
+    private readonly ILogger _logger;
+    private readonly IInferenceBackend _backend;
+    private readonly IStageCache _cache;
+    private readonly bool _ownsCache;
+    private readonly OutputStage _outputs;
+    private readonly string _preprocessSection;
+    private readonly string _inferenceSection;
+    private readonly string[]? _labels;
+    private int _warmedUp;
+    private int _inferenceRuns;
+
+    private Pipeline(PipelineConfig config, PipelineOptions options)
+    {
+        Config = config;
+        _options = options;
+        _logger = options.LoggerFactory?.CreateLogger("ImageFlowIO") ?? NullLogger.Instance;
+        (_backend, BackendKind) = CreateBackend(config, options, _logger);
+        Layout = _backend.Signature.Layout;
+        ModelValidator.Validate(config, _backend.Signature, BackendKind == BackendKind.Onnx ? config.ResolvePath(config.Model.Path) : null);
+        _labels = LoadLabels(config);
+        _preprocessSection = CacheKeys.PreprocessSection(config, Layout);
+        _inferenceSection = CacheKeys.InferenceSection(config, BackendKind, _backend.Signature.InputName, _backend.Signature.OutputName);
+        _outputs = new OutputStage(config, options, _logger);
+        if (options.Cache is { } shared) _cache = shared;
+        else
+        {
+            _cache = StageCacheFactory.Create(config, options, _logger);
+            _ownsCache = true;
+        }
+    }
+
+    public PipelineConfig Config { get; }
+    /// <summary>The backend actually used (auto resolved to onnx or noop).</summary>
+    public BackendKind BackendKind { get; }
+    /// <summary>The model input layout (auto resolved from the model).</summary>
+    public TensorLayout Layout { get; }
+    public ModelSignature ModelSignature => _backend.Signature;
+    public CacheStatistics CacheStatistics => _cache.Statistics;
+    /// <summary>How many times this pipeline ran the model (warm-up runs excluded).</summary>
+    public int InferenceRuns => Volatile.Read(ref _inferenceRuns);
+
+    /// <summary>Loads and validates a config file and builds its pipeline. Throws <see cref="ConfigException"/> or <see cref="ModelException"/>.</summary>
+    public static Pipeline FromConfig(string configPath, PipelineOptions? options = null)
+    {
+        var parsed = ConfigParser.ParseFile(configPath);
+        var logger = options?.LoggerFactory?.CreateLogger("ImageFlowIO");
+        foreach (var warning in parsed.Diagnostics.Where(d => !d.IsError)) logger?.LogWarning("{Diagnostic}", warning.ToString());
+        if (parsed.Config is null) throw new ConfigException(parsed.Diagnostics, Path.GetFullPath(configPath));
+        return Create(parsed.Config, options);
+    }
+
+    /// <summary>Builds a pipeline for a config already bound (for example by generated code).</summary>
+    public static Pipeline Create(PipelineConfig config, PipelineOptions? options = null) => new(config, options ?? new PipelineOptions());
+
+    private static (IInferenceBackend, BackendKind) CreateBackend(PipelineConfig config, PipelineOptions options, ILogger logger)
+    {
+        var kind = options.Backend ?? config.Execution.Backend;
+        var modelPath = config.ResolvePath(config.Model.Path);
+        if (kind == BackendKind.Tfjs)
+            throw new ConfigException([new ConfigDiagnostic(ConfigErrorCodes.UnsupportedModelFormat, DiagnosticSeverity.Error,
+                "the 'tfjs' backend is not available in .NET; convert the model to ONNX and set model.path to the .onnx file", config.ConfigPath, 0, 0, 0, 0)], config.ConfigPath);
+        if (kind == BackendKind.Auto)
+        {
+            kind = File.Exists(modelPath) && modelPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? BackendKind.Onnx : BackendKind.Noop;
+            if (kind == BackendKind.Noop) logger.LogInformation("model {Model} not found: backend auto runs noop (set execution.backend to \"onnx\" to make a missing model an error)", modelPath);
+        }
+        if (kind == BackendKind.Noop) return (new NoopBackend(config.Preprocessing, config.Model.Layout), kind);
+
+        var parallelism = Math.Max(1, options.MaxParallelism);
+        var threads = options.IntraOpThreads
+            ?? (config.Execution.Threads.Apply ? config.Execution.Threads.Count ?? Environment.ProcessorCount : Math.Max(1, Environment.ProcessorCount / parallelism));
+        return (new OnnxBackend(modelPath, config.Model, threads, logger), kind);
+    }
+
+    private static string[]? LoadLabels(PipelineConfig config)
+    {
+        if (config.Model.Labels is null) return null;
+        var path = config.ResolvePath(config.Model.Labels);
+        try { return File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelException(ErrorCodes.ModelLabelsUnreadable, path, $"the labels file cannot be read ({ex.Message}); fix model.labels or remove it");
+        }
+    }
+
+    /// <summary>Checks up front that the image output folder can be written (CLI exit code 4 otherwise).</summary>
+    public void EnsureOutputWritable()
+    {
+        if (!Config.Output.Save.Apply && !Config.Output.SaveRaw.Apply) return;
+        var folder = Config.Output.Save.Apply ? _outputs.ImageFolder(new InputItem("x")) : _outputs.RawFolder(new InputItem("x"));
+        var probe = Path.Combine(folder, ".imageflowio-write-probe-" + Environment.ProcessId);
+        try
+        {
+            Directory.CreateDirectory(folder);
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new OutputException(ErrorCodes.OutputNotWritable, folder, $"the output folder is not writable ({ex.Message}); choose another with --output or output.save.path");
+        }
+    }
+
+    /// <summary>Runs one image file through the whole pipeline. Failures come back in the result, not as exceptions.</summary>
+    public Task<PipelineResult> RunAsync(string path, CancellationToken cancellationToken = default) =>
+        Task.Run(() => Process(new InputItem(path), 0, null, cancellationToken), cancellationToken);
+
+    /// <summary>Runs one image read from a stream; <paramref name="name"/> names it in outputs and logs.</summary>
+    public async Task<PipelineResult> RunAsync(Stream stream, string name, CancellationToken cancellationToken = default)
+    {
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        var bytes = buffer.ToArray();
+        return await Task.Run(() => Process(new InputItem(name), 0, bytes, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Decodes and preprocesses one image into the model's input tensor (cached like a full run).</summary>
+    public TensorData Preprocess(string path)
+    {
+        var bytes = ReadInput(path);
+        return PreprocessStage(path, bytes, CacheKeys.Preprocess(CacheKeys.ContentDigest(bytes), _preprocessSection), new Dictionary<string, double>(), new Dictionary<string, string>()).Tensor;
+    }
+
+    /// <summary>Processes many inputs in parallel (up to <see cref="PipelineOptions.MaxParallelism"/>); one bad input never stops the rest.</summary>
+    public async Task<BatchResult> RunBatchAsync(IReadOnlyList<InputItem> inputs, IProgress<PipelineResult>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var sw = Stopwatch.StartNew();
+        var results = new PipelineResult[inputs.Count];
+        var collisions = FindCollisions(inputs);
+        await Parallel.ForEachAsync(Enumerable.Range(0, inputs.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelism), CancellationToken = cancellationToken },
+            (i, ct) =>
+            {
+                results[i] = collisions.TryGetValue(i, out var error)
+                    ? new PipelineResult { Input = inputs[i].Path, Error = error }
+                    : Process(inputs[i], i, null, ct);
+                progress?.Report(results[i]);
+                return ValueTask.CompletedTask;
+            }).ConfigureAwait(false);
+        var batch = new BatchResult { Items = results, Cache = _cache.Statistics, ElapsedMs = sw.Elapsed.TotalMilliseconds };
+        WriteBatchMeta(batch);
+        _logger.LogInformation("cache statistics: {Stats}", _cache.Statistics);
+        return batch;
+    }
+
+    private Dictionary<int, ImageFlowException> FindCollisions(IReadOnlyList<InputItem> inputs)
+    {
+        var errors = new Dictionary<int, ImageFlowException>();
+        var byPath = new Dictionary<string, List<int>>(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            string? planned;
+            try { planned = _outputs.PlannedImagePath(inputs[i], i); }
+            catch (ImageFlowException ex) { errors[i] = ex; continue; }
+            if (planned is null) continue;
+            if (!byPath.TryGetValue(planned, out var list)) byPath[planned] = list = [];
+            list.Add(i);
+        }
+        foreach (var (path, list) in byPath.Where(p => p.Value.Count > 1))
+            foreach (var i in list)
+                errors[i] = new OutputException(ErrorCodes.OutputCollision, inputs[i].Path,
+                    $"{list.Count} inputs would all be written to '{path}' ({string.Join(", ", list.Select(j => Path.GetFileName(inputs[j].Path)))}); put {{name}} or {{index}} in output.save.filename");
+        return errors;
+    }
+
+    private void WriteBatchMeta(BatchResult batch)
+    {
+        var meta = Config.Output.WriteMeta;
+        if (!meta.Apply || batch.Items.Count == 0) return;
+        if (meta.JsonPath is not null)
+        {
+            var path = _options.OutputDirectory is { } o ? Path.Combine(o, Path.GetFileName(meta.JsonPath)) : Config.ResolvePath(meta.JsonPath);
+            RunReport.WriteMeta(path, batch.Items, asArray: true, batch.Cache);
+        }
+    }
+
+    private static byte[] ReadInput(string path)
+    {
+        try { return File.ReadAllBytes(path); }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ImageInputException(ErrorCodes.ImageNotFound, path, "the input file does not exist; check input.source or --input");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageInputException(ErrorCodes.ImageNotFound, path, $"the input file cannot be read ({ex.Message})");
+        }
+    }
+
+    private PipelineResult Process(InputItem item, int index, byte[]? content, CancellationToken ct)
+    {
+        var timings = new Dictionary<string, double>();
+        var cacheLayers = new Dictionary<string, string>();
+        try
+        {
+            ct.ThrowIfCancellationRequested();
+            var sw = Stopwatch.StartNew();
+            var bytes = content ?? ReadInput(item.Path);
+            var preKey = CacheKeys.Preprocess(CacheKeys.ContentDigest(bytes), _preprocessSection);
+            timings["read"] = sw.Elapsed.TotalMilliseconds;
+
+            var infKey = CacheKeys.Inference(preKey, _backend.ModelDigest, _inferenceSection);
+            var ranInference = false;
+            var inference = _cache.TryGet(CacheStage.Inference, infKey, item.Path);
+            cacheLayers["inference"] = inference is null ? "miss" : "hit";
+            if (inference is null)
+            {
+                var pre = PreprocessStage(item.Path, bytes, preKey, timings, cacheLayers);
+                ct.ThrowIfCancellationRequested();
+                sw.Restart();
+                WarmUp(pre.Tensor);
+                var output = _backend.Run(pre.Tensor, ct);
+                Interlocked.Increment(ref _inferenceRuns);
+                ranInference = true;
+                timings["inference"] = sw.Elapsed.TotalMilliseconds;
+                inference = new StageValue(output, pre.SourceWidth, pre.SourceHeight);
+                _cache.Put(CacheStage.Inference, infKey, inference, item.Path);
+            }
+
+            sw.Restart();
+            var files = _outputs.Write(item, index, inference.Tensor, inference.SourceWidth, inference.SourceHeight);
+            timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
+            var result = new PipelineResult
+            {
+                Input = item.Path,
+                Output = inference.Tensor,
+                Outputs = files,
+                SourceWidth = inference.SourceWidth,
+                SourceHeight = inference.SourceHeight,
+                TimingsMs = timings,
+                Cache = cacheLayers,
+                TopK = TopK(inference.Tensor),
+                RanInference = ranInference,
+            };
+            WriteSingleMeta(item, result);
+            return result;
+        }
+        catch (ImageFlowException ex)
+        {
+            _logger.LogError("{Error}", ex.ToString());
+            return new PipelineResult { Input = item.Path, Error = ex, TimingsMs = timings, Cache = cacheLayers };
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            var error = new ImageFlowException(ErrorFamily.Internal, ErrorCodes.Internal, item.Path, $"unexpected failure ({ex.GetType().Name}: {ex.Message}); please report it", ex);
+            _logger.LogError(ex, "{Error}", error.ToString());
+            return new PipelineResult { Input = item.Path, Error = error, TimingsMs = timings, Cache = cacheLayers };
+        }
+    }
+
+    private void WriteSingleMeta(InputItem item, PipelineResult result)
+    {
+        var meta = Config.Output.WriteMeta;
+        if (!meta.Apply || meta.JsonPath is not null) return;
+        // Without a jsonPath every input gets its own {name}.json beside its image.
+        var path = Path.Combine(_outputs.ImageFolder(item), Path.GetFileNameWithoutExtension(item.Path) + ".json");
+        RunReport.WriteMeta(path, [result], asArray: false);
+    }
+
+    private StageValue PreprocessStage(string path, byte[] bytes, string key, Dictionary<string, double> timings, Dictionary<string, string> cacheLayers)
+    {
+        var cached = _cache.TryGet(CacheStage.Preprocess, key, path);
+        cacheLayers["preprocess"] = cached is null ? "miss" : "hit";
+        if (cached is not null) return cached;
+        var sw = Stopwatch.StartNew();
+        using var decoded = ImageDecoder.Decode(path, bytes, Config.Input, needsAlpha: Config.Preprocessing.Format.Channels == 4);
+        timings["decode"] = sw.Elapsed.TotalMilliseconds;
+        sw.Restart();
+        Preprocessor.Apply(decoded, Config.Preprocessing);
+        var tensor = TensorWriter.Write(decoded, Config.Preprocessing, Layout);
+        timings["preprocess"] = sw.Elapsed.TotalMilliseconds;
+        var value = new StageValue(tensor, decoded.SourceWidth, decoded.SourceHeight);
+        _cache.Put(CacheStage.Preprocess, key, value, path);
+        return value;
+    }
+
+    private void WarmUp(TensorData tensor)
+    {
+        var runs = Config.Execution.WarmupRuns;
+        if (runs <= 0 || Interlocked.Exchange(ref _warmedUp, 1) == 1) return;
+        for (var i = 0; i < runs; i++) _backend.Run(tensor);
+    }
+
+    private IReadOnlyList<(string, float)> TopK(TensorData output)
+    {
+        if (output.Shape.Count != 2 || output.ElementType != TensorDataType.Float32) return [];
+        var scores = output.AsFloat32()[..output.Shape[1]].ToArray();
+        var k = Math.Min(5, scores.Length);
+        return Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).Take(k)
+            .Select(i => (_labels is not null && i < _labels.Length ? _labels[i] : i.ToString(System.Globalization.CultureInfo.InvariantCulture), scores[i])).ToArray();
+    }
+
+    public void Dispose()
+    {
+        if (_ownsCache) _cache.Dispose();
+    }
+}

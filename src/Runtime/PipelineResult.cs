@@ -1,0 +1,36 @@
+using ImageFlowIO.Caching;
+
+namespace ImageFlowIO;
+
+/// <summary>What one input produced: the model output, files written, timings and cache hits, or the error.</summary>
+public sealed class PipelineResult
+{
+    public required string Input { get; init; }
+    public bool Succeeded => Error is null;
+    public ImageFlowException? Error { get; init; }
+    /// <summary>The true model output tensor (float32), when the run succeeded.</summary>
+    public TensorData? Output { get; init; }
+    public IReadOnlyList<string> Outputs { get; init; } = [];
+    public int SourceWidth { get; init; }
+    public int SourceHeight { get; init; }
+    /// <summary>Milliseconds per stage (decode, preprocess, inference, postprocess, save).</summary>
+    public IReadOnlyDictionary<string, double> TimingsMs { get; init; } = new Dictionary<string, double>();
+    /// <summary>Which layer served each cached stage ("memory", "disk", "remote" or "miss").</summary>
+    public IReadOnlyDictionary<string, string> Cache { get; init; } = new Dictionary<string, string>();
+    /// <summary>For classifier outputs with labels: top-k (label, score), best first.</summary>
+    public IReadOnlyList<(string Label, float Score)> TopK { get; init; } = [];
+    /// <summary>True when the model ran for this input (false when the inference stage came from a cache).</summary>
+    public bool RanInference { get; init; }
+}
+
+/// <summary>The outcome of a batch: one result per input, in input order, and the cache statistics.</summary>
+public sealed class BatchResult
+{
+    public required IReadOnlyList<PipelineResult> Items { get; init; }
+    public required CacheStatistics Cache { get; init; }
+    public double ElapsedMs { get; init; }
+    public int Processed => Items.Count(i => i.Succeeded);
+    public int Failed => Items.Count(i => !i.Succeeded);
+    /// <summary>Inputs whose inference stage came from a cache.</summary>
+    public int FromCache => Items.Count(i => i.Succeeded && !i.RanInference);
+}

@@ -1,0 +1,44 @@
+namespace ImageFlowIO.Postprocessing;
+
+/// <summary>
+/// A planar float image (value of channel c at (x, y) is <c>Data[c * Width * Height + y * Width + x]</c>).
+/// Postprocessing works on this; after denormalisation, 0..1 is the displayable range.
+/// </summary>
+public sealed class FloatImage
+{
+    public FloatImage(int width, int height, int channels, float[]? data = null)
+    {
+        Width = width;
+        Height = height;
+        Channels = channels;
+        Data = data ?? new float[checked(width * height * channels)];
+        if (Data.Length != width * height * channels) throw new ArgumentException("data length does not match the image size", nameof(data));
+    }
+
+    public int Width { get; }
+    public int Height { get; }
+    public int Channels { get; }
+    public float[] Data { get; }
+    public int PlaneLength => Width * Height;
+
+    public Span<float> Plane(int channel) => Data.AsSpan(channel * PlaneLength, PlaneLength);
+
+    /// <summary>Builds one image per batch element from a rank-4 tensor (either layout).</summary>
+    public static FloatImage FromTensor(TensorData tensor, int batchIndex = 0)
+    {
+        var (channels, height, width) = tensor.ImageDims;
+        var all = tensor.ToFloatArray();
+        var plane = width * height;
+        var perImage = plane * channels;
+        var image = new FloatImage(width, height, channels);
+        var src = all.AsSpan(batchIndex * perImage, perImage);
+        if (tensor.Layout == Config.TensorLayout.Nhwc)
+        {
+            for (var i = 0; i < plane; i++)
+                for (var c = 0; c < channels; c++)
+                    image.Data[c * plane + i] = src[i * channels + c];
+        }
+        else src.CopyTo(image.Data);
+        return image;
+    }
+}
