@@ -7,6 +7,7 @@ using ImageFlowIO.Config;
 using ImageFlowIO.Imaging;
 using ImageFlowIO.Output;
 using Microsoft.Extensions.Logging;
+using Spectre.Console;
 
 return await ImageFlowCli.RunAsync(args, Console.Out, Console.Error);
 
@@ -193,10 +194,10 @@ namespace ImageFlowIO.Cli
                 }
 
                 var sw = Stopwatch.StartNew();
-                var showProgress = Progress ?? (!Console.IsErrorRedirected && Environment.GetEnvironmentVariable("CI") is null or "" or "false");
-                var reporter = new ProgressReporter(stderr, inputs.Count, showProgress && isFolder);
-                var batch = await pipeline.RunBatchAsync(inputs, reporter, ct).ConfigureAwait(false);
-                reporter.Complete();
+                var showProgress = isFolder && (Progress ?? ProgressReporter.DefaultEnabled());
+                var batch = showProgress
+                    ? await ProgressReporter.RunAsync(stderr, inputs.Count, p => pipeline.RunBatchAsync(inputs, p, ct)).ConfigureAwait(false)
+                    : await pipeline.RunBatchAsync(inputs, null, ct).ConfigureAwait(false);
 
                 foreach (var item in batch.Items.Where(i => !i.Succeeded)) ReportError(item.Error!);
                 if (isFolder)
@@ -247,27 +248,37 @@ namespace ImageFlowIO.Cli
         }
     }
 
-    /// <summary>Counts finished inputs; draws a one-line bar on an interactive terminal only.</summary>
-    internal sealed class ProgressReporter(TextWriter stderr, int total, bool enabled) : IProgress<PipelineResult>
+    /// <summary>A Spectre.Console progress bar on stderr for folder runs; off by default when stderr is redirected or CI is set.</summary>
+    internal static class ProgressReporter
     {
-        private int _done;
-        private readonly object _gate = new();
+        public static bool DefaultEnabled() =>
+            !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("CI") is null or "" or "0" or "false";
 
-        public void Report(PipelineResult value)
+        public static async Task<BatchResult> RunAsync(TextWriter stderr, int total, Func<IProgress<PipelineResult>, Task<BatchResult>> run)
         {
-            var done = Interlocked.Increment(ref _done);
-            if (!enabled) return;
-            lock (_gate)
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
             {
-                const int width = 30;
-                var filled = total == 0 ? width : done * width / total;
-                stderr.Write($"\r[{new string('#', filled)}{new string('-', width - filled)}] {done}/{total}");
-            }
+                Out = new AnsiConsoleOutput(stderr),
+                // Asked for (--progress) or on a terminal: draw it even where Spectre cannot detect an interactive console.
+                Interactive = InteractionSupport.Yes,
+                Ansi = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected ? AnsiSupport.Detect : AnsiSupport.No,
+            });
+            BatchResult? result = null;
+            await console.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .StartAsync(async ctx =>
+                {
+                    var task = ctx.AddTask("images", maxValue: Math.Max(1, total));
+                    result = await run(new Progress(task)).ConfigureAwait(false);
+                    task.Value = task.MaxValue;
+                }).ConfigureAwait(false);
+            return result!;
         }
 
-        public void Complete()
+        private sealed class Progress(ProgressTask task) : IProgress<PipelineResult>
         {
-            if (enabled) stderr.WriteLine();
+            public void Report(PipelineResult value) => task.Increment(1);
         }
     }
 }

@@ -4,6 +4,7 @@ using ImageFlowIO.Config;
 using ImageFlowIO.Imaging;
 using ImageFlowIO.Inference;
 using ImageFlowIO.Output;
+using ImageFlowIO.Postprocessing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -122,7 +123,15 @@ public sealed class Pipeline : IDisposable
 
     /// <summary>Runs one image file through the whole pipeline. Failures come back in the result, not as exceptions.</summary>
     public Task<PipelineResult> RunAsync(string path, CancellationToken cancellationToken = default) =>
-        Task.Run(() => Process(new InputItem(path), 0, null, cancellationToken), cancellationToken);
+        Task.Run(() => WithRunMeta(Process(new InputItem(path), 0, null, cancellationToken)), cancellationToken);
+
+    /// <summary>A single run with a plain <c>writeMeta.jsonPath</c> writes it as an array of its one result, like a batch of one.</summary>
+    private PipelineResult WithRunMeta(PipelineResult result)
+    {
+        if (Config.Output.WriteMeta is { Apply: true, JsonPath: { } p } && !p.Contains('{'))
+            WriteBatchMeta(new BatchResult { Items = [result], Cache = _cache.Statistics });
+        return result;
+    }
 
     /// <summary>Runs one image read from a stream; <paramref name="name"/> names it in outputs and logs.</summary>
     public async Task<PipelineResult> RunAsync(Stream stream, string name, CancellationToken cancellationToken = default)
@@ -130,7 +139,7 @@ public sealed class Pipeline : IDisposable
         using var buffer = new MemoryStream();
         await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
         var bytes = buffer.ToArray();
-        return await Task.Run(() => Process(new InputItem(name), 0, bytes, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return await Task.Run(() => WithRunMeta(Process(new InputItem(name), 0, bytes, cancellationToken)), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Decodes and preprocesses one image into the model's input tensor (cached like a full run).</summary>
@@ -140,26 +149,52 @@ public sealed class Pipeline : IDisposable
         return PreprocessStage(path, bytes, CacheKeys.Preprocess(CacheKeys.ContentDigest(bytes), _preprocessSection), new Dictionary<string, double>(), new Dictionary<string, string>()).Tensor;
     }
 
-    /// <summary>Processes many inputs in parallel (up to <see cref="PipelineOptions.MaxParallelism"/>); one bad input never stops the rest.</summary>
+    /// <summary>
+    /// Processes many inputs in parallel (up to <see cref="PipelineOptions.MaxParallelism"/>); one bad input never stops
+    /// the rest. With a batch size above 1 and a model with a dynamic batch axis, inputs are grouped into model runs of
+    /// up to that many same-size tensors (each input is still cached on its own).
+    /// </summary>
     public async Task<BatchResult> RunBatchAsync(IReadOnlyList<InputItem> inputs, IProgress<PipelineResult>? progress = null, CancellationToken cancellationToken = default)
     {
         var sw = Stopwatch.StartNew();
         var results = new PipelineResult[inputs.Count];
         var collisions = FindCollisions(inputs);
-        await Parallel.ForEachAsync(Enumerable.Range(0, inputs.Count),
+        var groupSize = ModelBatchSize;
+        var groups = Enumerable.Range(0, (inputs.Count + groupSize - 1) / groupSize)
+            .Select(g => Enumerable.Range(g * groupSize, Math.Min(groupSize, inputs.Count - g * groupSize)).ToArray()).ToList();
+        await Parallel.ForEachAsync(groups,
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelism), CancellationToken = cancellationToken },
-            (i, ct) =>
+            (group, ct) =>
             {
-                results[i] = collisions.TryGetValue(i, out var error)
-                    ? new PipelineResult { Input = inputs[i].Path, Error = error }
-                    : Process(inputs[i], i, null, ct);
-                progress?.Report(results[i]);
+                var work = new List<(int Index, PendingInput Pending)>();
+                foreach (var i in group)
+                {
+                    if (collisions.TryGetValue(i, out var error)) results[i] = new PipelineResult { Input = inputs[i].Path, Error = error };
+                    else work.Add((i, Prepare(inputs[i], i, null, ct)));
+                }
+                RunInference(work.Select(w => w.Pending).ToList(), ct);
+                foreach (var (i, pending) in work)
+                {
+                    results[i] = Finish(pending);
+                    progress?.Report(results[i]);
+                }
+                foreach (var i in group.Where(collisions.ContainsKey)) progress?.Report(results[i]);
                 return ValueTask.CompletedTask;
             }).ConfigureAwait(false);
         var batch = new BatchResult { Items = results, Cache = _cache.Statistics, ElapsedMs = sw.Elapsed.TotalMilliseconds };
         WriteBatchMeta(batch);
         _logger.LogInformation("cache statistics: {Stats}", _cache.Statistics);
         return batch;
+    }
+
+    /// <summary>Inputs per model run: the configured batch size when the model has a dynamic batch axis and tiling is off, else 1.</summary>
+    public int ModelBatchSize
+    {
+        get
+        {
+            var size = Math.Max(Config.Inference.BatchSize, Config.Input.BatchSize);
+            return size > 1 && _backend.Signature.HasDynamicBatch && !Config.Inference.Tiling.Apply ? size : 1;
+        }
     }
 
     private Dictionary<int, ImageFlowException> FindCollisions(IReadOnlyList<InputItem> inputs)
@@ -185,12 +220,8 @@ public sealed class Pipeline : IDisposable
     private void WriteBatchMeta(BatchResult batch)
     {
         var meta = Config.Output.WriteMeta;
-        if (!meta.Apply || batch.Items.Count == 0) return;
-        if (meta.JsonPath is not null)
-        {
-            var path = _options.OutputDirectory is { } o ? Path.Combine(o, Path.GetFileName(meta.JsonPath)) : Config.ResolvePath(meta.JsonPath);
-            RunReport.WriteMeta(path, batch.Items, asArray: true, batch.Cache);
-        }
+        if (!meta.Apply || batch.Items.Count == 0 || meta.JsonPath is null || meta.JsonPath.Contains('{')) return;
+        RunReport.WriteMeta(MetaPath(meta.JsonPath), batch.Items, asArray: true, batch.Cache);
     }
 
     private static byte[] ReadInput(string path)
@@ -208,73 +239,181 @@ public sealed class Pipeline : IDisposable
 
     private PipelineResult Process(InputItem item, int index, byte[]? content, CancellationToken ct)
     {
-        var timings = new Dictionary<string, double>();
-        var cacheLayers = new Dictionary<string, string>();
-        try
+        var pending = Prepare(item, index, content, ct);
+        RunInference([pending], ct);
+        return Finish(pending);
+    }
+
+    /// <summary>One input between the stages: read and preprocessed (or its inference found in a cache), or failed.</summary>
+    private sealed class PendingInput(InputItem item, int index)
+    {
+        public InputItem Item { get; } = item;
+        public int Index { get; } = index;
+        public byte[]? Bytes { get; set; }
+        public string InferenceKey { get; set; } = "";
+        public StageValue? Preprocessed { get; set; }
+        public StageValue? Inference { get; set; }
+        public bool RanInference { get; set; }
+        public ImageFlowException? Error { get; set; }
+        public Dictionary<string, double> Timings { get; } = new();
+        public Dictionary<string, string> CacheLayers { get; } = new();
+        public List<string> Files { get; set; } = [];
+        public bool NeedsModel => Error is null && Inference is null;
+    }
+
+    private PendingInput Prepare(InputItem item, int index, byte[]? content, CancellationToken ct)
+    {
+        var pending = new PendingInput(item, index);
+        var timings = pending.Timings;
+        var cacheLayers = pending.CacheLayers;
+        Guard(pending, () =>
         {
             ct.ThrowIfCancellationRequested();
             var sw = Stopwatch.StartNew();
             var bytes = content ?? ReadInput(item.Path);
             var preKey = CacheKeys.Preprocess(CacheKeys.ContentDigest(bytes), _preprocessSection);
             timings["read"] = sw.Elapsed.TotalMilliseconds;
+            pending.Bytes = bytes;
 
             var infKey = CacheKeys.Inference(preKey, _backend.ModelDigest, _inferenceSection);
-            var ranInference = false;
+            pending.InferenceKey = infKey;
             var inference = _cache.TryGet(CacheStage.Inference, infKey, item.Path);
             cacheLayers["inference"] = inference is null ? "miss" : "hit";
-            if (inference is null)
-            {
-                var pre = PreprocessStage(item.Path, bytes, preKey, timings, cacheLayers);
-                ct.ThrowIfCancellationRequested();
-                sw.Restart();
-                WarmUp(pre.Tensor);
-                var output = _backend.Run(pre.Tensor, ct);
-                Interlocked.Increment(ref _inferenceRuns);
-                ranInference = true;
-                timings["inference"] = sw.Elapsed.TotalMilliseconds;
-                inference = new StageValue(output, pre.SourceWidth, pre.SourceHeight);
-                _cache.Put(CacheStage.Inference, infKey, inference, item.Path);
-            }
+            pending.Inference = inference;
+            if (inference is null) pending.Preprocessed = PreprocessStage(item.Path, bytes, preKey, timings, cacheLayers);
+        });
+        return pending;
+    }
 
-            sw.Restart();
-            var files = _outputs.Write(item, index, inference.Tensor, inference.SourceWidth, inference.SourceHeight);
-            timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
-            var result = new PipelineResult
+    /// <summary>Runs the model for every pending input that needs it: same-size tensors share a run up to the batch size.</summary>
+    private void RunInference(List<PendingInput> pendings, CancellationToken ct)
+    {
+        var todo = pendings.Where(p => p.NeedsModel).ToList();
+        while (todo.Count > 0)
+        {
+            var first = todo[0];
+            var group = todo.Where(p => TensorBatch.SameItemShape(p.Preprocessed!.Tensor, first.Preprocessed!.Tensor)).Take(ModelBatchSize).ToList();
+            todo.RemoveAll(group.Contains);
+            var sw = Stopwatch.StartNew();
+            TensorData[] outputs;
+            try
             {
-                Input = item.Path,
-                Output = inference.Tensor,
-                Outputs = files,
-                SourceWidth = inference.SourceWidth,
-                SourceHeight = inference.SourceHeight,
-                TimingsMs = timings,
-                Cache = cacheLayers,
-                TopK = TopK(inference.Tensor),
-                RanInference = ranInference,
-            };
-            WriteSingleMeta(item, result);
-            return result;
+                ct.ThrowIfCancellationRequested();
+                WarmUp(first.Preprocessed!.Tensor);
+                var input = TensorBatch.Stack(group.Select(p => p.Preprocessed!.Tensor).ToList());
+                outputs = TensorBatch.Split(RunModel(input, ct), group.Count);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                foreach (var p in group) Guard(p, () => throw ex);
+                continue;
+            }
+            var elapsed = sw.Elapsed.TotalMilliseconds;
+            for (var k = 0; k < group.Count; k++)
+            {
+                var p = group[k];
+                p.RanInference = true;
+                p.Timings["inference"] = elapsed / group.Count;
+                if (group.Count > 1) p.Timings["inferenceBatch"] = group.Count;
+                p.Inference = new StageValue(outputs[k], p.Preprocessed!.SourceWidth, p.Preprocessed.SourceHeight);
+                Guard(p, () => _cache.Put(CacheStage.Inference, p.InferenceKey, p.Inference, p.Item.Path));
+            }
         }
+    }
+
+    /// <summary>One model run over a tensor: tiled when inference.tiling is on.</summary>
+    private TensorData RunModel(TensorData input, CancellationToken ct)
+    {
+        if (!Config.Inference.Tiling.Apply)
+        {
+            var output = _backend.Run(input, ct);
+            Interlocked.Increment(ref _inferenceRuns);
+            return output;
+        }
+        var tiler = new Tiler(Config.Inference.Tiling, Config.Inference.BatchSize, _backend.Signature.HasDynamicBatch,
+            BackendKind == BackendKind.Onnx ? Config.ResolvePath(Config.Model.Path) : null);
+        var stitched = tiler.Run(input, t => _backend.Run(t, ct), out var runs);
+        Interlocked.Add(ref _inferenceRuns, runs);
+        return stitched;
+    }
+
+    private PipelineResult Finish(PendingInput pending)
+    {
+        var item = pending.Item;
+        if (pending.Error is null)
+        {
+            Guard(pending, () =>
+            {
+                var inference = pending.Inference!;
+                var sw = Stopwatch.StartNew();
+                var files = _outputs.Write(item, pending.Index, inference.Tensor, inference.SourceWidth, inference.SourceHeight,
+                    pending.Bytes is { } bytes ? () => DecodeOriginal(item.Path, bytes) : null);
+                pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
+                pending.Files = files;
+            });
+        }
+        if (pending.Error is { } error)
+            return new PipelineResult { Input = item.Path, Error = error, TimingsMs = pending.Timings, Cache = pending.CacheLayers };
+        var value = pending.Inference!;
+        var result = new PipelineResult
+        {
+            Input = item.Path,
+            Output = value.Tensor,
+            Outputs = pending.Files,
+            SourceWidth = value.SourceWidth,
+            SourceHeight = value.SourceHeight,
+            TimingsMs = pending.Timings,
+            Cache = pending.CacheLayers,
+            TopK = TopK(value.Tensor),
+            RanInference = pending.RanInference,
+        };
+        try { WriteSingleMeta(item, result); }
         catch (ImageFlowException ex)
         {
             _logger.LogError("{Error}", ex.ToString());
-            return new PipelineResult { Input = item.Path, Error = ex, TimingsMs = timings, Cache = cacheLayers };
+            return new PipelineResult { Input = item.Path, Error = ex, TimingsMs = pending.Timings, Cache = pending.CacheLayers };
+        }
+        return result;
+    }
+
+    /// <summary>The original input, decoded again (its inference may have come from a cache), as 0..1 RGB.</summary>
+    private FloatImage DecodeOriginal(string path, byte[] bytes)
+    {
+        using var decoded = ImageDecoder.Decode(path, bytes, Config.Input);
+        return FloatImage.FromImage(decoded.Image);
+    }
+
+    /// <summary>Runs a step of one input; a failure is recorded on that input (and logged), never thrown.</summary>
+    private void Guard(PendingInput pending, Action step)
+    {
+        if (pending.Error is not null) return;
+        try { step(); }
+        catch (ImageFlowException ex)
+        {
+            _logger.LogError("{Error}", ex.ToString());
+            pending.Error = ex;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            var error = new ImageFlowException(ErrorFamily.Internal, ErrorCodes.Internal, item.Path, $"unexpected failure ({ex.GetType().Name}: {ex.Message}); please report it", ex);
+            var error = new ImageFlowException(ErrorFamily.Internal, ErrorCodes.Internal, pending.Item.Path, $"unexpected failure ({ex.GetType().Name}: {ex.Message}); please report it", ex);
             _logger.LogError(ex, "{Error}", error.ToString());
-            return new PipelineResult { Input = item.Path, Error = error, TimingsMs = timings, Cache = cacheLayers };
+            pending.Error = error;
         }
     }
 
     private void WriteSingleMeta(InputItem item, PipelineResult result)
     {
         var meta = Config.Output.WriteMeta;
-        if (!meta.Apply || meta.JsonPath is not null) return;
-        // Without a jsonPath every input gets its own {name}.json beside its image.
-        var path = Path.Combine(_outputs.ImageFolder(item), Path.GetFileNameWithoutExtension(item.Path) + ".json");
+        if (!meta.Apply) return;
+        string path;
+        // Without a jsonPath every input gets its own {name}.json beside its image; a jsonPath with tokens is expanded per input.
+        if (meta.JsonPath is null) path = Path.Combine(_outputs.ImageFolder(item), Path.GetFileNameWithoutExtension(item.Path) + ".json");
+        else if (meta.JsonPath.Contains('{')) path = MetaPath(FileNamePattern.Expand(meta.JsonPath, item.Path, Config.ModelName, item.Index ?? 0, Config.Output.Save.Format, DateTime.UtcNow));
+        else return; // one array for the whole batch, written once at its end
         RunReport.WriteMeta(path, [result], asArray: false);
     }
+
+    private string MetaPath(string jsonPath) => _options.OutputDirectory is { } o ? Path.Combine(o, Path.GetFileName(jsonPath)) : Config.ResolvePath(jsonPath);
 
     private StageValue PreprocessStage(string path, byte[] bytes, string key, Dictionary<string, double> timings, Dictionary<string, string> cacheLayers)
     {
@@ -304,6 +443,8 @@ public sealed class Pipeline : IDisposable
     {
         if (output.Shape.Count != 2 || output.ElementType != TensorDataType.Float32) return [];
         var scores = output.AsFloat32()[..output.Shape[1]].ToArray();
+        // Scores are reported after the configured activation (softmax over the classes), as the image steps would see them.
+        if (Config.Postprocessing.Activation.Apply) Postprocessor.Activate(new FloatImage(1, 1, scores.Length, scores), Config.Postprocessing.Activation.Type);
         var k = Math.Min(5, scores.Length);
         return Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).Take(k)
             .Select(i => (_labels is not null && i < _labels.Length ? _labels[i] : i.ToString(System.Globalization.CultureInfo.InvariantCulture), scores[i])).ToArray();

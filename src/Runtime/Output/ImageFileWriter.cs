@@ -3,8 +3,6 @@ using ImageFlowIO.Postprocessing;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Jpeg;
-using SixLabors.ImageSharp.Formats.Tiff;
-using SixLabors.ImageSharp.Formats.Tiff.Constants;
 using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -23,27 +21,20 @@ public static class ImageFileWriter
             AtomicFile.Write(path, s => PngWriter.Write(s, samples, image.Width, image.Height, channels, bitDepth == 16 ? 16 : 8, save.CompressionLevel));
             return;
         }
+        if (save.Format == ImageFormat.Tiff)
+        {
+            AtomicFile.Write(path, s => TiffWriter.Write(s, image, bitDepth, save.LinearToSRGB));
+            return;
+        }
         using var img = ToImageSharp(image, channels, save.LinearToSRGB);
         IImageEncoder encoder = save.Format switch
         {
             ImageFormat.Jpeg => new JpegEncoder { Quality = save.Quality },
             ImageFormat.Webp => new WebpEncoder { Quality = save.Quality, FileFormat = WebpFileFormatType.Lossy },
-            _ => TiffEncoderFor(bitDepth, channels),
+            _ => throw new InvalidOperationException("unreachable: TIFF is written by TiffWriter"),
         };
         AtomicFile.Write(path, s => img.Save(s, encoder));
     }
-
-    private static TiffEncoder TiffEncoderFor(int bitDepth, int channels) => new()
-    {
-        BitsPerPixel = (bitDepth, channels) switch
-        {
-            (1, _) => TiffBitsPerPixel.Bit1,
-            (4, _) => TiffBitsPerPixel.Bit4,
-            (_, 1) => TiffBitsPerPixel.Bit8,
-            _ => TiffBitsPerPixel.Bit24,
-        },
-        Compression = TiffCompression.Deflate,
-    };
 
     /// <summary>Interleaved samples, big-endian for 16-bit (PNG's byte order).</summary>
     public static byte[] Quantize(FloatImage image, int channels, int bitDepth, bool linearToSrgb = false)

@@ -41,4 +41,31 @@ public sealed class FloatImage
         else src.CopyTo(image.Data);
         return image;
     }
+
+    /// <summary>The RGB channels of a decoded image as 0..1 floats (the original input for overlays and visualisations).</summary>
+    public static FloatImage FromImage(SixLabors.ImageSharp.Image source)
+    {
+        using var rgba = source.CloneAs<SixLabors.ImageSharp.PixelFormats.RgbaVector>();
+        var image = new FloatImage(rgba.Width, rgba.Height, 3);
+        var plane = image.PlaneLength;
+        var data = image.Data;
+        rgba.ProcessPixelRows(a =>
+        {
+            for (var y = 0; y < a.Height; y++)
+            {
+                var row = a.GetRowSpan(y);
+                for (var x = 0; x < row.Length; x++)
+                {
+                    var i = y * image.Width + x;
+                    data[i] = row[x].R;
+                    data[plane + i] = row[x].G;
+                    data[2 * plane + i] = row[x].B;
+                }
+            }
+        });
+        return image;
+    }
+
+    /// <summary>One channel as a new single-channel image.</summary>
+    public FloatImage Channel(int channel) => new(Width, Height, 1, Plane(channel).ToArray());
 }

@@ -8,19 +8,84 @@ namespace ImageFlowIO.Postprocessing;
 /// <summary>The postprocessing steps of SPEC §2 on the model's float output, in SPEC order.</summary>
 public static class Postprocessor
 {
-    /// <summary>Runs every enabled step. <paramref name="inputWidth"/>/<paramref name="inputHeight"/> are the original input's size (for resizeTo: input).</summary>
-    public static FloatImage Apply(FloatImage image, PostprocessingConfig post, int inputWidth, int inputHeight)
+    /// <summary>
+    /// Runs every enabled step in SPEC order. <paramref name="inputWidth"/>/<paramref name="inputHeight"/> are the original
+    /// input's size (for <c>resizeTo: input</c>); <paramref name="palette"/> is the resolved paletteMap palette;
+    /// <paramref name="original"/> gives the original input (0..1 RGB) for blendOverlay, only when that step runs.
+    /// </summary>
+    public static FloatImage Apply(FloatImage image, PostprocessingConfig post, int inputWidth, int inputHeight,
+        Rgb8[]? palette = null, Func<FloatImage>? original = null)
     {
         if (post.Activation.Apply) Activate(image, post.Activation.Type);
         if (post.Clamp.Apply) Clamp(image, (float)post.Clamp.Min, (float)post.Clamp.Max);
         if (post.Denormalize.Apply) Denormalize(image, post.Denormalize);
+        if (post.ToneMap.Apply) ToneMap(image, post.ToneMap);
+        var labelImage = false;
+        if (post.ColorMap.Apply) image = ColorMaps.Apply(image, post.ColorMap.Mode, post.ColorMap.Channel);
+        else if (post.PaletteMap.Apply)
+        {
+            var pm = post.PaletteMap;
+            var classes = Palettes.Classes(image, pm.Source, pm.Channel);
+            image = Palettes.Map(classes, image.Width, image.Height, palette ?? Palettes.PascalVoc, pm.Outline);
+            labelImage = true;
+        }
         image = post.ResizeTo.Kind switch
         {
-            ResizeTargetKind.Input => Resize(image, inputWidth, inputHeight),
-            ResizeTargetKind.Size => Resize(image, post.ResizeTo.Size.Width, post.ResizeTo.Size.Height),
+            ResizeTargetKind.Input => Resize(image, inputWidth, inputHeight, labelImage),
+            ResizeTargetKind.Size => Resize(image, post.ResizeTo.Size.Width, post.ResizeTo.Size.Height, labelImage),
             _ => image,
         };
+        if (post.BlendOverlay.Apply && original is not null)
+            image = Blend(image, original(), (float)post.BlendOverlay.Alpha);
         return image;
+    }
+
+    /// <summary>Tone maps the colour channels: exposure (EV stops), the curve, then gamma (v^(1/gamma)).</summary>
+    public static void ToneMap(FloatImage image, ToneMapConfig tone)
+    {
+        var exposure = MathF.Pow(2f, (float)tone.Exposure);
+        var invGamma = tone.Gamma > 0 ? (float)(1.0 / tone.Gamma) : 1f;
+        var whiteScale = 1f / Hable(11.2f);
+        for (var c = 0; c < Math.Min(3, image.Channels); c++)
+        {
+            var plane = image.Plane(c);
+            for (var i = 0; i < plane.Length; i++)
+            {
+                var x = MathF.Max(0f, plane[i] * exposure);
+                x = tone.Method switch
+                {
+                    // Narkowicz's ACES filmic fit.
+                    ToneMapMethod.Aces => Math.Clamp(x * (2.51f * x + 0.03f) / (x * (2.43f * x + 0.59f) + 0.14f), 0f, 1f),
+                    ToneMapMethod.Reinhard => x / (1f + x),
+                    // Hable's Uncharted 2 curve, exposure bias 2, white point 11.2.
+                    _ => Math.Clamp(Hable(2f * x) * whiteScale, 0f, 1f),
+                };
+                plane[i] = invGamma == 1f ? x : MathF.Pow(x, invGamma);
+            }
+        }
+    }
+
+    private static float Hable(float x)
+    {
+        const float a = 0.15f, b = 0.50f, c = 0.10f, d = 0.20f, e = 0.02f, f = 0.30f;
+        return (x * (a * x + c * b) + d * e) / (x * (a * x + b) + d * f) - e / f;
+    }
+
+    /// <summary><c>alpha·image + (1 − alpha)·original</c>, with the original resized to the image (gray is expanded to RGB).</summary>
+    public static FloatImage Blend(FloatImage image, FloatImage original, float alpha)
+    {
+        original = Resize(original, image.Width, image.Height);
+        var channels = Math.Max(Math.Min(image.Channels, 3), Math.Min(original.Channels, 3));
+        var result = new FloatImage(image.Width, image.Height, channels);
+        var plane = image.PlaneLength;
+        for (var c = 0; c < channels; c++)
+        {
+            var a = image.Plane(Math.Min(c, image.Channels - 1));
+            var o = original.Plane(Math.Min(c, original.Channels - 1));
+            var dst = result.Plane(c);
+            for (var i = 0; i < plane; i++) dst[i] = alpha * a[i] + (1f - alpha) * o[i];
+        }
+        return result;
     }
 
     public static void Activate(FloatImage image, ActivationType type)
@@ -69,10 +134,11 @@ public static class Postprocessor
         for (var i = 0; i < data.Length; i++) data[i] *= factor;
     }
 
-    /// <summary>Resizes every channel plane with a bilinear-like kernel (ImageSharp on one float channel at a time).</summary>
-    public static FloatImage Resize(FloatImage image, int width, int height)
+    /// <summary>Resizes every channel plane, bilinear (ImageSharp on one float channel at a time) or nearest for label images.</summary>
+    public static FloatImage Resize(FloatImage image, int width, int height, bool nearest = false)
     {
         if (image.Width == width && image.Height == height) return image;
+        if (nearest) return ResizeNearest(image, width, height);
         var result = new FloatImage(width, height, image.Channels);
         for (var c = 0; c < image.Channels; c++)
         {
@@ -97,6 +163,23 @@ public static class Postprocessor
                     for (var x = 0; x < width; x++) dstArr[dstOff + y * width + x] = row[x].R;
                 }
             });
+        }
+        return result;
+    }
+
+    private static FloatImage ResizeNearest(FloatImage image, int width, int height)
+    {
+        var result = new FloatImage(width, height, image.Channels);
+        for (var c = 0; c < image.Channels; c++)
+        {
+            var src = image.Plane(c);
+            var dst = result.Plane(c);
+            for (var y = 0; y < height; y++)
+            {
+                var sy = Math.Min(image.Height - 1, (int)((y + 0.5) * image.Height / height));
+                for (var x = 0; x < width; x++)
+                    dst[y * width + x] = src[sy * image.Width + Math.Min(image.Width - 1, (int)((x + 0.5) * image.Width / width))];
+            }
         }
         return result;
     }
