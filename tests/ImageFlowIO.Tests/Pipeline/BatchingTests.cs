@@ -1,0 +1,74 @@
+namespace ImageFlowIO.Tests.Pipeline;
+
+public sealed class BatchingTests : IDisposable
+{
+    private readonly PipelineFixture _f = new();
+    public void Dispose() => _f.Dispose();
+
+    private static string Json(string model, int batch, string where = "input") => $$"""
+        {
+          "model": { "path": "models/{{model}}" },
+          "execution": { "backend": "onnx" },
+          "input": { "batchSize": {{(where == "input" ? batch : 1)}} },
+          "preprocessing": {
+            "resize": { "apply": true, "imageSize": [32, 24], "keepAspectRatio": false },
+            "format": { "dataType": "float32", "channels": 3 }
+          },
+          "inference": { "batchSize": {{(where == "inference" ? batch : 1)}} }
+        }
+        """;
+
+    private List<InputItem> Inputs() =>
+        _f.Images("photo_64x48.png", "gradient_33x17.png", "solid_red_32x32.png", "photo_160x120.png", "rgba_64x48.png")
+            .Select(p => new InputItem(p)).ToList();
+
+    [Theory]
+    [InlineData("input")]
+    [InlineData("inference")]
+    public async Task A_dynamic_batch_model_runs_batches_and_gives_the_same_outputs_as_one_by_one(string where)
+    {
+        _f.Model("invert_nchw.onnx");
+        var inputs = Inputs();
+        using var single = _f.Create(Json("invert_nchw.onnx", 1), new PipelineOptions { MaxParallelism = 1 });
+        using var batched = _f.Create(Json("invert_nchw.onnx", 2, where), new PipelineOptions { MaxParallelism = 2 });
+        Assert.Equal(2, batched.ModelBatchSize);
+        var a = await single.RunBatchAsync(inputs);
+        var b = await batched.RunBatchAsync(inputs);
+        Assert.Equal(5, single.InferenceRuns);
+        Assert.Equal(3, batched.InferenceRuns); // 2 + 2 + 1
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            Assert.True(b.Items[i].Succeeded, b.Items[i].Error?.ToString());
+            Assert.Equal(inputs[i].Path, b.Items[i].Input);
+            Assert.Equal(new[] { 1, 3, 24, 32 }, b.Items[i].Output!.Shape);
+            Assert.Equal(0f, PipelineFixture.MaxDiff(a.Items[i].Output!, b.Items[i].Output!));
+        }
+    }
+
+    [Fact]
+    public async Task A_fixed_batch_of_one_falls_back_to_one_by_one()
+    {
+        _f.Model("fixed_batch1_invert_nchw.onnx");
+        using var p = _f.Create(Json("fixed_batch1_invert_nchw.onnx", 4));
+        Assert.Equal(1, p.ModelBatchSize);
+        var result = await p.RunBatchAsync(Inputs());
+        Assert.Equal(5, result.Processed);
+        Assert.Equal(5, p.InferenceRuns);
+    }
+
+    [Fact]
+    public async Task A_bad_image_in_a_batch_fails_alone_and_the_rest_of_its_batch_runs()
+    {
+        _f.Model("invert_nchw.onnx");
+        var bad = _f.Dir.Copy(Support.TestPaths.Bad("truncated.jpg"), "in/zz_truncated.jpg");
+        var inputs = Inputs();
+        inputs.Insert(1, new InputItem(bad));
+        using var p = _f.Create(Json("invert_nchw.onnx", 3));
+        var result = await p.RunBatchAsync(inputs);
+        Assert.Equal(5, result.Processed);
+        Assert.Equal(1, result.Failed);
+        Assert.False(result.Items[1].Succeeded);
+        Assert.StartsWith("IFIO2", result.Items[1].Error!.Code);
+        Assert.Equal(2, p.InferenceRuns); // 2 good of the first 3 share a run, then 3 in the second
+    }
+}
