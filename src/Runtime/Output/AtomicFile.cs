@@ -11,7 +11,9 @@ public static class AtomicFile
         {
             throw new OutputException(ErrorCodes.OutputNotWritable, dir, $"the output folder cannot be created ({ex.Message}); choose a writable folder", ex);
         }
-        var temp = Path.Combine(dir, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
+        // The temp name stays under the 255-byte name limit even when the final name is close to it.
+        var name = Path.GetFileName(path);
+        var temp = Path.Combine(dir, "." + (name.Length > 200 ? name[..200] : name) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
