@@ -259,9 +259,10 @@ namespace ImageFlowIO.Cli
             var console = AnsiConsole.Create(new AnsiConsoleSettings
             {
                 Out = new AnsiConsoleOutput(stderr),
-                // Asked for (--progress) or on a terminal: draw it even where Spectre cannot detect an interactive console.
+                // Only reached on a terminal or with --progress: draw it even where Spectre cannot detect a terminal
+                // (Spectre's live display draws nothing without ANSI).
                 Interactive = InteractionSupport.Yes,
-                Ansi = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected ? AnsiSupport.Detect : AnsiSupport.No,
+                Ansi = AnsiSupport.Yes,
             });
             BatchResult? result = null;
             await console.Progress()
