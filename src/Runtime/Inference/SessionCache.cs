@@ -37,7 +37,8 @@ public static class SessionCache
     private static InferenceSession Create(Key key)
     {
         // A replaced model file gets a new session; drop the sessions of its older versions.
-        foreach (var stale in Sessions.Keys.Where(k => k.Path == key.Path && k != key).ToList())
+        // (Same file with other thread counts is not stale: another pipeline may be running it right now.)
+        foreach (var stale in Sessions.Keys.Where(k => k.Path == key.Path && (k.Length, k.LastWriteTicks) != (key.Length, key.LastWriteTicks)).ToList())
             if (Sessions.TryRemove(stale, out var old) && old.IsValueCreated) old.Value.Dispose();
 
         using var options = new SessionOptions
