@@ -256,13 +256,14 @@ public sealed class Pipeline : IDisposable
         }
         catch (ImageFlowException ex)
         {
-            _logger.LogError("{Error}", ex.ToString());
+            // The host reports failures (CLI stderr, MSBuild errors); the library only traces them.
+            _logger.LogDebug("input/failed {Error}", ex.ToString());
             return new PipelineResult { Input = item.Path, Error = ex, TimingsMs = timings, Cache = cacheLayers };
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             var error = new ImageFlowException(ErrorFamily.Internal, ErrorCodes.Internal, item.Path, $"unexpected failure ({ex.GetType().Name}: {ex.Message}); please report it", ex);
-            _logger.LogError(ex, "{Error}", error.ToString());
+            _logger.LogDebug(ex, "input/failed {Error}", error.ToString());
             return new PipelineResult { Input = item.Path, Error = error, TimingsMs = timings, Cache = cacheLayers };
         }
     }
