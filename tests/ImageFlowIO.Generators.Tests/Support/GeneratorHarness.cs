@@ -29,9 +29,12 @@ internal static class GeneratorHarness
 
     public static string ConfigsDirectory => Path.Combine(AppContext.BaseDirectory, "Configs");
 
+    public static SyntaxTree Parse(string source, string path = "") =>
+        CSharpSyntaxTree.ParseText(source, CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Preview), path: path);
+
     public static CSharpCompilation CreateCompilation(params string[] sources) => CSharpCompilation.Create(
         "Consumer",
-        sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Preview), path: $"Source{i}.cs")),
+        sources.Select((s, i) => Parse(s, $"Source{i}.cs")),
         References.Value,
         new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
