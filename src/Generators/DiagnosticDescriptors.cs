@@ -12,7 +12,6 @@ namespace ImageFlowIO.Generators
     internal static class DiagnosticDescriptors
     {
         private const string Category = "ImageFlowIO.Config";
-        private const string HelpLink = "https://github.com/imageflowio/imageflowio-dotnet#config-errors";
 
         public static readonly DiagnosticDescriptor InvalidJson = Error(ConfigErrorCodes.InvalidJson, "The config is not valid JSON");
         public static readonly DiagnosticDescriptor UnknownProperty = Error(ConfigErrorCodes.UnknownProperty, "Unknown property in the config");
@@ -30,7 +29,7 @@ namespace ImageFlowIO.Generators
 
         /// <summary>The generator itself failed on a config: a bug to report, never a crash of the compiler.</summary>
         public static readonly DiagnosticDescriptor GeneratorFailed = new DiagnosticDescriptor(
-            "IFIO0099", "The ImageFlowIO generator failed on this config", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLink);
+            "IFIO0099", "The ImageFlowIO generator failed on this config", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
         private static readonly Dictionary<string, DiagnosticDescriptor> ById = new Dictionary<string, DiagnosticDescriptor>
         {
@@ -57,9 +56,9 @@ namespace ImageFlowIO.Generators
         public static DiagnosticDescriptor For(string id) => ById.TryGetValue(id, out var d) ? d : GeneratorFailed;
 
         private static DiagnosticDescriptor Error(string id, string title) =>
-            new DiagnosticDescriptor(id, title, "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLink);
+            new DiagnosticDescriptor(id, title, "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
         private static DiagnosticDescriptor Warning(string id, string title) =>
-            new DiagnosticDescriptor(id, title, "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLink);
+            new DiagnosticDescriptor(id, title, "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
     }
 }
