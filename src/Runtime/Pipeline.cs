@@ -38,7 +38,7 @@ public sealed class Pipeline : IDisposable
         Layout = _backend.Signature.Layout;
         ModelValidator.Validate(config, _backend.Signature, BackendKind == BackendKind.Onnx ? config.ResolvePath(config.Model.Path) : null);
         _labels = LoadLabels(config);
-        _preprocessSection = CacheKeys.PreprocessSection(config, Layout);
+        _preprocessSection = CacheKeys.PreprocessSection(config, Layout) + HookIdentity(options.PreprocessHook);
         _inferenceSection = CacheKeys.InferenceSection(config, BackendKind, _backend.Signature.InputName, _backend.Signature.OutputName);
         _outputs = new OutputStage(config, options, _logger);
         if (options.Cache is { } shared) _cache = shared;
@@ -258,6 +258,8 @@ public sealed class Pipeline : IDisposable
         public Dictionary<string, double> Timings { get; } = new();
         public Dictionary<string, string> CacheLayers { get; } = new();
         public List<string> Files { get; set; } = [];
+        /// <summary>The model output after the host's postprocess hook (what outputs and results show).</summary>
+        public TensorData? FinalOutput { get; set; }
         public bool NeedsModel => Error is null && Inference is null;
     }
 
@@ -346,7 +348,8 @@ public sealed class Pipeline : IDisposable
             {
                 var inference = pending.Inference!;
                 var sw = Stopwatch.StartNew();
-                var files = _outputs.Write(item, pending.Index, inference.Tensor, inference.SourceWidth, inference.SourceHeight,
+                pending.FinalOutput = _options.PostprocessHook is { } postprocess ? postprocess(inference.Tensor) : inference.Tensor;
+                var files = _outputs.Write(item, pending.Index, pending.FinalOutput, inference.SourceWidth, inference.SourceHeight,
                     pending.Bytes is { } bytes ? () => DecodeOriginal(item.Path, bytes) : null);
                 pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
                 pending.Files = files;
@@ -358,19 +361,19 @@ public sealed class Pipeline : IDisposable
         var result = new PipelineResult
         {
             Input = item.Path,
-            Output = value.Tensor,
+            Output = pending.FinalOutput ?? value.Tensor,
             Outputs = pending.Files,
             SourceWidth = value.SourceWidth,
             SourceHeight = value.SourceHeight,
             TimingsMs = pending.Timings,
             Cache = pending.CacheLayers,
-            TopK = TopK(value.Tensor),
+            TopK = TopK(pending.FinalOutput ?? value.Tensor),
             RanInference = pending.RanInference,
         };
         try { WriteSingleMeta(item, result); }
         catch (ImageFlowException ex)
         {
-            _logger.LogError("{Error}", ex.ToString());
+            _logger.LogDebug("input/failed {Error}", ex.ToString());
             return new PipelineResult { Input = item.Path, Error = ex, TimingsMs = pending.Timings, Cache = pending.CacheLayers };
         }
         return result;
@@ -390,13 +393,14 @@ public sealed class Pipeline : IDisposable
         try { step(); }
         catch (ImageFlowException ex)
         {
-            _logger.LogError("{Error}", ex.ToString());
+            // The host reports failures (CLI stderr, MSBuild errors); the library only traces them.
+            _logger.LogDebug("input/failed {Error}", ex.ToString());
             pending.Error = ex;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             var error = new ImageFlowException(ErrorFamily.Internal, ErrorCodes.Internal, pending.Item.Path, $"unexpected failure ({ex.GetType().Name}: {ex.Message}); please report it", ex);
-            _logger.LogError(ex, "{Error}", error.ToString());
+            _logger.LogDebug(ex, "input/failed {Error}", error.ToString());
             pending.Error = error;
         }
     }
@@ -426,11 +430,16 @@ public sealed class Pipeline : IDisposable
         sw.Restart();
         Preprocessor.Apply(decoded, Config.Preprocessing);
         var tensor = TensorWriter.Write(decoded, Config.Preprocessing, Layout);
+        if (_options.PreprocessHook is { } preprocess) tensor = preprocess(tensor);
         timings["preprocess"] = sw.Elapsed.TotalMilliseconds;
         var value = new StageValue(tensor, decoded.SourceWidth, decoded.SourceHeight);
         _cache.Put(CacheStage.Preprocess, key, value, path);
         return value;
     }
+
+    // A hook's code is part of the preprocess stage: its assembly's MVID changes whenever that code is rebuilt differently.
+    private static string HookIdentity(Func<TensorData, TensorData>? hook) =>
+        hook is null ? "" : "|hook:" + hook.Method.Module.ModuleVersionId.ToString("N") + ":" + hook.Method.MetadataToken.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private void WarmUp(TensorData tensor)
     {

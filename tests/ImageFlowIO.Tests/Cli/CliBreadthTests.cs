@@ -1,5 +1,5 @@
 using System.Text.Json;
-using ImageFlowIO.Tests.Pipeline;
+using ImageFlowIO.Tests.PipelineStages;
 using ImageFlowIO.Tests.Support;
 
 namespace ImageFlowIO.Tests.Cli;

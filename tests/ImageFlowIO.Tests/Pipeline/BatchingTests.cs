@@ -1,4 +1,4 @@
-namespace ImageFlowIO.Tests.Pipeline;
+namespace ImageFlowIO.Tests.PipelineStages;
 
 public sealed class BatchingTests : IDisposable
 {

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace ImageFlowIO.Tests.Pipeline;
+namespace ImageFlowIO.Tests.PipelineStages;
 
 /// <summary>numpy (Debian's python3-numpy at /usr/bin/python3, installed by .ci/run) reads every raw format we write.</summary>
 public sealed class NumpyInteropTests : IDisposable

@@ -4,7 +4,7 @@ using ImageFlowIO.Postprocessing;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace ImageFlowIO.Tests.Pipeline;
+namespace ImageFlowIO.Tests.PipelineStages;
 
 public sealed class OutputTests : IDisposable
 {

@@ -1,7 +1,7 @@
 using ImageFlowIO.Config;
 using ImageFlowIO.Tests.Support;
 
-namespace ImageFlowIO.Tests.Pipeline;
+namespace ImageFlowIO.Tests.PipelineStages;
 
 /// <summary>Writes a config (JSON text) into a temp folder beside copies of test models and images, and runs it.</summary>
 public sealed class PipelineFixture : IDisposable

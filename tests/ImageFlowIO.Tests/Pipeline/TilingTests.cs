@@ -1,7 +1,7 @@
 using ImageFlowIO.Config;
 using ImageFlowIO.Inference;
 
-namespace ImageFlowIO.Tests.Pipeline;
+namespace ImageFlowIO.Tests.PipelineStages;
 
 public sealed class TilingTests : IDisposable
 {
