@@ -34,8 +34,8 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     [Required] public string OutputsFile { get; set; } = "";
     /// <summary>Files the outputs depend on besides assets and configs (models, labels), one a line: more target Inputs.</summary>
     [Required] public string DependenciesFile { get; set; } = "";
-    /// <summary>Written only when every asset succeeded: the target's Outputs, so a failed asset is retried next build.</summary>
-    [Required] public string StampFile { get; set; } = "";
+    /// <summary>The target's Outputs, deleted first (the targets touch it again only when every asset succeeded).</summary>
+    public string? StampFile { get; set; }
     [Required] public string SummaryFile { get; set; } = "";
     public string? CacheMode { get; set; }
     public string? CacheDirectory { get; set; }
@@ -47,7 +47,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     public override bool Execute()
     {
         var clock = Stopwatch.StartNew();
-        TryDelete(StampFile);
+        if (StampFile is not null) TryDelete(StampFile);
         var previous = AssetState.Load(StateFile);
         var previousOutputs = ReadLines(OutputsFile);
         var next = new AssetState();
@@ -98,7 +98,6 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         clock.Stop();
         Log.LogMessage(MessageImportance.Normal, "ImageFlowIO: {0} assets, {1} processed, {2} from cache, {3} failed ({4} ms)",
             Assets.Length, processed, fromCache, failed, (long)clock.Elapsed.TotalMilliseconds);
-        if (!Log.HasLoggedErrors) File.WriteAllText(StampFile, "");
         return !Log.HasLoggedErrors;
     }
 
@@ -122,18 +121,20 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     private BatchResult? RunConfig(PipelineConfig config, string modelPath, List<ITaskItem> items, AssetState previous, AssetState next)
     {
         var fingerprint = Fingerprint(config, modelPath);
+        // An asset's position only shapes its outputs through the {index} token.
+        var usesIndex = (config.Output.Save.Filename ?? "").Contains("{index}", StringComparison.Ordinal);
         var work = new List<(InputItem Input, AssetRecord Record)>();
         for (var index = 0; index < items.Count; index++)
         {
             var path = items[index].GetMetadata("FullPath");
             var outputDir = ItemOutputDirectory(items[index]);
-            if (IsUpToDate(previous, path, fingerprint, outputDir, index, out var record))
+            if (IsUpToDate(previous, path, fingerprint, outputDir, usesIndex ? index : 0, out var record))
             {
                 next.Assets[path] = record;
                 continue;
             }
             var file = new FileInfo(path);
-            var stamp = new AssetRecord { Fingerprint = fingerprint, OutputDirectory = outputDir, Index = index };
+            var stamp = new AssetRecord { Fingerprint = fingerprint, OutputDirectory = outputDir, Index = usesIndex ? index : 0 };
             if (file.Exists)
             {
                 stamp.Length = file.Length;
