@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Build benchmark (not a test): a generated project with N ImageFlowAsset photos (default 200) built with the repo's task.
+#   no-change build        vs the same project built with -p:ImageFlowEnabled=false   (target: <= 1.05x)
+#   one edited image       vs no-change + 1.5x one image's cold cost                   (target: <=)
+#   cold build             (clean obj/bin and cache)
+# Usage: bench/build/run.sh [count] [runs]    env: BENCH_MODEL=ocr|conv3 (default ocr: samples/TextDetection's config)
+set -euo pipefail
+COUNT=${1:-200}
+RUNS=${2:-3}
+MODEL=${BENCH_MODEL:-ocr}
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=${BENCH_WORK:-${TMPDIR:-/tmp}/ifio-bench-build}
+export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+echo "building the task (Release)..."
+dotnet build "$REPO/src/Tasks/ImageFlowIO.Tasks.csproj" -c Release -v:q -nologo >/dev/null
+
+rm -rf "$WORK" && mkdir -p "$WORK/images"
+/usr/bin/python3 "$REPO/tools/testdata/make_bench_images.py" "$WORK/images" "$COUNT" >/dev/null
+
+make_project() { # $1: folder
+  mkdir -p "$1"
+  cat > "$1/Directory.Build.props" <<XML
+<Project>
+  <Import Project="$REPO/ImageFlowIO.Build.props" />
+</Project>
+XML
+  cat > "$1/Directory.Build.targets" <<XML
+<Project>
+  <PropertyGroup><ImageFlowTaskAssembly>$REPO/src/Tasks/bin/Release/net10.0/ImageFlowIO.Tasks.dll</ImageFlowTaskAssembly></PropertyGroup>
+  <Import Project="$REPO/src/Tasks/build/ImageFlowIO.targets" />
+</Project>
+XML
+  cat > "$1/Bench.csproj" <<XML
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+  <ItemGroup><ImageFlowAsset Include="../images/*.jpg" /></ItemGroup>
+</Project>
+XML
+  if [ "$MODEL" = conv3 ]; then
+    cp "$REPO/tests/TestData/models/conv3_nchw.onnx" "$1/model.onnx"
+    cat > "$1/imageflow.json" <<JSON
+{ "model": { "path": "model.onnx" }, "execution": { "backend": "onnx" },
+  "preprocessing": { "format": { "dataType": "float32", "channels": 3 } },
+  "postprocessing": { "denormalize": { "apply": true, "scale": 255, "dtype": "uint8" } },
+  "output": { "save": { "apply": true, "format": "png", "filename": "{name}.out.png" } } }
+JSON
+  else
+    sed "s#\"\.\./models/#\"$REPO/samples/models/#; s#\"\.\./\.\./src/#\"$REPO/src/#" "$REPO/samples/TextDetection/imageflow.json" > "$1/imageflow.json"
+  fi
+  dotnet restore "$1/Bench.csproj" -v:q >/dev/null
+}
+
+ms() { date +%s%N | cut -c1-13; }
+build() { # $1: folder, rest: extra args; prints wall ms
+  local start end
+  start=$(ms)
+  dotnet build "$1/Bench.csproj" --no-restore -nodeReuse:false -v:q -nologo "${@:2}" >/dev/null || { echo "build failed: $1 ${*:2}" >&2; exit 1; }
+  end=$(ms)
+  echo $((end - start))
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+clean() { rm -rf "$1/bin" "$1/obj/Release" "$1/obj/Debug"; }
+
+make_project "$WORK/enabled"
+make_project "$WORK/disabled"
+
+echo "cold builds ($COUNT assets, model: $MODEL)..."
+clean "$WORK/disabled"; COLD_DISABLED=$(build "$WORK/disabled" -p:ImageFlowEnabled=false)
+clean "$WORK/enabled";  COLD=$(build "$WORK/enabled")
+PER_IMAGE=$(( (COLD - COLD_DISABLED) / COUNT ))
+
+echo "no-change builds..."
+NOCHANGE=$(for _ in $(seq "$RUNS"); do build "$WORK/enabled"; done | median)
+DISABLED=$(for _ in $(seq "$RUNS"); do build "$WORK/disabled" -p:ImageFlowEnabled=false; done | median)
+
+echo "one edited image..."
+EDITED=$(for i in $(seq "$RUNS"); do
+  # a real content change: another valid photo over asset i
+  cp "$(ls "$WORK/images"/*.jpg | sed -n "$((i + COUNT / 2))p")" "$(ls "$WORK/images"/*.jpg | sed -n "${i}p")"
+  build "$WORK/enabled"
+done | median)
+
+RATIO=$(awk -v a="$NOCHANGE" -v b="$DISABLED" 'BEGIN { printf "%.3f", a / b }')
+EDIT_BUDGET=$(( NOCHANGE + PER_IMAGE * 3 / 2 ))
+echo
+echo "assets:                       $COUNT ($MODEL)"
+echo "cold build:                   $COLD ms (disabled: $COLD_DISABLED ms; one image's cold cost ~ $PER_IMAGE ms)"
+echo "no-change build:              $NOCHANGE ms"
+echo "ImageFlowEnabled=false build: $DISABLED ms"
+echo "no-change / disabled:         $RATIO (target <= 1.05)"
+echo "one edited image:             $EDITED ms (target <= no-change + 1.5 x one image = $EDIT_BUDGET ms)"

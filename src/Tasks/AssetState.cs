@@ -1,0 +1,51 @@
+using System.IO.Hashing;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ImageFlowIO.Tasks;
+
+/// <summary>What the last build produced for one asset, so the next build can skip it when nothing it depends on changed.</summary>
+internal sealed class AssetRecord
+{
+    public long Length { get; set; }
+    public long LastWriteTicks { get; set; }
+    /// <summary>XxHash128 of the image bytes: a touched file with the same content stays up to date.</summary>
+    public string ContentDigest { get; set; } = "";
+    /// <summary>Digest of everything else that decides the outputs (config values, model, tool version).</summary>
+    public string Fingerprint { get; set; } = "";
+    public string OutputDirectory { get; set; } = "";
+    public int Index { get; set; }
+    public List<string> Outputs { get; set; } = [];
+}
+
+/// <summary>The task's per-asset records (<c>imageflow.state.json</c> in obj/), keyed by the asset's full path.</summary>
+internal sealed class AssetState
+{
+    public Dictionary<string, AssetRecord> Assets { get; set; } = new(StringComparer.Ordinal);
+
+    public static AssetState Load(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return JsonSerializer.Deserialize(stream, AssetStateJsonContext.Default.AssetState) ?? new AssetState();
+        }
+        // A missing or unreadable state only costs a full rebuild of the assets.
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException) { return new AssetState(); }
+    }
+
+    public void Save(string path) =>
+        Output.AtomicFile.Write(path, s => JsonSerializer.Serialize(s, this, AssetStateJsonContext.Default.AssetState));
+
+    public static string Digest(string path)
+    {
+        var hash = new XxHash128();
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+            hash.Append(stream);
+        return Convert.ToHexStringLower(hash.GetCurrentHash());
+    }
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true)]
+[JsonSerializable(typeof(AssetState))]
+internal sealed partial class AssetStateJsonContext : JsonSerializerContext;

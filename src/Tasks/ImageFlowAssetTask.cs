@@ -1,0 +1,342 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using ImageFlowIO.Caching;
+using ImageFlowIO.Config;
+using ImageFlowIO.Output;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace ImageFlowIO.Tasks;
+
+/// <summary>
+/// Runs the <c>ImageFlowAsset</c> items of a project through their configs' pipelines, writing outputs under obj/
+/// with each item's relative folder kept. An asset whose content, config values, model and output folder are all
+/// unchanged since the last build is skipped; outputs of removed or renamed assets are deleted.
+/// </summary>
+public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancelableTask
+{
+    private const string Subcategory = "ImageFlowIO";
+    private static readonly JsonSerializerOptions FingerprintJson = new() { Converters = { new JsonStringEnumConverter() } };
+    private readonly CancellationTokenSource _cancel = new();
+
+    /// <summary>The assets; metadata <c>Config</c> (full path), optional <c>OutputDir</c>, <c>Link</c>, <c>RecursiveDir</c>.</summary>
+    public ITaskItem[] Assets { get; set; } = [];
+    /// <summary>Folder the outputs are written under (each asset keeps its relative folder).</summary>
+    [Required] public string OutputDirectory { get; set; } = "";
+    [Required] public string ProjectDirectory { get; set; } = "";
+    /// <summary>Per-asset records of the previous build.</summary>
+    [Required] public string StateFile { get; set; } = "";
+    /// <summary>Every file this task produced, one full path a line (read back by the targets for FileWrites and copies).</summary>
+    [Required] public string OutputsFile { get; set; } = "";
+    /// <summary>Files the outputs depend on besides assets and configs (models, labels), one a line: more target Inputs.</summary>
+    [Required] public string DependenciesFile { get; set; } = "";
+    /// <summary>The target's Outputs, deleted first (the targets touch it again only when every asset succeeded).</summary>
+    public string? StampFile { get; set; }
+    [Required] public string SummaryFile { get; set; } = "";
+    public string? CacheMode { get; set; }
+    public string? CacheDirectory { get; set; }
+    /// <summary>Images processed at once; 0: one per core.</summary>
+    public int MaxParallelism { get; set; }
+
+    public void Cancel() => _cancel.Cancel();
+
+    public override bool Execute()
+    {
+        var clock = Stopwatch.StartNew();
+        if (StampFile is not null) TryDelete(StampFile);
+        var previous = AssetState.Load(StateFile);
+        var previousOutputs = ReadLines(OutputsFile);
+        var next = new AssetState();
+        var dependencies = new SortedSet<string>(StringComparer.Ordinal);
+        var batches = new List<BatchResult>();
+        var processed = 0;
+        var fromCache = 0;
+        var failed = 0;
+
+        try
+        {
+            foreach (var group in Assets.GroupBy(a => Path.GetFullPath(a.GetMetadata("Config"), ProjectDirectory), StringComparer.Ordinal))
+            {
+                var items = group.ToList();
+                var config = LoadConfig(group.Key, items);
+                if (config is null)
+                {
+                    // Keep the previous records and outputs: nothing ran, and the next build retries (no stamp).
+                    foreach (var item in items) CarryOver(previous, next, item.GetMetadata("FullPath"));
+                    failed += items.Count;
+                    continue;
+                }
+                var modelPath = config.ResolvePath(config.Model.Path);
+                dependencies.Add(modelPath);
+                if (config.Model.Labels is not null) dependencies.Add(config.ResolvePath(config.Model.Labels));
+
+                var batch = RunConfig(config, modelPath, items, previous, next);
+                if (batch is null) { failed += items.Count; continue; }
+                batches.Add(batch);
+                processed += batch.Processed;
+                fromCache += batch.FromCache;
+                failed += batch.Failed;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Log.LogWarning("ImageFlowIO: canceled");
+            return false;
+        }
+
+        var outputs = new SortedSet<string>(next.Assets.Values.SelectMany(r => r.Outputs), StringComparer.Ordinal);
+        DeleteStaleOutputs(previousOutputs, outputs);
+        next.Save(StateFile);
+        WriteLinesIfChanged(OutputsFile, outputs);
+        WriteLinesIfChanged(DependenciesFile, dependencies);
+        WriteSummary(batches);
+
+        clock.Stop();
+        Log.LogMessage(MessageImportance.Normal, "ImageFlowIO: {0} assets, {1} processed, {2} from cache, {3} failed ({4} ms)",
+            Assets.Length, processed, fromCache, failed, (long)clock.Elapsed.TotalMilliseconds);
+        return !Log.HasLoggedErrors;
+    }
+
+    private PipelineConfig? LoadConfig(string configPath, List<ITaskItem> items)
+    {
+        if (!File.Exists(configPath))
+        {
+            Log.LogError(Subcategory, ErrorCodes.BuildNoConfig, null, items[0].ItemSpec, 0, 0, 0, 0,
+                "the ImageFlow config '{0}' does not exist; add an imageflow.json beside the project or set ImageFlowConfig (or the asset's Config metadata)", configPath);
+            return null;
+        }
+        var parsed = ConfigParser.ParseFile(configPath);
+        foreach (var d in parsed.Diagnostics)
+        {
+            if (d.IsError) Log.LogError(Subcategory, d.Code, null, d.FilePath ?? configPath, d.Line, d.Column, 0, 0, "{0}", d.Message);
+            else Log.LogWarning(Subcategory, d.Code, null, d.FilePath ?? configPath, d.Line, d.Column, 0, 0, "{0}", d.Message);
+        }
+        return parsed.Config;
+    }
+
+    private BatchResult? RunConfig(PipelineConfig config, string modelPath, List<ITaskItem> items, AssetState previous, AssetState next)
+    {
+        var fingerprint = Fingerprint(config, modelPath);
+        // An asset's position only shapes its outputs through the {index} token.
+        var usesIndex = (config.Output.Save.Filename ?? "").Contains("{index}", StringComparison.Ordinal);
+        var work = new List<(InputItem Input, AssetRecord Record)>();
+        for (var index = 0; index < items.Count; index++)
+        {
+            var path = items[index].GetMetadata("FullPath");
+            var outputDir = ItemOutputDirectory(items[index]);
+            if (IsUpToDate(previous, path, fingerprint, outputDir, usesIndex ? index : 0, out var record))
+            {
+                next.Assets[path] = record;
+                continue;
+            }
+            var file = new FileInfo(path);
+            var stamp = new AssetRecord { Fingerprint = fingerprint, OutputDirectory = outputDir, Index = usesIndex ? index : 0 };
+            if (file.Exists)
+            {
+                stamp.Length = file.Length;
+                stamp.LastWriteTicks = file.LastWriteTimeUtc.Ticks;
+                stamp.ContentDigest = AssetState.Digest(path);
+            }
+            work.Add((new InputItem(path) { OutputDirectory = outputDir, Index = index }, stamp));
+        }
+        if (work.Count == 0) return new BatchResult { Items = [], Cache = new CacheStatistics() };
+
+        var options = new PipelineOptions
+        {
+            LoggerFactory = new TaskLoggerFactory(Log),
+            OutputDirectory = OutputDirectory,
+            CacheMode = ParseCacheMode(CacheMode),
+            CacheDirectory = string.IsNullOrWhiteSpace(CacheDirectory) ? null : Path.GetFullPath(CacheDirectory, ProjectDirectory),
+            MaxParallelism = MaxParallelism > 0 ? MaxParallelism : Environment.ProcessorCount,
+        };
+        Pipeline pipeline;
+        try { pipeline = Pipeline.Create(config, options); }
+        catch (ConfigException ex)
+        {
+            foreach (var d in ex.Diagnostics.Where(d => d.IsError))
+                Log.LogError(Subcategory, d.Code, null, d.FilePath ?? config.ConfigPath, d.Line, d.Column, 0, 0, "{0}", d.Message);
+            return null;
+        }
+        catch (ImageFlowException ex)
+        {
+            LogError(ex);
+            return null;
+        }
+
+        using (pipeline)
+        {
+            var batch = pipeline.RunBatchAsync(work.Select(w => w.Input).ToList(), cancellationToken: _cancel.Token).GetAwaiter().GetResult();
+            for (var i = 0; i < work.Count; i++)
+            {
+                var result = batch.Items[i];
+                var record = work[i].Record;
+                if (result.Succeeded)
+                {
+                    record.Outputs = result.Outputs.Select(Path.GetFullPath).Concat(MetaFiles(config, work[i].Input)).Distinct().ToList();
+                    next.Assets[result.Input] = record;
+                }
+                else if (result.Error is { } error) LogError(error);
+            }
+            if (config.Output.WriteMeta is { Apply: true, JsonPath: { } jsonPath })
+            {
+                // The batch meta file is written beside the outputs; list it so clean removes it.
+                var meta = Path.Combine(OutputDirectory, Path.GetFileName(jsonPath));
+                if (File.Exists(meta) && next.Assets.Values.FirstOrDefault() is { } first && !first.Outputs.Contains(meta)) first.Outputs.Add(meta);
+            }
+            return batch;
+        }
+    }
+
+    private static IEnumerable<string> MetaFiles(PipelineConfig config, InputItem item)
+    {
+        if (config.Output.WriteMeta is not { Apply: true, JsonPath: null }) yield break;
+        var path = Path.Combine(item.OutputDirectory!, Path.GetFileNameWithoutExtension(item.Path) + ".json");
+        if (File.Exists(path)) yield return path;
+    }
+
+    private static bool IsUpToDate(AssetState previous, string path, string fingerprint, string outputDir, int index, out AssetRecord record)
+    {
+        if (!previous.Assets.TryGetValue(path, out record!)) return false;
+        if (record.Fingerprint != fingerprint || record.OutputDirectory != outputDir || record.Index != index) return false;
+        if (record.Outputs.Count == 0 || !record.Outputs.All(File.Exists)) return false;
+        var file = new FileInfo(path);
+        if (!file.Exists) return false;
+        if (file.Length == record.Length && file.LastWriteTimeUtc.Ticks == record.LastWriteTicks) return true;
+        // Touched or copied back: same bytes keep the outputs.
+        if (file.Length != record.Length || AssetState.Digest(path) != record.ContentDigest) return false;
+        record.LastWriteTicks = file.LastWriteTimeUtc.Ticks;
+        return true;
+    }
+
+    private static void CarryOver(AssetState previous, AssetState next, string path)
+    {
+        if (previous.Assets.TryGetValue(path, out var record)) next.Assets[path] = record;
+    }
+
+    /// <summary>Where one asset's outputs go: its <c>OutputDir</c>, else its <c>Link</c> folder, project-relative folder or <c>RecursiveDir</c>.</summary>
+    private string ItemOutputDirectory(ITaskItem item)
+    {
+        var explicitDir = item.GetMetadata("OutputDir");
+        if (!string.IsNullOrWhiteSpace(explicitDir)) return Path.GetFullPath(Path.Combine(OutputDirectory, explicitDir));
+        string relative;
+        var link = item.GetMetadata("Link");
+        if (!string.IsNullOrEmpty(link)) relative = Path.GetDirectoryName(link) ?? "";
+        else
+        {
+            var fromProject = Path.GetRelativePath(ProjectDirectory, item.GetMetadata("FullPath"));
+            relative = !fromProject.StartsWith("..", StringComparison.Ordinal) && !Path.IsPathRooted(fromProject)
+                ? Path.GetDirectoryName(fromProject) ?? ""
+                : item.GetMetadata("RecursiveDir");
+        }
+        return Path.GetFullPath(Path.Combine(OutputDirectory, relative));
+    }
+
+    /// <summary>Everything besides the image that decides its outputs. Canonical values, so a whitespace or comment edit keeps it.</summary>
+    private static string Fingerprint(PipelineConfig config, string modelPath)
+    {
+        var input = JsonSerializer.SerializeToNode(config.Input, FingerprintJson)!.AsObject();
+        input.Remove(nameof(InputConfig.Source)); // a build takes its inputs from the items
+        var execution = JsonSerializer.SerializeToNode(config.Execution, FingerprintJson)!.AsObject();
+        foreach (var cacheOnly in new[] { nameof(ExecutionConfig.UseCaching), nameof(ExecutionConfig.CacheDir), nameof(ExecutionConfig.Cache) }) execution.Remove(cacheOnly);
+        var model = new FileInfo(modelPath);
+        var parts = new JsonObject
+        {
+            ["tool"] = CacheKeys.ToolVersion,
+            ["task"] = typeof(ImageFlowAssetTask).Assembly.ManifestModule.ModuleVersionId.ToString(),
+            ["base"] = config.BaseDirectory,
+            ["model"] = JsonSerializer.SerializeToNode(config.Model, FingerprintJson),
+            ["modelFile"] = model.Exists ? model.Length + "@" + model.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture) : "missing",
+            ["execution"] = execution,
+            ["input"] = input,
+            ["preprocessing"] = JsonSerializer.SerializeToNode(config.Preprocessing, FingerprintJson),
+            ["inference"] = JsonSerializer.SerializeToNode(config.Inference, FingerprintJson),
+            ["postprocessing"] = JsonSerializer.SerializeToNode(config.Postprocessing, FingerprintJson),
+            ["output"] = JsonSerializer.SerializeToNode(config.Output, FingerprintJson),
+            ["visualization"] = JsonSerializer.SerializeToNode(config.Visualization, FingerprintJson),
+            ["custom"] = JsonSerializer.SerializeToNode(config.Custom, FingerprintJson),
+        };
+        return CacheKeys.Digest(parts.ToJsonString());
+    }
+
+    private static CacheMode? ParseCacheMode(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => Config.CacheMode.Disk,
+        "none" or "false" => Config.CacheMode.None,
+        "memory" => Config.CacheMode.Memory,
+        _ => Config.CacheMode.Disk,
+    };
+
+    private void LogError(ImageFlowException ex)
+    {
+        if (ex is ConfigException config)
+        {
+            foreach (var d in config.Diagnostics.Where(d => d.IsError))
+                Log.LogError(Subcategory, d.Code, null, d.FilePath ?? ex.FilePath, d.Line, d.Column, 0, 0, "{0}", d.Message);
+            return;
+        }
+        Log.LogError(Subcategory, ex.Code, null, ex.FilePath, 0, 0, 0, 0, "{0}", ex.Message);
+    }
+
+    private void DeleteStaleOutputs(IEnumerable<string> previousOutputs, SortedSet<string> current)
+    {
+        foreach (var stale in previousOutputs.Where(p => !current.Contains(p)))
+        {
+            if (!TryDelete(stale)) continue;
+            Log.LogMessage(MessageImportance.Low, "ImageFlowIO: deleted stale output {0}", stale);
+            // Remove folders left empty inside our output folder (a renamed asset folder).
+            var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(OutputDirectory));
+            for (var dir = Path.GetDirectoryName(stale); dir is not null && dir.Length > root.Length && dir.StartsWith(root, StringComparison.Ordinal); dir = Path.GetDirectoryName(dir))
+            {
+                if (Directory.EnumerateFileSystemEntries(dir).Any()) break;
+                try { Directory.Delete(dir); } catch (IOException) { break; }
+            }
+        }
+    }
+
+    private void WriteSummary(List<BatchResult> batches)
+    {
+        var cache = batches.Count == 1 ? batches[0].Cache : new CacheStatistics();
+        var all = new BatchResult
+        {
+            Items = batches.SelectMany(b => b.Items).ToList(),
+            Cache = cache,
+            ElapsedMs = batches.Sum(b => b.ElapsedMs),
+        };
+        try { RunReport.WriteSummary(SummaryFile, all); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.LogWarning(Subcategory, ErrorCodes.BuildTaskFailed, null, SummaryFile, 0, 0, 0, 0, "summary.json cannot be written ({0})", ex.Message);
+        }
+    }
+
+    private static List<string> ReadLines(string path)
+    {
+        try { return File.ReadAllLines(path).Where(l => l.Length > 0).ToList(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return []; }
+    }
+
+    /// <summary>Rewrites a list only when it changed, so targets that take it as an input are not re-run for nothing.</summary>
+    private static void WriteLinesIfChanged(string path, IEnumerable<string> lines)
+    {
+        var text = string.Concat(lines.Select(l => l + "\n"));
+        try { if (File.Exists(path) && File.ReadAllText(path) == text) return; }
+        catch (IOException) { }
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(text));
+    }
+
+    private static bool TryDelete(string path)
+    {
+        try
+        {
+            if (!File.Exists(path)) return false;
+            File.Delete(path);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return false; }
+    }
+}

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+
+namespace ImageFlowIO.Build.Tests;
+
+/// <summary>
+/// Packs the ImageFlowIO package once per test run, under a version no earlier run used, into a temporary feed, with a
+/// NuGet.config that restores it into an isolated packages folder (so a stale copy can never be used). Everything else
+/// resolves offline from the machine's global packages folder as a fallback folder.
+/// </summary>
+public sealed class PackageFeedFixture : IDisposable
+{
+    public PackageFeedFixture()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "ifio-build-tests", Guid.NewGuid().ToString("N")[..10]);
+        Feed = Path.Combine(Root, "feed");
+        Directory.CreateDirectory(Feed);
+        Version = "0.1.0-test" + DateTime.UtcNow.ToString("yyyyMMddHHmmss") + Guid.NewGuid().ToString("N")[..6];
+
+        var project = Path.Combine(RepoRoot, "src", "Package", "ImageFlowIO.Package.csproj");
+        var pack = Dotnet.Run(RepoRoot, "pack", project, "-c", Configuration, "--no-build", "-o", Feed, "-p:Version=" + Version, "-nodeReuse:false");
+        if (pack.ExitCode != 0) throw new InvalidOperationException("packing ImageFlowIO failed:\n" + pack.Output);
+
+        var globalPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } env
+            ? env : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        File.WriteAllText(Path.Combine(Root, "NuGet.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <config>
+                <add key="globalPackagesFolder" value="{Path.Combine(Root, "packages")}" />
+              </config>
+              <packageSources>
+                <clear />
+                <add key="imageflow-test-feed" value="{Feed}" />
+              </packageSources>
+              <fallbackPackageFolders>
+                <clear />
+                <add key="machine" value="{globalPackages}" />
+              </fallbackPackageFolders>
+            </configuration>
+            """);
+        // Fence the consumers off from anything above the temp folder.
+        File.WriteAllText(Path.Combine(Root, "Directory.Build.props"), "<Project />");
+        File.WriteAllText(Path.Combine(Root, "Directory.Build.targets"), "<Project />");
+        File.WriteAllText(Path.Combine(Root, "Directory.Packages.props"), "<Project />");
+    }
+
+    public static string RepoRoot { get; } = Metadata("RepoRoot");
+    public static string Configuration { get; } = Metadata("Configuration");
+    public string Root { get; }
+    public string Feed { get; }
+    public string Version { get; }
+
+    private static string Metadata(string key) =>
+        typeof(PackageFeedFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PackageFeedCollection : ICollectionFixture<PackageFeedFixture>
+{
+    public const string Name = "ImageFlowIO package feed";
+}
+
+/// <summary>Runs the dotnet CLI and captures its output.</summary>
+public static class Dotnet
+{
+    public sealed record Result(int ExitCode, string Output);
+
+    public static Result Run(string workingDirectory, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        // The test host's own MSBuild settings must not leak into the child build.
+        foreach (var leaked in new[] { "MSBuildExtensionsPath", "MSBUILD_EXE_PATH", "MSBuildSDKsPath" }) start.Environment.Remove(leaked);
+        using var process = Process.Start(start)!;
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("dotnet " + string.Join(' ', args) + " timed out:\n" + output);
+        }
+        process.WaitForExit();
+        return new Result(process.ExitCode, output.ToString());
+    }
+}
