@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Write the demo photos in samples/images/ from scikit-image's bundled sample data.
+"""Write the demo photos in samples/TextDetection/assets/ from scikit-image's bundled sample data.
 
     /usr/bin/python3 tools/testdata/make_sample_images.py
 
 JPEG quality 90, at most 640 px on the long side (LANCZOS downscale, never
-upscaled). Deterministic. Sources and licences: samples/images/README.md.
+upscaled). Deterministic. Sources and licences: samples/TextDetection/assets/README.md.
 """
 import os
 import sys
@@ -12,7 +12,7 @@ import sys
 from PIL import Image
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT = os.path.join(ROOT, "samples", "images")
+OUT = os.path.join(ROOT, "samples", "TextDetection", "assets")
 MAX_SIDE = 640
 
 # output name -> skimage data file
