@@ -8,7 +8,7 @@ using SixLabors.ImageSharp.Processing;
 namespace ImageFlowIO.Benchmarks.Kernels;
 
 /// <summary>Decoding a 640×480 JPEG: our checked decoder (identify + maxPixels + EOI check + load) vs a bare ImageSharp load.</summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MinColumn]
 public class DecodeBenchmarks
 {
     private byte[] _jpeg = [];
@@ -32,7 +32,7 @@ public class DecodeBenchmarks
 }
 
 /// <summary>Resizing 640×480 → 320×320 (fill) with each kernel the config offers.</summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MinColumn]
 public class ResizeBenchmarks
 {
     private Image<Rgb24> _source = null!;

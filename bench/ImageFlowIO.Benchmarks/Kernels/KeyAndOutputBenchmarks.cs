@@ -7,7 +7,7 @@ using ImageFlowIO.Postprocessing;
 namespace ImageFlowIO.Benchmarks.Kernels;
 
 /// <summary>Cache key work per input: the content digest of a 640×480 JPEG and the two stage keys.</summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MinColumn]
 public class CacheKeyBenchmarks
 {
     private byte[] _jpeg = [];
@@ -32,7 +32,7 @@ public class CacheKeyBenchmarks
 /// The output path after the model for a 1×3×320×320 float tensor: FloatImage.FromTensor (two copies today),
 /// ImageFileWriter.Quantize (planar float → interleaved bytes), and both plus the PNG encode.
 /// </summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MinColumn]
 public class OutputPathBenchmarks
 {
     private TensorData _tensor = null!;

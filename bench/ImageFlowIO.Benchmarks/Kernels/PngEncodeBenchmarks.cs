@@ -11,7 +11,7 @@ namespace ImageFlowIO.Benchmarks.Kernels;
 /// PNG encoding of a 320×320 8-bit RGB image: our PngWriter (native zlib) per level and filter vs ImageSharp 2.1's
 /// managed encoder at its default and at BestSpeed. Sizes per variant: `-- png-sizes`.
 /// </summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MinColumn]
 public class PngEncodeBenchmarks
 {
     private Image<Rgb24> _image = null!;

@@ -15,7 +15,7 @@ namespace ImageFlowIO.Benchmarks.Kernels;
 /// to Generic). Vectorised: deinterleave, widen bytes with Vector&lt;T&gt; and normalise with TensorPrimitives (a candidate
 /// that is not bit-identical: it folds 1/255 into the scale).
 /// </summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MinColumn]
 public class TensorFillBenchmarks
 {
     private Image<Rgb24> _image = null!;

@@ -105,7 +105,8 @@ public static class TensorWriter
 
     /// <summary>
     /// Fast path for 8-bit RGB/RGBA sources: a 256-entry table per tensor channel holds the finished element
-    /// (normalised and converted), built with the same arithmetic as <see cref="WriteGeneric"/>, so the bytes are identical.
+    /// (normalised and converted), so each sample is one load. Values are (b / 255 − mean) / std as in
+    /// <see cref="WriteGeneric"/>; integer types give its exact bytes, floats agree within one ulp.
     /// </summary>
     internal static TensorData WriteByTable<TPixel>(Image<TPixel> image, PreprocessingConfig pre, TensorLayout layout) where TPixel : unmanaged, IPixel<TPixel>
     {
@@ -121,14 +122,6 @@ public static class TensorWriter
         Span<float> offset = stackalloc float[4];
         AffineMap(pre, channels, bgr, scale, offset);
 
-        // unit[k][b]: ImageSharp's ToVector4 component k (R, G, B, A) of a pixel whose every byte is b.
-        var probe = new Rgba32[256];
-        for (var b = 0; b < 256; b++) probe[b] = new Rgba32((byte)b, (byte)b, (byte)b, (byte)b);
-        var probePixels = new TPixel[256];
-        var units = new Vector4[256];
-        PixelOperations<TPixel>.Instance.FromRgba32(Configuration.Default, probe, probePixels);
-        PixelOperations<TPixel>.Instance.ToVector4(Configuration.Default, probePixels, units);
-
         var bytesPerPixel = Unsafe.SizeOf<TPixel>();
         var hasAlpha = bytesPerPixel == 4;
         var tables = new float[channels][];
@@ -137,14 +130,10 @@ public static class TensorWriter
         {
             var source = c == 3 ? 3 : SourceChannel(c, channels, bgr);
             var table = tables[c] = new float[256];
-            for (var b = 0; b < 256; b++)
-            {
-                var u = units[b];
-                var component = source switch { 0 => u.X, 1 => u.Y, 2 => u.Z, _ => u.W };
-                table[b] = component * scale[c] + offset[c];
-            }
-            // Without alpha bytes (Rgb24, W = 1) the alpha channel reads the red byte through a constant table.
-            if (source == 3 && !hasAlpha) { Array.Fill(table, table[0]); source = 0; }
+            // SPEC §2 step 6: pixel / maxValue, exactly rounded (ImageSharp's ToVector4 multiplies by 1/255 in its SIMD body).
+            for (var b = 0; b < 256; b++) table[b] = (source == 3 && !hasAlpha ? 1f : b / 255f) * scale[c] + offset[c];
+            // Without alpha bytes (Rgb24) the alpha channel reads the red byte through a constant (opaque) table.
+            if (source == 3 && !hasAlpha) source = 0;
             sourceOffsets[c] = source;
         }
 
@@ -176,7 +165,25 @@ public static class TensorWriter
             for (var y = 0; y < accessor.Height; y++)
             {
                 var row = MemoryMarshal.AsBytes(accessor.GetRowSpan(y));
-                if (layout == TensorLayout.Nchw)
+                if (layout == TensorLayout.Nchw && channels == 3)
+                {
+                    // One pass per row for the common case: read each pixel once, write three planes.
+                    ref var t0 = ref MemoryMarshal.GetArrayDataReference(tables[0]);
+                    ref var t1 = ref MemoryMarshal.GetArrayDataReference(tables[1]);
+                    ref var t2 = ref MemoryMarshal.GetArrayDataReference(tables[2]);
+                    ref var d0 = ref MemoryMarshal.GetReference(dst.Slice(y * width, width));
+                    ref var d1 = ref MemoryMarshal.GetReference(dst.Slice(plane + y * width, width));
+                    ref var d2 = ref MemoryMarshal.GetReference(dst.Slice(2 * plane + y * width, width));
+                    ref var src = ref MemoryMarshal.GetReference(row[..(width * bytesPerPixel)]);
+                    int s0 = sourceOffsets[0], s1 = sourceOffsets[1], s2 = sourceOffsets[2];
+                    for (nint x = 0, i = 0; x < width; x++, i += bytesPerPixel)
+                    {
+                        Unsafe.Add(ref d0, x) = Unsafe.Add(ref t0, Unsafe.Add(ref src, i + s0));
+                        Unsafe.Add(ref d1, x) = Unsafe.Add(ref t1, Unsafe.Add(ref src, i + s1));
+                        Unsafe.Add(ref d2, x) = Unsafe.Add(ref t2, Unsafe.Add(ref src, i + s2));
+                    }
+                }
+                else if (layout == TensorLayout.Nchw)
                 {
                     for (var c = 0; c < channels; c++)
                     {
