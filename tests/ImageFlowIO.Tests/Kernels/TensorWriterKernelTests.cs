@@ -90,6 +90,8 @@ public class TensorWriterKernelTests
         var gray = new PreprocessingConfig { Format = new FormatConfig { Channels = 1 } };
         AssertSame(TensorWriter.WriteGeneric(image, gray, TensorLayout.Nchw), TensorWriter.Write(image, gray, TensorLayout.Nchw));
         var color = new PreprocessingConfig { Format = new FormatConfig { DataType = TensorDataType.Uint8 } };
+        var floats = new PreprocessingConfig();
+        AssertSame(TensorWriter.WriteGeneric(image, floats, TensorLayout.Nchw), TensorWriter.Write(image, floats, TensorLayout.Nchw));
         AssertSame(TensorWriter.WriteGeneric(image, color, TensorLayout.Nhwc), TensorWriter.Write(image, color, TensorLayout.Nhwc));
     }
 
