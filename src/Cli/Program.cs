@@ -205,7 +205,6 @@ namespace ImageFlowIO.Cli
                     try { RunReport.WriteSummary(Path.Combine(summaryDir, "summary.json"), batch); }
                     catch (ImageFlowException ex) { ReportError(ex); return ExitCodes.OutputNotWritable; }
                 }
-                logger.LogInformation("cache: {Stats}", batch.Cache);
                 stdout.WriteLine($"ImageFlowIO: {batch.Items.Count} inputs, {batch.Processed} processed, {batch.FromCache} from cache, {batch.Failed} failed ({sw.ElapsedMilliseconds} ms)");
                 return batch.Failed > 0 ? ExitCodes.SomeInputsFailed : ExitCodes.Ok;
             }

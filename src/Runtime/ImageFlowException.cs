@@ -21,6 +21,7 @@ public static class ErrorCodes
     public const string ImageExtensionMismatch = "IFIO2005";
     public const string ImageNotFound = "IFIO2006";
     public const string ImageTruncated = "IFIO2007";
+    public const string ImageDataCorrupt = "IFIO2008";
 
     // IFIO3### outputs
     public const string OutputNotWritable = "IFIO3001";

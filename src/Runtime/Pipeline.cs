@@ -37,7 +37,7 @@ public sealed class Pipeline : IDisposable
         Layout = _backend.Signature.Layout;
         ModelValidator.Validate(config, _backend.Signature, BackendKind == BackendKind.Onnx ? config.ResolvePath(config.Model.Path) : null);
         _labels = LoadLabels(config);
-        _preprocessSection = CacheKeys.PreprocessSection(config, Layout);
+        _preprocessSection = CacheKeys.PreprocessSection(config, Layout) + HookIdentity(options.PreprocessHook);
         _inferenceSection = CacheKeys.InferenceSection(config, BackendKind, _backend.Signature.InputName, _backend.Signature.OutputName);
         _outputs = new OutputStage(config, options, _logger);
         if (options.Cache is { } shared) _cache = shared;
@@ -237,18 +237,19 @@ public sealed class Pipeline : IDisposable
             }
 
             sw.Restart();
-            var files = _outputs.Write(item, index, inference.Tensor, inference.SourceWidth, inference.SourceHeight);
+            var finalOutput = _options.PostprocessHook is { } postprocess ? postprocess(inference.Tensor) : inference.Tensor;
+            var files = _outputs.Write(item, index, finalOutput, inference.SourceWidth, inference.SourceHeight);
             timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
             var result = new PipelineResult
             {
                 Input = item.Path,
-                Output = inference.Tensor,
+                Output = finalOutput,
                 Outputs = files,
                 SourceWidth = inference.SourceWidth,
                 SourceHeight = inference.SourceHeight,
                 TimingsMs = timings,
                 Cache = cacheLayers,
-                TopK = TopK(inference.Tensor),
+                TopK = TopK(finalOutput),
                 RanInference = ranInference,
             };
             WriteSingleMeta(item, result);
@@ -256,13 +257,14 @@ public sealed class Pipeline : IDisposable
         }
         catch (ImageFlowException ex)
         {
-            _logger.LogError("{Error}", ex.ToString());
+            // The host reports failures (CLI stderr, MSBuild errors); the library only traces them.
+            _logger.LogDebug("input/failed {Error}", ex.ToString());
             return new PipelineResult { Input = item.Path, Error = ex, TimingsMs = timings, Cache = cacheLayers };
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             var error = new ImageFlowException(ErrorFamily.Internal, ErrorCodes.Internal, item.Path, $"unexpected failure ({ex.GetType().Name}: {ex.Message}); please report it", ex);
-            _logger.LogError(ex, "{Error}", error.ToString());
+            _logger.LogDebug(ex, "input/failed {Error}", error.ToString());
             return new PipelineResult { Input = item.Path, Error = error, TimingsMs = timings, Cache = cacheLayers };
         }
     }
@@ -287,11 +289,16 @@ public sealed class Pipeline : IDisposable
         sw.Restart();
         Preprocessor.Apply(decoded, Config.Preprocessing);
         var tensor = TensorWriter.Write(decoded, Config.Preprocessing, Layout);
+        if (_options.PreprocessHook is { } preprocess) tensor = preprocess(tensor);
         timings["preprocess"] = sw.Elapsed.TotalMilliseconds;
         var value = new StageValue(tensor, decoded.SourceWidth, decoded.SourceHeight);
         _cache.Put(CacheStage.Preprocess, key, value, path);
         return value;
     }
+
+    // A hook's code is part of the preprocess stage: its assembly's MVID changes whenever that code is rebuilt differently.
+    private static string HookIdentity(Func<TensorData, TensorData>? hook) =>
+        hook is null ? "" : "|hook:" + hook.Method.Module.ModuleVersionId.ToString("N") + ":" + hook.Method.MetadataToken.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private void WarmUp(TensorData tensor)
     {

@@ -19,6 +19,21 @@ public sealed class PipelineOptions
     public int? IntraOpThreads { get; init; }
     /// <summary>A cache to use instead of the one the config describes (shared across pipelines by a host).</summary>
     public IStageCache? Cache { get; init; }
+    /// <summary>Custom preprocessing run on each tensor the preprocess stage writes, before it is cached (generated <c>OnPreprocessing</c>).</summary>
+    public Func<TensorData, TensorData>? PreprocessHook { get => _preprocessHook; init => _preprocessHook = value; }
+    /// <summary>Custom postprocessing run on each model output before the config's postprocessing (generated <c>OnPostprocessing</c>).</summary>
+    public Func<TensorData, TensorData>? PostprocessHook { get => _postprocessHook; init => _postprocessHook = value; }
+    private Func<TensorData, TensorData>? _preprocessHook;
+    private Func<TensorData, TensorData>? _postprocessHook;
+
+    /// <summary>A copy of these options with the given hooks (generated pipeline classes wire their partial methods here).</summary>
+    public PipelineOptions WithHooks(Func<TensorData, TensorData>? preprocess, Func<TensorData, TensorData>? postprocess)
+    {
+        var copy = (PipelineOptions)MemberwiseClone();
+        copy._preprocessHook = preprocess;
+        copy._postprocessHook = postprocess;
+        return copy;
+    }
 }
 
 /// <summary>Per-input overrides within a batch (the MSBuild task keeps each item's relative folder).</summary>

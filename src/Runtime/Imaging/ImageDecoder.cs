@@ -72,7 +72,7 @@ public static class ImageDecoder
             }
             catch (Exception ex) when (ex is ImageFormatException or InvalidDataException or NotSupportedException or ArgumentException or IndexOutOfRangeException or EndOfStreamException)
             {
-                throw new ImageInputException(ErrorCodes.ImageCorrupt, path, $"the image data is corrupt ({ex.Message}); re-export the image or remove it from the inputs", ex);
+                throw new ImageInputException(ErrorCodes.ImageDataCorrupt, path, $"the image data is corrupt ({ex.Message}); re-export the image or remove it from the inputs", ex);
             }
         }
 
