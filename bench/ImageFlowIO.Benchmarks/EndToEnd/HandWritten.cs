@@ -76,6 +76,7 @@ internal static class HandWritten
             ["batch_ms"] = Math.Round(batchMs, 1),
             ["stage_ms"] = new JsonObject { ["decodeResizeNormalize"] = Ms(prepTicks), ["inference"] = Ms(modelTicks), ["quantizeAndPng"] = Ms(encodeTicks) },
             ["peak_rss_mb"] = E2eHarness.PeakRssMb(),
+            ["cpu_ms"] = E2eHarness.CpuMs(),
         });
         return 0;
     }
