@@ -37,6 +37,8 @@ public class PngEncodeBenchmarks
     [Benchmark(Baseline = true)] public long ImageSharpDefault() { _output.SetLength(0); _image.SaveAsPng(_output); return _output.Length; }
     [Benchmark] public long ImageSharpBestSpeed() { _output.SetLength(0); _image.SaveAsPng(_output, new PngEncoder { CompressionLevel = PngCompressionLevel.BestSpeed }); return _output.Length; }
     [Benchmark] public long ImageSharpBestSpeedNoFilter() { _output.SetLength(0); _image.SaveAsPng(_output, new PngEncoder { CompressionLevel = PngCompressionLevel.BestSpeed, FilterMethod = PngFilterMethod.None }); return _output.Length; }
+    /// <summary>The product default: public overload, level 1 = Up filter + zlib RLE strategy.</summary>
+    [Benchmark] public long Ours_Default() { _output.SetLength(0); PngWriter.Write(_output, _samples, 320, 320, 3, 8); return _output.Length; }
     [Benchmark] public long Ours_L1_Up() => Encode(1, PngFilter.Up);
     [Benchmark] public long Ours_L6_Up() => Encode(6, PngFilter.Up);
     [Benchmark] public long Ours_L1_None() => Encode(1, PngFilter.None);
