@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Numerics;
 using ImageFlowIO.Config;
 using ImageFlowIO.Postprocessing;
 using SixLabors.ImageSharp;
@@ -39,6 +41,14 @@ public static class ImageFileWriter
     /// <summary>Interleaved samples, big-endian for 16-bit (PNG's byte order).</summary>
     public static byte[] Quantize(FloatImage image, int channels, int bitDepth, bool linearToSrgb = false)
     {
+        // The common case (8-bit, no transfer curve) is vectorised; it gives exactly QuantizeScalar's bytes.
+        if (bitDepth == 8 && !linearToSrgb && Vector.IsHardwareAccelerated) return Quantize8Vectorised(image, channels);
+        return QuantizeScalar(image, channels, bitDepth, linearToSrgb);
+    }
+
+    /// <summary>The reference quantizer: NaN → 0, clamp to 0..1, scale, round half to even.</summary>
+    internal static byte[] QuantizeScalar(FloatImage image, int channels, int bitDepth, bool linearToSrgb = false)
+    {
         var plane = image.PlaneLength;
         var bytesPerSample = bitDepth / 8;
         var result = GC.AllocateUninitializedArray<byte>(plane * channels * bytesPerSample);
@@ -59,6 +69,51 @@ public static class ImageFileWriter
             }
         }
         return result;
+    }
+
+    internal static byte[] Quantize8Vectorised(FloatImage image, int channels)
+    {
+        var plane = image.PlaneLength;
+        var result = GC.AllocateUninitializedArray<byte>(plane * channels);
+        var planeBytes = ArrayPool<byte>.Shared.Rent(plane);
+        try
+        {
+            var bytes = planeBytes.AsSpan(0, plane);
+            for (var c = 0; c < channels; c++)
+            {
+                QuantizePlane8(image.Plane(c), bytes);
+                if (channels == 1) { bytes.CopyTo(result); break; }
+                for (int i = 0, o = c; i < bytes.Length; i++, o += channels) result[o] = bytes[i];
+            }
+        }
+        finally { ArrayPool<byte>.Shared.Return(planeBytes); }
+        return result;
+    }
+
+    /// <summary>Quantizes one plane to bytes, four float vectors narrowed into one byte vector per step.</summary>
+    internal static void QuantizePlane8(ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        var n = Vector<float>.Count;
+        var i = 0;
+        for (; i + 4 * n <= src.Length; i += 4 * n)
+        {
+            var a = Vector.Narrow(Quantize8(new Vector<float>(src[i..])), Quantize8(new Vector<float>(src[(i + n)..])));
+            var b = Vector.Narrow(Quantize8(new Vector<float>(src[(i + 2 * n)..])), Quantize8(new Vector<float>(src[(i + 3 * n)..])));
+            Vector.Narrow(Vector.AsVectorUInt16(a), Vector.AsVectorUInt16(b)).CopyTo(dst[i..]);
+        }
+        for (; i < src.Length; i++)
+        {
+            var v = src[i];
+            if (float.IsNaN(v)) v = 0;
+            dst[i] = (byte)(int)MathF.Round(Math.Clamp(v, 0f, 1f) * 255f);
+        }
+    }
+
+    private static Vector<int> Quantize8(Vector<float> v)
+    {
+        v = Vector.ConditionalSelect(Vector.Equals(v, v), v, Vector<float>.Zero); // NaN → 0
+        v = Vector.Min(Vector.Max(v, Vector<float>.Zero), Vector<float>.One) * 255f;
+        return Vector.ConvertToInt32(Vector.Round(v)); // round half to even, as MathF.Round
     }
 
     public static float LinearToSrgb(float v)

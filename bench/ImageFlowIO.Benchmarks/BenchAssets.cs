@@ -1,0 +1,52 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace ImageFlowIO.Benchmarks;
+
+/// <summary>Inputs the kernel benchmarks share: real photos from samples/images, found from the repository root.</summary>
+internal static class BenchAssets
+{
+    private static string? _root;
+
+    /// <summary>The repository root (the folder holding ImageFlowIO.slnx), found by walking up from the binaries or the current folder.</summary>
+    public static string RepoRoot => _root ??= FindRoot(AppContext.BaseDirectory) ?? FindRoot(Environment.CurrentDirectory)
+        ?? throw new InvalidOperationException("ImageFlowIO.slnx not found above " + AppContext.BaseDirectory + "; run from the repository");
+
+    private static string? FindRoot(string start)
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ImageFlowIO.slnx"))) return dir.FullName;
+        return null;
+    }
+
+    public static string SamplePhoto(string name = "astronaut.jpg") => Path.Combine(RepoRoot, "samples", "images", name);
+
+    public static string Conv3Model => Path.Combine(RepoRoot, "tests", "TestData", "models", "conv3_nchw.onnx");
+
+    /// <summary>A 640×480 JPEG (quality 90) of a real photo, like the end-to-end inputs.</summary>
+    public static byte[] Jpeg640x480()
+    {
+        using var image = Image.Load<Rgb24>(SamplePhoto());
+        image.Mutate(x => x.Resize(640, 480));
+        using var ms = new MemoryStream();
+        image.SaveAsJpeg(ms, new SixLabors.ImageSharp.Formats.Jpeg.JpegEncoder { Quality = 90 });
+        return ms.ToArray();
+    }
+
+    /// <summary>A 320×320 RGB photo: the size the end-to-end config feeds the model and writes back.</summary>
+    public static Image<Rgb24> Photo320() 
+    {
+        var image = Image.Load<Rgb24>(SamplePhoto());
+        image.Mutate(x => x.Resize(320, 320));
+        return image;
+    }
+
+    /// <summary>Interleaved 8-bit samples of an image (PNG encoder input).</summary>
+    public static byte[] Samples(Image<Rgb24> image)
+    {
+        var bytes = new byte[image.Width * image.Height * 3];
+        image.CopyPixelDataTo(bytes);
+        return bytes;
+    }
+}

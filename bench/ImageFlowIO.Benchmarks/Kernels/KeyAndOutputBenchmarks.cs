@@ -1,0 +1,66 @@
+using BenchmarkDotNet.Attributes;
+using ImageFlowIO.Caching;
+using ImageFlowIO.Config;
+using ImageFlowIO.Output;
+using ImageFlowIO.Postprocessing;
+
+namespace ImageFlowIO.Benchmarks.Kernels;
+
+/// <summary>Cache key work per input: the content digest of a 640×480 JPEG and the two stage keys.</summary>
+[MemoryDiagnoser, MinColumn]
+public class CacheKeyBenchmarks
+{
+    private byte[] _jpeg = [];
+    private string _preSection = "", _infSection = "", _preKey = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _jpeg = BenchAssets.Jpeg640x480();
+        var config = new PipelineConfig();
+        _preSection = CacheKeys.PreprocessSection(config, TensorLayout.Nchw);
+        _infSection = CacheKeys.InferenceSection(config, BackendKind.Onnx, "x", "y");
+        _preKey = CacheKeys.Preprocess(CacheKeys.ContentDigest(_jpeg), _preSection);
+    }
+
+    [Benchmark] public string ContentDigest() => CacheKeys.ContentDigest(_jpeg);
+    [Benchmark] public string PreprocessKey() => CacheKeys.Preprocess("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", _preSection);
+    [Benchmark] public string InferenceKey() => CacheKeys.Inference(_preKey, "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210", _infSection);
+}
+
+/// <summary>
+/// The output path after the model for a 1×3×320×320 float tensor: FloatImage.FromTensor (two copies today),
+/// ImageFileWriter.Quantize (planar float → interleaved bytes), and both plus the PNG encode.
+/// </summary>
+[MemoryDiagnoser, MinColumn]
+public class OutputPathBenchmarks
+{
+    private TensorData _tensor = null!;
+    private FloatImage _image = null!;
+    private readonly MemoryStream _output = new(1 << 20);
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        using var photo = BenchAssets.Photo320();
+        var samples = BenchAssets.Samples(photo);
+        var values = new float[3 * 320 * 320];
+        for (var i = 0; i < 320 * 320; i++)
+            for (var c = 0; c < 3; c++) values[c * 320 * 320 + i] = samples[i * 3 + c] / 255f;
+        _tensor = TensorData.FromFloats([1, 3, 320, 320], values);
+        _image = FloatImage.FromTensor(_tensor);
+    }
+
+    [Benchmark] public int FromTensor() => FloatImage.FromTensor(_tensor).Width;
+    [Benchmark] public int Quantize8() => ImageFileWriter.Quantize(_image, 3, 8).Length;
+
+    [Benchmark]
+    public long FromTensorQuantizePng()
+    {
+        var image = FloatImage.FromTensor(_tensor);
+        var samples = ImageFileWriter.Quantize(image, 3, 8);
+        _output.SetLength(0);
+        PngWriter.Write(_output, samples, 320, 320, 3, 8);
+        return _output.Length;
+    }
+}

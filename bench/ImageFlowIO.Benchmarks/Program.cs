@@ -1,0 +1,27 @@
+using BenchmarkDotNet.Running;
+using ImageFlowIO.Benchmarks.EndToEnd;
+using ImageFlowIO.Benchmarks.Kernels;
+
+namespace ImageFlowIO.Benchmarks;
+
+/// <summary>
+/// Entry point. Sub-commands: <c>e2e</c> (end-to-end harness), <c>png-sizes</c> (size and time of every PNG variant);
+/// anything else goes to BenchmarkDotNet (<c>--filter '*Png*' --job short</c>). <c>e2e-run</c> and <c>e2e-hand</c> are the
+/// child processes the harness spawns.
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        switch (args.FirstOrDefault())
+        {
+            case "e2e": return await E2eHarness.RunAsync(args[1..]);
+            case E2eHarness.PipelineChild: return await E2eChild.RunPipelineAsync(args[1..]);
+            case E2eHarness.HandWrittenChild: return HandWritten.Run(args[1..]);
+            case "png-sizes": return PngSizes.Run();
+            default:
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+                return 0;
+        }
+    }
+}
