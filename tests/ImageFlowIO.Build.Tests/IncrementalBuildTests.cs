@@ -67,7 +67,7 @@ public sealed class IncrementalBuildTests(PackageFeedFixture feed)
             Assert.True(File.Exists(p.Bin(output)), output + " missing in bin\n" + log);
         }
         AssertClose(Inverted(Pixel(p.File_("assets/a.png"), 10, 20)), Pixel(p.Obj("assets/a.out.png"), 10, 20));
-        Assert.True(File.Exists(p.Bin("model.onnx")), "the config's model is copied beside the app");
+        Assert.True(File.Exists(p.Bin("models/model.onnx")), "the config's model is copied to bin at its relative path (where generated classes look)");
         Assert.Equal(3, p.Summary().GetProperty("processed").GetInt32());
         var firstBytes = File.ReadAllBytes(p.Obj("assets/c.out.png"));
 
