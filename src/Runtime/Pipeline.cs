@@ -136,8 +136,8 @@ public sealed class Pipeline : IDisposable
     /// <summary>Decodes and preprocesses one image into the model's input tensor (cached like a full run).</summary>
     public TensorData Preprocess(string path)
     {
-        var bytes = ReadInput(path);
-        return PreprocessStage(path, bytes, CacheKeys.Preprocess(CacheKeys.ContentDigest(bytes), _preprocessSection), new Dictionary<string, double>(), new Dictionary<string, string>()).Tensor;
+        var input = ReadInputDigest(path, null);
+        return PreprocessStage(path, input, CacheKeys.Preprocess(input.Digest, _preprocessSection), new Dictionary<string, double>(), new Dictionary<string, string>()).Tensor;
     }
 
     /// <summary>Processes many inputs in parallel (up to <see cref="PipelineOptions.MaxParallelism"/>); one bad input never stops the rest.</summary>
@@ -214,8 +214,8 @@ public sealed class Pipeline : IDisposable
         {
             ct.ThrowIfCancellationRequested();
             var sw = Stopwatch.StartNew();
-            var bytes = content ?? ReadInput(item.Path);
-            var preKey = CacheKeys.Preprocess(CacheKeys.ContentDigest(bytes), _preprocessSection);
+            var input = ReadInputDigest(item.Path, content);
+            var preKey = CacheKeys.Preprocess(input.Digest, _preprocessSection);
             timings["read"] = sw.Elapsed.TotalMilliseconds;
 
             var infKey = CacheKeys.Inference(preKey, _backend.ModelDigest, _inferenceSection);
@@ -224,7 +224,7 @@ public sealed class Pipeline : IDisposable
             cacheLayers["inference"] = inference is null ? "miss" : "hit";
             if (inference is null)
             {
-                var pre = PreprocessStage(item.Path, bytes, preKey, timings, cacheLayers);
+                var pre = PreprocessStage(item.Path, input, preKey, timings, cacheLayers);
                 ct.ThrowIfCancellationRequested();
                 sw.Restart();
                 WarmUp(pre.Tensor);
@@ -276,13 +276,34 @@ public sealed class Pipeline : IDisposable
         RunReport.WriteMeta(path, [result], asArray: false);
     }
 
-    private StageValue PreprocessStage(string path, byte[] bytes, string key, Dictionary<string, double> timings, Dictionary<string, string> cacheLayers)
+    /// <summary>The input's content digest, and its bytes when they had to be read (the cache's mtime+size fast path may skip the read).</summary>
+    private readonly record struct InputContent(string Digest, byte[]? Bytes);
+
+    private InputContent ReadInputDigest(string path, byte[]? content)
+    {
+        if (content is not null) return new(CacheKeys.ContentDigest(content), content);
+        if (_cache.InputDigests is not { } index) { var bytes = ReadInput(path); return new(CacheKeys.ContentDigest(bytes), bytes); }
+        var digest = index.GetDigest(path, ReadInput, out var read);
+        return new(digest, read);
+    }
+
+    /// <summary>The bytes to decode; after a fast-path digest they are read now and checked against it, so a result is never cached under another content's key.</summary>
+    private static byte[] BytesToDecode(string path, InputContent input)
+    {
+        if (input.Bytes is { } known) return known;
+        var bytes = ReadInput(path);
+        if (CacheKeys.ContentDigest(bytes) != input.Digest)
+            throw new ImageInputException(ErrorCodes.ImageNotFound, path, "the input file changed while it was being processed; run again");
+        return bytes;
+    }
+
+    private StageValue PreprocessStage(string path, InputContent input, string key, Dictionary<string, double> timings, Dictionary<string, string> cacheLayers)
     {
         var cached = _cache.TryGet(CacheStage.Preprocess, key, path);
         cacheLayers["preprocess"] = cached is null ? "miss" : "hit";
         if (cached is not null) return cached;
         var sw = Stopwatch.StartNew();
-        using var decoded = ImageDecoder.Decode(path, bytes, Config.Input, needsAlpha: Config.Preprocessing.Format.Channels == 4);
+        using var decoded = ImageDecoder.Decode(path, BytesToDecode(path, input), Config.Input, needsAlpha: Config.Preprocessing.Format.Channels == 4);
         timings["decode"] = sw.Elapsed.TotalMilliseconds;
         sw.Restart();
         Preprocessor.Apply(decoded, Config.Preprocessing);

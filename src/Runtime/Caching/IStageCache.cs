@@ -22,6 +22,8 @@ public interface IStageCache : IDisposable
     void Put(CacheStage stage, string key, StageValue value, string inputLabel);
     /// <summary>Counters per layer (memory, disk, remote).</summary>
     CacheStatistics Statistics { get; }
+    /// <summary>The mtime+size fast path for input digests; null: every input is read and hashed.</summary>
+    InputDigestIndex? InputDigests => null;
 }
 
 /// <summary>No caching: every lookup misses and nothing is stored.</summary>
