@@ -24,6 +24,7 @@ public sealed class Pipeline : IDisposable
     private readonly OutputStage _outputs;
     private readonly string _preprocessSection;
     private readonly string _inferenceSection;
+    private readonly string _outputSection;
     private readonly string[]? _labels;
     private int _warmedUp;
     private int _inferenceRuns;
@@ -40,6 +41,7 @@ public sealed class Pipeline : IDisposable
         _preprocessSection = CacheKeys.PreprocessSection(config, Layout);
         _inferenceSection = CacheKeys.InferenceSection(config, BackendKind, _backend.Signature.InputName, _backend.Signature.OutputName);
         _outputs = new OutputStage(config, options, _logger);
+        _outputSection = CacheKeys.OutputSection(config, config.Model.Labels is { } labels && File.Exists(config.ResolvePath(labels)) ? CacheKeys.ContentDigest(File.ReadAllBytes(config.ResolvePath(labels))) : null);
         if (options.Cache is { } shared) _cache = shared;
         else
         {
@@ -237,7 +239,7 @@ public sealed class Pipeline : IDisposable
             }
 
             sw.Restart();
-            var files = _outputs.Write(item, index, inference.Tensor, inference.SourceWidth, inference.SourceHeight);
+            var files = WriteOutputs(item, index, infKey, inference, cacheLayers);
             timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
             var result = new PipelineResult
             {
@@ -265,6 +267,22 @@ public sealed class Pipeline : IDisposable
             _logger.LogError(ex, "{Error}", error.ToString());
             return new PipelineResult { Input = item.Path, Error = error, TimingsMs = timings, Cache = cacheLayers };
         }
+    }
+
+    /// <summary>Postprocesses and saves, or, when this inference result was saved the same way before, writes the cached files (no postprocess, no encode).</summary>
+    private List<string> WriteOutputs(InputItem item, int index, string infKey, StageValue inference, Dictionary<string, string> cacheLayers)
+    {
+        if (_cache is NullStageCache) return _outputs.Write(item, index, inference.Tensor, inference.SourceWidth, inference.SourceHeight);
+        var key = CacheKeys.Output(infKey, _outputSection, _outputs.PlannedImagePath(item, index) ?? "", _outputs.RawFolder(item));
+        if (_cache.TryGet(CacheStage.Output, key, item.Path) is { } cached && OutputBundle.TryWrite(cached.Tensor, out var fromCache))
+        {
+            cacheLayers["output"] = "hit";
+            return fromCache;
+        }
+        cacheLayers["output"] = "miss";
+        var files = _outputs.Write(item, index, inference.Tensor, inference.SourceWidth, inference.SourceHeight);
+        if (OutputBundle.Capture(files) is { } bundle) _cache.Put(CacheStage.Output, key, new StageValue(bundle, inference.SourceWidth, inference.SourceHeight), item.Path);
+        return files;
     }
 
     private void WriteSingleMeta(InputItem item, PipelineResult result)

@@ -427,7 +427,7 @@ internal sealed class EntryMetadata
             {
                 FormatVersion = r.GetProperty("format").GetInt32(),
                 Key = r.GetProperty("key").GetString() ?? "",
-                Stage = r.GetProperty("stage").GetString() switch { "preprocess" => CacheStage.Preprocess, "inference" => CacheStage.Inference, var s => throw new FormatException($"unknown stage '{s}'") },
+                Stage = r.GetProperty("stage").GetString() switch { "preprocess" => CacheStage.Preprocess, "inference" => CacheStage.Inference, "output" => CacheStage.Output, var s => throw new FormatException($"unknown stage '{s}'") },
                 ToolVersion = r.GetProperty("toolVersion").GetString() ?? "",
                 DataType = Enum.Parse<TensorDataType>(r.GetProperty("dtype").GetString() ?? "", ignoreCase: true),
                 Shape = [.. r.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32())],

@@ -7,6 +7,8 @@ public enum CacheStage
     Preprocess,
     /// <summary>Raw model output.</summary>
     Inference,
+    /// <summary>The files postprocessing and output wrote for one inference result (an <see cref="OutputBundle"/>), so a hit only writes bytes.</summary>
+    Output,
 }
 
 /// <summary>A cached stage result: the tensor and the size of the original input it came from.</summary>

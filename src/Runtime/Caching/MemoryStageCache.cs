@@ -102,5 +102,10 @@ public sealed class MemoryStageCache
         }
     }
 
-    internal static string StageName(CacheStage stage) => stage == CacheStage.Preprocess ? "preprocess" : "inference";
+    internal static string StageName(CacheStage stage) => stage switch
+    {
+        CacheStage.Preprocess => "preprocess",
+        CacheStage.Inference => "inference",
+        _ => "output",
+    };
 }
