@@ -25,6 +25,7 @@ public sealed class Pipeline : IDisposable
     private readonly OutputStage _outputs;
     private readonly string _preprocessSection;
     private readonly string _inferenceSection;
+    private readonly string _outputSection;
     private readonly string[]? _labels;
     private int _warmedUp;
     private int _inferenceRuns;
@@ -41,6 +42,7 @@ public sealed class Pipeline : IDisposable
         _preprocessSection = CacheKeys.PreprocessSection(config, Layout) + HookIdentity(options.PreprocessHook);
         _inferenceSection = CacheKeys.InferenceSection(config, BackendKind, _backend.Signature.InputName, _backend.Signature.OutputName);
         _outputs = new OutputStage(config, options, _logger);
+        _outputSection = CacheKeys.OutputSection(config, config.Model.Labels is { } labels && File.Exists(config.ResolvePath(labels)) ? CacheKeys.ContentDigest(File.ReadAllBytes(config.ResolvePath(labels))) : null);
         if (options.Cache is { } shared) _cache = shared;
         else
         {
@@ -145,8 +147,8 @@ public sealed class Pipeline : IDisposable
     /// <summary>Decodes and preprocesses one image into the model's input tensor (cached like a full run).</summary>
     public TensorData Preprocess(string path)
     {
-        var bytes = ReadInput(path);
-        return PreprocessStage(path, bytes, CacheKeys.Preprocess(CacheKeys.ContentDigest(bytes), _preprocessSection), new Dictionary<string, double>(), new Dictionary<string, string>()).Tensor;
+        var input = ReadInputDigest(path, null);
+        return PreprocessStage(path, input, CacheKeys.Preprocess(input.Digest, _preprocessSection), new Dictionary<string, double>(), new Dictionary<string, string>()).Tensor;
     }
 
     /// <summary>
@@ -249,7 +251,7 @@ public sealed class Pipeline : IDisposable
     {
         public InputItem Item { get; } = item;
         public int Index { get; } = index;
-        public byte[]? Bytes { get; set; }
+        public InputContent Input { get; set; }
         public string InferenceKey { get; set; } = "";
         public StageValue? Preprocessed { get; set; }
         public StageValue? Inference { get; set; }
@@ -272,17 +274,17 @@ public sealed class Pipeline : IDisposable
         {
             ct.ThrowIfCancellationRequested();
             var sw = Stopwatch.StartNew();
-            var bytes = content ?? ReadInput(item.Path);
-            var preKey = CacheKeys.Preprocess(CacheKeys.ContentDigest(bytes), _preprocessSection);
+            var input = ReadInputDigest(item.Path, content);
+            var preKey = CacheKeys.Preprocess(input.Digest, _preprocessSection);
             timings["read"] = sw.Elapsed.TotalMilliseconds;
-            pending.Bytes = bytes;
+            pending.Input = input;
 
             var infKey = CacheKeys.Inference(preKey, _backend.ModelDigest, _inferenceSection);
             pending.InferenceKey = infKey;
             var inference = _cache.TryGet(CacheStage.Inference, infKey, item.Path);
             cacheLayers["inference"] = inference is null ? "miss" : "hit";
             pending.Inference = inference;
-            if (inference is null) pending.Preprocessed = PreprocessStage(item.Path, bytes, preKey, timings, cacheLayers);
+            if (inference is null) pending.Preprocessed = PreprocessStage(item.Path, input, preKey, timings, cacheLayers);
         });
         return pending;
     }
@@ -349,8 +351,7 @@ public sealed class Pipeline : IDisposable
                 var inference = pending.Inference!;
                 var sw = Stopwatch.StartNew();
                 pending.FinalOutput = _options.PostprocessHook is { } postprocess ? postprocess(inference.Tensor) : inference.Tensor;
-                var files = _outputs.Write(item, pending.Index, pending.FinalOutput, inference.SourceWidth, inference.SourceHeight,
-                    pending.Bytes is { } bytes ? () => DecodeOriginal(item.Path, bytes) : null);
+                var files = WriteOutputs(pending, inference);
                 pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
                 pending.Files = files;
             });
@@ -405,6 +406,28 @@ public sealed class Pipeline : IDisposable
         }
     }
 
+    /// <summary>Postprocesses and saves, or, when this inference result was saved the same way before, writes the cached files (no postprocess, no encode).</summary>
+    private List<string> WriteOutputs(PendingInput pending, StageValue inference)
+    {
+        var item = pending.Item;
+        var output = pending.FinalOutput!;
+        var input = pending.Input;
+        Func<FloatImage> original = () => DecodeOriginal(item.Path, BytesToDecode(item.Path, input));
+        // A host postprocess hook is code, not config: its results are not cached.
+        if (_cache is NullStageCache || _options.PostprocessHook is not null)
+            return _outputs.Write(item, pending.Index, output, inference.SourceWidth, inference.SourceHeight, original);
+        var key = CacheKeys.Output(pending.InferenceKey, _outputSection, _outputs.PlannedImagePath(item, pending.Index) ?? "", _outputs.RawFolder(item));
+        if (_cache.TryGet(CacheStage.Output, key, item.Path) is { } cached && OutputBundle.TryWrite(cached.Tensor, out var fromCache))
+        {
+            pending.CacheLayers["output"] = "hit";
+            return fromCache;
+        }
+        pending.CacheLayers["output"] = "miss";
+        var files = _outputs.Write(item, pending.Index, output, inference.SourceWidth, inference.SourceHeight, original);
+        if (OutputBundle.Capture(files) is { } bundle) _cache.Put(CacheStage.Output, key, new StageValue(bundle, inference.SourceWidth, inference.SourceHeight), item.Path);
+        return files;
+    }
+
     private void WriteSingleMeta(InputItem item, PipelineResult result)
     {
         var meta = Config.Output.WriteMeta;
@@ -419,13 +442,34 @@ public sealed class Pipeline : IDisposable
 
     private string MetaPath(string jsonPath) => _options.OutputDirectory is { } o ? Path.Combine(o, Path.GetFileName(jsonPath)) : Config.ResolvePath(jsonPath);
 
-    private StageValue PreprocessStage(string path, byte[] bytes, string key, Dictionary<string, double> timings, Dictionary<string, string> cacheLayers)
+    /// <summary>The input's content digest, and its bytes when they had to be read (the cache's mtime+size fast path may skip the read).</summary>
+    private readonly record struct InputContent(string Digest, byte[]? Bytes);
+
+    private InputContent ReadInputDigest(string path, byte[]? content)
+    {
+        if (content is not null) return new(CacheKeys.ContentDigest(content), content);
+        if (_cache.InputDigests is not { } index) { var bytes = ReadInput(path); return new(CacheKeys.ContentDigest(bytes), bytes); }
+        var digest = index.GetDigest(path, ReadInput, out var read);
+        return new(digest, read);
+    }
+
+    /// <summary>The bytes to decode; after a fast-path digest they are read now and checked against it, so a result is never cached under another content's key.</summary>
+    private static byte[] BytesToDecode(string path, InputContent input)
+    {
+        if (input.Bytes is { } known) return known;
+        var bytes = ReadInput(path);
+        if (CacheKeys.ContentDigest(bytes) != input.Digest)
+            throw new ImageInputException(ErrorCodes.ImageNotFound, path, "the input file changed while it was being processed; run again");
+        return bytes;
+    }
+
+    private StageValue PreprocessStage(string path, InputContent input, string key, Dictionary<string, double> timings, Dictionary<string, string> cacheLayers)
     {
         var cached = _cache.TryGet(CacheStage.Preprocess, key, path);
         cacheLayers["preprocess"] = cached is null ? "miss" : "hit";
         if (cached is not null) return cached;
         var sw = Stopwatch.StartNew();
-        using var decoded = ImageDecoder.Decode(path, bytes, Config.Input, needsAlpha: Config.Preprocessing.Format.Channels == 4);
+        using var decoded = ImageDecoder.Decode(path, BytesToDecode(path, input), Config.Input, needsAlpha: Config.Preprocessing.Format.Channels == 4);
         timings["decode"] = sw.Elapsed.TotalMilliseconds;
         sw.Restart();
         Preprocessor.Apply(decoded, Config.Preprocessing);

@@ -23,6 +23,14 @@ public static class CacheKeys
     public static string InferenceSection(PipelineConfig config, BackendKind backend, string inputName, string outputName) =>
         JsonSerializer.Serialize(new InferenceKeyParts(config.Inference, backend, inputName, outputName), CanonicalJsonContext.Default.InferenceKeyParts);
 
+    /// <summary>Canonical JSON of everything that shapes the output files of one inference result.</summary>
+    public static string OutputSection(PipelineConfig config, string? labelsDigest) =>
+        JsonSerializer.Serialize(new OutputKeyParts(config.Postprocessing, config.Output, config.Visualization, config.Custom, config.ModelName, labelsDigest), CanonicalJsonContext.Default.OutputKeyParts);
+
+    /// <summary>The output stage: the inference entry, the output sections, and where the files go (the planned paths, so a new folder or name pattern writes anew).</summary>
+    public static string Output(string inferenceKey, string outputSection, string plannedImagePath, string rawFolder) =>
+        Digest("output", ToolVersion, inferenceKey, outputSection, plannedImagePath, rawFolder);
+
     public static string Preprocess(string inputDigest, string preprocessSection) =>
         Digest("preprocess", ToolVersion, inputDigest, preprocessSection);
 
@@ -51,12 +59,14 @@ public static class CacheKeys
 }
 
 internal sealed record PreprocessKeyParts(PreprocessingConfig Preprocessing, bool AutoOrient, TensorLayout Layout);
+internal sealed record OutputKeyParts(PostprocessingConfig Postprocessing, OutputConfig Output, VisualizationConfig Visualization, CustomConfig Custom, string ModelName, string? LabelsDigest);
 internal sealed record InferenceKeyParts(InferenceConfig Inference, BackendKind Backend, string InputName, string OutputName);
 
 // Source-generated, so computing a key needs no reflection.
 [JsonSourceGenerationOptions(UseStringEnumConverter = true, WriteIndented = false)]
 [JsonSerializable(typeof(PreprocessKeyParts))]
 [JsonSerializable(typeof(InferenceKeyParts))]
+[JsonSerializable(typeof(OutputKeyParts))]
 [JsonSerializable(typeof(PostprocessingConfig))]
 [JsonSerializable(typeof(OutputConfig))]
 internal sealed partial class CanonicalJsonContext : JsonSerializerContext;

@@ -7,6 +7,8 @@ public enum CacheStage
     Preprocess,
     /// <summary>Raw model output.</summary>
     Inference,
+    /// <summary>The files postprocessing and output wrote for one inference result (an <see cref="OutputBundle"/>), so a hit only writes bytes.</summary>
+    Output,
 }
 
 /// <summary>A cached stage result: the tensor and the size of the original input it came from.</summary>
@@ -22,6 +24,8 @@ public interface IStageCache : IDisposable
     void Put(CacheStage stage, string key, StageValue value, string inputLabel);
     /// <summary>Counters per layer (memory, disk, remote).</summary>
     CacheStatistics Statistics { get; }
+    /// <summary>The mtime+size fast path for input digests; null: every input is read and hashed.</summary>
+    InputDigestIndex? InputDigests => null;
 }
 
 /// <summary>No caching: every lookup misses and nothing is stored.</summary>

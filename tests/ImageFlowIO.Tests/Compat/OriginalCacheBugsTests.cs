@@ -1,6 +1,3 @@
-// Enabled once issue 5's memory/disk cache layers are in (StageCacheFactory still returns NullStageCache on main):
-// both tests fail on the NullStageCache, as they should. Remove this guard when merging the caches.
-#if IFIO_CACHE_LAYERS
 using ImageFlowIO.Tests.PipelineStages;
 using ImageFlowIO.Tests.Support;
 
@@ -49,4 +46,3 @@ public sealed class OriginalCacheBugsTests : IDisposable
         Assert.Contains("cache/disk hit", (await CliRunner.RunAsync(args)).Stderr);
     }
 }
-#endif
