@@ -30,6 +30,12 @@ while (true)
     {
         var n = random.Next(CrashEntries.Count);
         if (random.Next(3) == 0) disk.TryGet(CacheStage.Inference, CrashEntries.Key(n), "synthetic");
-        else disk.Put(CacheStage.Inference, CrashEntries.Key(n), CrashEntries.Value(n), "synthetic");
+        else
+        {
+            disk.Put(CacheStage.Inference, CrashEntries.Key(n), CrashEntries.Value(n), "synthetic");
+            // Tells the test that writing is under way, so its kill lands among writes rather than before the first.
+            Console.Out.WriteLine("wrote");
+            Console.Out.Flush();
+        }
     }
 }

@@ -167,6 +167,8 @@ public sealed class LimitsAndProcessTests
             using var child = StartDotnet("ImageFlowIO.CacheCrashChild.dll", [cache, configs, s.Dir.Combine("child-out"), seed.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             var ready = child.StandardOutput.ReadLine();
             if (ready != "ready") { child.Kill(); throw new InvalidOperationException("child did not start: " + child.StandardError.ReadToEnd()); }
+            // Start the clock at the first write, so a slow (loaded) machine still kills children mid-write.
+            if (child.StandardOutput.ReadLine() != "wrote") { child.Kill(); throw new InvalidOperationException("child wrote nothing: " + child.StandardError.ReadToEnd()); }
             Thread.Sleep(delay);
             if (!child.HasExited) { child.Kill(); Interlocked.Increment(ref killedWhileRunning); } // SIGKILL on Unix
             if (!child.WaitForExit(30_000)) throw new TimeoutException("killed child did not exit");
