@@ -169,6 +169,7 @@ namespace ImageFlowIO.Cli
                 CacheDirectory = CacheDir is null ? null : Path.GetFullPath(CacheDir),
                 MaxParallelism = Concurrency ?? Math.Max(1, Environment.ProcessorCount),
                 IntraOpThreads = intraOp,
+                KeepOutputTensors = false,
             };
 
             Pipeline pipeline;

@@ -362,7 +362,8 @@ public sealed class Pipeline : IDisposable
         var result = new PipelineResult
         {
             Input = item.Path,
-            Output = pending.FinalOutput ?? value.Tensor,
+            Output = _options.KeepOutputTensors ? pending.FinalOutput ?? value.Tensor : null,
+            OutputShape = (pending.FinalOutput ?? value.Tensor).Shape,
             Outputs = pending.Files,
             SourceWidth = value.SourceWidth,
             SourceHeight = value.SourceHeight,

@@ -17,6 +17,11 @@ public sealed class PipelineOptions
     public int MaxParallelism { get; init; } = Math.Max(1, Environment.ProcessorCount);
     /// <summary>ONNX Runtime intra-op threads; null: the config's threads, else cores / parallelism.</summary>
     public int? IntraOpThreads { get; init; }
+    /// <summary>
+    /// Whether batch results keep each input's output tensor. Hosts that only need the files (CLI, MSBuild task) turn it
+    /// off so a batch's memory stays flat in the number of inputs.
+    /// </summary>
+    public bool KeepOutputTensors { get; init; } = true;
     /// <summary>A cache to use instead of the one the config describes (shared across pipelines by a host).</summary>
     public IStageCache? Cache { get; init; }
     /// <summary>Custom preprocessing run on each tensor the preprocess stage writes, before it is cached (generated <c>OnPreprocessing</c>).</summary>

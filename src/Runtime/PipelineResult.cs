@@ -8,8 +8,10 @@ public sealed class PipelineResult
     public required string Input { get; init; }
     public bool Succeeded => Error is null;
     public ImageFlowException? Error { get; init; }
-    /// <summary>The true model output tensor (float32), when the run succeeded.</summary>
+    /// <summary>The true model output tensor (float32), when the run succeeded and the host keeps tensors (<see cref="PipelineOptions.KeepOutputTensors"/>).</summary>
     public TensorData? Output { get; init; }
+    /// <summary>Shape of the model output (also when the tensor itself was not kept).</summary>
+    public IReadOnlyList<int> OutputShape { get; init; } = [];
     public IReadOnlyList<string> Outputs { get; init; } = [];
     public int SourceWidth { get; init; }
     public int SourceHeight { get; init; }

@@ -152,6 +152,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
             CacheMode = ParseCacheMode(CacheMode),
             CacheDirectory = string.IsNullOrWhiteSpace(CacheDirectory) ? null : Path.GetFullPath(CacheDirectory, ProjectDirectory),
             MaxParallelism = MaxParallelism > 0 ? MaxParallelism : Environment.ProcessorCount,
+            KeepOutputTensors = false, // only the files matter here: keep memory flat over many assets
         };
         Pipeline pipeline;
         try { pipeline = Pipeline.Create(config, options); }

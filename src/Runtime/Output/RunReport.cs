@@ -65,10 +65,10 @@ public static class RunReport
         if (r.Error is { } e) { w.WriteString("code", e.Code); w.WriteString("error", e.Message); }
         w.WriteNumber("width", r.SourceWidth);
         w.WriteNumber("height", r.SourceHeight);
-        if (r.Output is { } o)
+        if (r.OutputShape.Count > 0)
         {
             w.WriteStartArray("outputShape");
-            foreach (var d in o.Shape) w.WriteNumberValue(d);
+            foreach (var d in r.OutputShape) w.WriteNumberValue(d);
             w.WriteEndArray();
         }
         w.WriteStartArray("outputs");
