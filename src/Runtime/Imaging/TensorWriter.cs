@@ -46,9 +46,8 @@ public static class TensorWriter
         var channels = pre.Format.Channels;
         var width = image.Width;
         var height = image.Height;
-        var shape = layout == TensorLayout.Nhwc ? new[] { 1, height, width, channels } : new[] { 1, channels, height, width };
         var dataType = pre.Format.DataType;
-        var bytes = GC.AllocateUninitializedArray<byte>(checked(width * height * channels * TensorData.ElementSize(dataType)));
+        var (shape, bytes) = Allocate(width, height, channels, dataType, layout);
 
         Span<float> scale = stackalloc float[4];
         Span<float> offset = stackalloc float[4];
@@ -102,6 +101,11 @@ public static class TensorWriter
         }
     }
 
+    /// <summary>The tensor's shape and its (uninitialised: every element is written) bytes.</summary>
+    private static (int[] Shape, byte[] Bytes) Allocate(int width, int height, int channels, TensorDataType dataType, TensorLayout layout) =>
+        (layout == TensorLayout.Nhwc ? [1, height, width, channels] : [1, channels, height, width],
+         GC.AllocateUninitializedArray<byte>(checked(width * height * channels * TensorData.ElementSize(dataType))));
+
     /// <summary>The RGB(A) channel that tensor channel <paramref name="c"/> reads.</summary>
     private static int SourceChannel(int c, int channels, bool bgr) => bgr && channels >= 3 && c < 3 ? 2 - c : c;
 
@@ -116,9 +120,8 @@ public static class TensorWriter
         var channels = pre.Format.Channels;
         var width = image.Width;
         var height = image.Height;
-        var shape = layout == TensorLayout.Nhwc ? new[] { 1, height, width, channels } : new[] { 1, channels, height, width };
         var dataType = pre.Format.DataType;
-        var bytes = GC.AllocateUninitializedArray<byte>(checked(width * height * channels * TensorData.ElementSize(dataType)));
+        var (shape, bytes) = Allocate(width, height, channels, dataType, layout);
         var bgr = pre.Format.ChannelOrder == ChannelOrder.Bgr;
         Span<float> scale = stackalloc float[4];
         Span<float> offset = stackalloc float[4];
