@@ -275,15 +275,22 @@ public sealed class DiskStageCache
             {
                 var key = name[..^MetadataExtension.Length];
                 files.TryGetValue(key + DataExtension, out var data);
+                // Another process may delete an entry between listing and stat: such an entry is simply gone.
+                if (SafeLength(file) is not { } metaLength) continue;
                 var (stage, input) = PeekMetadata(file.FullName);
-                yield return new DiskEntryInfo(key, file.FullName, data?.FullName, file.Length + (data?.Length ?? 0), SafeTime(file), stage, input, false);
+                yield return new DiskEntryInfo(key, file.FullName, data?.FullName, metaLength + (data is null ? 0 : SafeLength(data) ?? 0), SafeTime(file), stage, input, false);
             }
             else if (includeLeftovers && name.EndsWith(DataExtension, StringComparison.Ordinal) && IsKey(name[..^DataExtension.Length])
                      && !files.ContainsKey(name[..^DataExtension.Length] + MetadataExtension) && now - SafeTime(file) > StaleTempAge)
-                yield return new DiskEntryInfo(name[..^DataExtension.Length], file.FullName, null, file.Length, SafeTime(file), null, null, true);
+                yield return new DiskEntryInfo(name[..^DataExtension.Length], file.FullName, null, SafeLength(file) ?? 0, SafeTime(file), null, null, true);
             else if (includeLeftovers && name.EndsWith(TempExtension, StringComparison.Ordinal) && now - SafeTime(file) > StaleTempAge)
-                yield return new DiskEntryInfo(name, file.FullName, null, file.Length, SafeTime(file), null, null, true);
+                yield return new DiskEntryInfo(name, file.FullName, null, SafeLength(file) ?? 0, SafeTime(file), null, null, true);
         }
+    }
+
+    private static long? SafeLength(FileInfo f)
+    {
+        try { return f.Length; } catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
     }
 
     private static DateTime SafeTime(FileInfo f)

@@ -3,8 +3,10 @@ using Microsoft.Extensions.Logging;
 namespace ImageFlowIO.Caching;
 
 /// <summary>
-/// Memory in front of disk (SPEC §3): a lookup tries memory, then disk, and promotes a disk hit into memory; a store
-/// goes to both. Either layer may be absent (<c>useCaching: "memory"</c> has no disk layer).
+/// Memory in front of disk (SPEC §3): a lookup tries memory, then disk, and promotes a disk hit into memory. With a disk
+/// layer a store goes to disk only (write-around): a cold batch writes every result once and rarely reads it again in
+/// the same process, so holding it would only grow memory with the number of inputs; what is read back gets promoted.
+/// Without a disk layer (<c>useCaching: "memory"</c>) a store goes to memory.
 /// </summary>
 public sealed class LayeredStageCache : IStageCache
 {
@@ -41,8 +43,8 @@ public sealed class LayeredStageCache : IStageCache
 
     public void Put(CacheStage stage, string key, StageValue value, string inputLabel)
     {
-        Memory?.Put(stage, key, value, inputLabel);
-        Disk?.Put(stage, key, value, inputLabel);
+        if (Disk is null) Memory?.Put(stage, key, value, inputLabel);
+        else Disk.Put(stage, key, value, inputLabel);
     }
 
     InputDigestIndex? IStageCache.InputDigests => InputDigests;
