@@ -262,7 +262,11 @@ public sealed class Pipeline : IDisposable
         public List<string> Files { get; set; } = [];
         /// <summary>The model output after the host's postprocess hook (what outputs and results show).</summary>
         public TensorData? FinalOutput { get; set; }
-        public bool NeedsModel => Error is null && Inference is null;
+        /// <summary>Set when the output stage served this input before its inference was even looked up.</summary>
+        public StageValue? ServedOutput { get; set; }
+        /// <summary>The output-stage key, once looked up (a miss is looked up once).</summary>
+        public string? OutputKey { get; set; }
+        public bool NeedsModel => Error is null && Inference is null && ServedOutput is null;
     }
 
     private PendingInput Prepare(InputItem item, int index, byte[]? content, CancellationToken ct)
@@ -281,6 +285,8 @@ public sealed class Pipeline : IDisposable
 
             var infKey = CacheKeys.Inference(preKey, _backend.ModelDigest, _inferenceSection);
             pending.InferenceKey = infKey;
+            // When nothing needs the tensor itself, files saved the same way before are all this input needs.
+            if (OutputsAreAllThatIsNeeded && TryWriteCachedOutputs(pending)) return;
             var inference = _cache.TryGet(CacheStage.Inference, infKey, item.Path);
             cacheLayers["inference"] = inference is null ? "miss" : "hit";
             pending.Inference = inference;
@@ -344,6 +350,12 @@ public sealed class Pipeline : IDisposable
     private PipelineResult Finish(PendingInput pending)
     {
         var item = pending.Item;
+        if (pending.Error is null && pending.ServedOutput is { } served)
+            return new PipelineResult
+            {
+                Input = item.Path, Outputs = pending.Files, SourceWidth = served.SourceWidth, SourceHeight = served.SourceHeight,
+                TimingsMs = pending.Timings, Cache = pending.CacheLayers,
+            };
         if (pending.Error is null)
         {
             Guard(pending, () =>
@@ -407,6 +419,33 @@ public sealed class Pipeline : IDisposable
         }
     }
 
+    /// <summary>
+    /// True when a result needs no tensor (the host drops them, no meta, no postprocess hook): then an output-stage hit
+    /// skips reading the inference entry (megabytes) and only writes the cached files back.
+    /// </summary>
+    private bool OutputsAreAllThatIsNeeded => _cache is not NullStageCache && !_options.KeepOutputTensors
+        && _options.PostprocessHook is null && !Config.Output.WriteMeta.Apply;
+
+    private string OutputKey(PendingInput pending) => pending.OutputKey ??= CacheKeys.Output(pending.InferenceKey, _outputSection,
+        _outputs.PlannedImagePath(pending.Item, pending.Index) ?? "", _outputs.RawFolder(pending.Item));
+
+    /// <summary>Writes the files this input's output stage cached, if any; records the lookup either way.</summary>
+    private bool TryWriteCachedOutputs(PendingInput pending)
+    {
+        var sw = Stopwatch.StartNew();
+        var cached = _cache.TryGet(CacheStage.Output, OutputKey(pending), pending.Item.Path);
+        if (cached is not null && OutputBundle.TryWrite(cached.Tensor, out var files))
+        {
+            pending.CacheLayers["output"] = "hit";
+            pending.Files = files;
+            pending.ServedOutput = cached;
+            pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
+            return true;
+        }
+        pending.CacheLayers["output"] = "miss";
+        return false;
+    }
+
     /// <summary>Postprocesses and saves, or, when this inference result was saved the same way before, writes the cached files (no postprocess, no encode).</summary>
     private List<string> WriteOutputs(PendingInput pending, StageValue inference)
     {
@@ -417,15 +456,10 @@ public sealed class Pipeline : IDisposable
         // A host postprocess hook is code, not config: its results are not cached.
         if (_cache is NullStageCache || _options.PostprocessHook is not null)
             return _outputs.Write(item, pending.Index, output, inference.SourceWidth, inference.SourceHeight, original);
-        var key = CacheKeys.Output(pending.InferenceKey, _outputSection, _outputs.PlannedImagePath(item, pending.Index) ?? "", _outputs.RawFolder(item));
-        if (_cache.TryGet(CacheStage.Output, key, item.Path) is { } cached && OutputBundle.TryWrite(cached.Tensor, out var fromCache))
-        {
-            pending.CacheLayers["output"] = "hit";
-            return fromCache;
-        }
-        pending.CacheLayers["output"] = "miss";
+        var lookedUp = pending.OutputKey is not null;
+        if (!lookedUp && TryWriteCachedOutputs(pending)) return pending.Files;
         var files = _outputs.Write(item, pending.Index, output, inference.SourceWidth, inference.SourceHeight, original);
-        if (OutputBundle.Capture(files) is { } bundle) _cache.Put(CacheStage.Output, key, new StageValue(bundle, inference.SourceWidth, inference.SourceHeight), item.Path);
+        if (OutputBundle.Capture(files) is { } bundle) _cache.Put(CacheStage.Output, OutputKey(pending), new StageValue(bundle, inference.SourceWidth, inference.SourceHeight), item.Path);
         return files;
     }
 

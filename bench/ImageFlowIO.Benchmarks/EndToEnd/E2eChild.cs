@@ -22,6 +22,7 @@ internal static class E2eChild
             CacheDirectory = args.Optional("cache-dir"),
             OutputDirectory = args.Required("out"),
             MaxParallelism = workers,
+            KeepOutputTensors = false, // as the CLI and the MSBuild task run folders
             IntraOpThreads = args.Optional("threads") is { } t ? int.Parse(t, System.Globalization.CultureInfo.InvariantCulture) : null,
         });
         var inputs = Directory.EnumerateFiles(config.ResolvePath(config.Input.Source!))
