@@ -426,15 +426,23 @@ public sealed class Pipeline : IDisposable
     private bool OutputsAreAllThatIsNeeded => _cache is not NullStageCache && !_options.KeepOutputTensors
         && _options.PostprocessHook is null && !Config.Output.WriteMeta.Apply;
 
-    private string OutputKey(PendingInput pending) => pending.OutputKey ??= CacheKeys.Output(pending.InferenceKey, _outputSection,
-        _outputs.PlannedImagePath(pending.Item, pending.Index) ?? "", _outputs.RawFolder(pending.Item));
+    /// <summary>The folder an input's cached output files are relative to.</summary>
+    private string OutputFolder(InputItem item) => Config.Output.Save.Apply ? _outputs.ImageFolder(item) : _outputs.RawFolder(item);
+
+    private string OutputKey(PendingInput pending)
+    {
+        if (pending.OutputKey is { } known) return known;
+        var folder = OutputFolder(pending.Item);
+        var image = _outputs.PlannedImagePath(pending.Item, pending.Index) is { } planned ? Path.GetRelativePath(folder, planned) : "";
+        return pending.OutputKey = CacheKeys.Output(pending.InferenceKey, _outputSection, image, Path.GetRelativePath(folder, _outputs.RawFolder(pending.Item)));
+    }
 
     /// <summary>Writes the files this input's output stage cached, if any; records the lookup either way.</summary>
     private bool TryWriteCachedOutputs(PendingInput pending)
     {
         var sw = Stopwatch.StartNew();
         var cached = _cache.TryGet(CacheStage.Output, OutputKey(pending), pending.Item.Path);
-        if (cached is not null && OutputBundle.TryWrite(cached.Tensor, out var files))
+        if (cached is not null && OutputBundle.TryWrite(cached.Tensor, OutputFolder(pending.Item), out var files))
         {
             pending.CacheLayers["output"] = "hit";
             pending.Files = files;
@@ -459,7 +467,7 @@ public sealed class Pipeline : IDisposable
         var lookedUp = pending.OutputKey is not null;
         if (!lookedUp && TryWriteCachedOutputs(pending)) return pending.Files;
         var files = _outputs.Write(item, pending.Index, output, inference.SourceWidth, inference.SourceHeight, original);
-        if (OutputBundle.Capture(files) is { } bundle) _cache.Put(CacheStage.Output, OutputKey(pending), new StageValue(bundle, inference.SourceWidth, inference.SourceHeight), item.Path);
+        if (OutputBundle.Capture(files, OutputFolder(item)) is { } bundle) _cache.Put(CacheStage.Output, OutputKey(pending), new StageValue(bundle, inference.SourceWidth, inference.SourceHeight), item.Path);
         return files;
     }
 

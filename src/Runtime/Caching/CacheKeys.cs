@@ -27,9 +27,9 @@ public static class CacheKeys
     public static string OutputSection(PipelineConfig config, string? labelsDigest) =>
         JsonSerializer.Serialize(new OutputKeyParts(config.Postprocessing, config.Output, config.Visualization, config.Custom, config.ModelName, labelsDigest), CanonicalJsonContext.Default.OutputKeyParts);
 
-    /// <summary>The output stage: the inference entry, the output sections, and where the files go (the planned paths, so a new folder or name pattern writes anew).</summary>
-    public static string Output(string inferenceKey, string outputSection, string plannedImagePath, string rawFolder) =>
-        Digest("output", ToolVersion, inferenceKey, outputSection, plannedImagePath, rawFolder);
+    /// <summary>The output stage: the inference entry, the output sections, and the files' places relative to the input's output folder (a new name pattern writes anew; another output folder reuses the entry).</summary>
+    public static string Output(string inferenceKey, string outputSection, string relativeImagePath, string relativeRawFolder) =>
+        Digest("output", ToolVersion, inferenceKey, outputSection, relativeImagePath, relativeRawFolder);
 
     public static string Preprocess(string inputDigest, string preprocessSection) =>
         Digest("preprocess", ToolVersion, inputDigest, preprocessSection);

@@ -6,9 +6,10 @@ using ImageFlowIO.Output;
 namespace ImageFlowIO.Caching;
 
 /// <summary>
-/// The output stage's cached value: the files one input's postprocessing and output wrote (full path and bytes),
-/// packed into a uint8 tensor so the memory and disk layers store it like any stage. A hit writes the bytes back
-/// (temp + rename, like every output) instead of postprocessing and encoding again.
+/// The output stage's cached value: the files one input's postprocessing and output wrote (path relative to the input's
+/// output folder, and bytes), packed into a uint8 tensor so the memory and disk layers store it like any stage. A hit
+/// writes the bytes back (temp + rename, like every output) instead of postprocessing and encoding again; relative paths
+/// let a run into another output folder (--output, another obj/) reuse it.
 /// </summary>
 public static class OutputBundle
 {
@@ -17,7 +18,7 @@ public static class OutputBundle
     private const long MaxBundleBytes = 64L * 1024 * 1024;
 
     /// <summary>Reads back the files just written; null when one is missing or the set is too large to cache.</summary>
-    public static TensorData? Capture(IReadOnlyList<string> files)
+    public static TensorData? Capture(IReadOnlyList<string> files, string outputFolder)
     {
         if (files.Count == 0) return null;
         var parts = new List<(byte[] Path, byte[] Data)>(files.Count);
@@ -28,7 +29,7 @@ public static class OutputBundle
             {
                 var info = new FileInfo(file);
                 if (!info.Exists || info.Length > MaxBundleBytes) return null;
-                var part = (Encoding.UTF8.GetBytes(Path.GetFullPath(file)), File.ReadAllBytes(file));
+                var part = (Encoding.UTF8.GetBytes(Path.GetRelativePath(outputFolder, Path.GetFullPath(file))), File.ReadAllBytes(file));
                 total += 12 + part.Item1.Length + part.Item2.Length;
                 if (total > MaxBundleBytes) return null;
                 parts.Add(part);
@@ -55,7 +56,7 @@ public static class OutputBundle
     }
 
     /// <summary>Writes every file of a bundle; false (writing nothing more) when the bundle is malformed.</summary>
-    public static bool TryWrite(TensorData bundle, out List<string> files)
+    public static bool TryWrite(TensorData bundle, string outputFolder, out List<string> files)
     {
         files = [];
         var span = bundle.Bytes;
@@ -70,7 +71,7 @@ public static class OutputBundle
             var dataLength = BinaryPrimitives.ReadInt64LittleEndian(span[(at + 4)..]);
             at += 12;
             if (pathLength <= 0 || dataLength < 0 || at + pathLength + dataLength > span.Length) return false;
-            entries.Add((Encoding.UTF8.GetString(span.Slice(at, pathLength)), at + pathLength, (int)dataLength));
+            entries.Add((Path.GetFullPath(Path.Combine(outputFolder, Encoding.UTF8.GetString(span.Slice(at, pathLength)))), at + pathLength, (int)dataLength));
             at += pathLength + (int)dataLength;
         }
         if (at != span.Length) return false;
