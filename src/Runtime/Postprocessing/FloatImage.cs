@@ -27,9 +27,12 @@ public sealed class FloatImage
     public static FloatImage FromTensor(TensorData tensor, int batchIndex = 0)
     {
         var (channels, height, width) = tensor.ImageDims;
-        var all = tensor.ToFloatArray();
         var plane = width * height;
         var perImage = plane * channels;
+        // Float32 NCHW (the common case) is one copy straight from the tensor's bytes; the postprocessing steps change it in place.
+        if (tensor.ElementType == Config.TensorDataType.Float32 && tensor.Layout != Config.TensorLayout.Nhwc)
+            return new FloatImage(width, height, channels, tensor.AsFloat32().Slice(batchIndex * perImage, perImage).ToArray());
+        var all = tensor.ToFloatArray();
         var image = new FloatImage(width, height, channels);
         var src = all.AsSpan(batchIndex * perImage, perImage);
         if (tensor.Layout == Config.TensorLayout.Nhwc)
