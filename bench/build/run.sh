@@ -3,17 +3,22 @@
 #   no-change build        vs the same project built with -p:ImageFlowEnabled=false   (target: <= 1.05x)
 #   one edited image       vs no-change + 1.5x one image's cold cost                   (target: <=)
 #   cold build             (clean obj/bin and cache)
-# Usage: bench/build/run.sh [count] [runs]    env: BENCH_MODEL=ocr|conv3 (default ocr: samples/TextDetection's config)
+# Usage: bench/build/run.sh [count] [runs]    env: BENCH_MODEL=ocr|conv3 (default ocr: samples/TextDetection's config),
+#        BENCH_TASK_DIR=<task folder> (default: build src/Tasks in Release and use its output), BENCH_WORK=<scratch folder>
 set -euo pipefail
 COUNT=${1:-200}
-RUNS=${2:-3}
+RUNS=${2:-5}
 MODEL=${BENCH_MODEL:-ocr}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${BENCH_WORK:-${TMPDIR:-/tmp}/ifio-bench-build}
 export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-echo "building the task (Release)..."
-dotnet build "$REPO/src/Tasks/ImageFlowIO.Tasks.csproj" -c Release -v:q -nologo >/dev/null
+# BENCH_TASK_DIR: a ready task folder to measure instead (e.g. the package's tasks/net10.0, ReadyToRun-compiled).
+TASK_DIR=${BENCH_TASK_DIR:-$REPO/src/Tasks/bin/Release/net10.0}
+if [ -z "${BENCH_TASK_DIR:-}" ]; then
+  echo "building the task (Release)..."
+  dotnet build "$REPO/src/Tasks/ImageFlowIO.Tasks.csproj" -c Release -v:q -nologo >/dev/null
+fi
 
 rm -rf "$WORK" && mkdir -p "$WORK/images"
 /usr/bin/python3 "$REPO/tools/testdata/make_bench_images.py" "$WORK/images" "$COUNT" >/dev/null
@@ -27,7 +32,7 @@ make_project() { # $1: folder
 XML
   cat > "$1/Directory.Build.targets" <<XML
 <Project>
-  <PropertyGroup><ImageFlowTaskAssembly>$REPO/src/Tasks/bin/Release/net10.0/ImageFlowIO.Tasks.dll</ImageFlowTaskAssembly></PropertyGroup>
+  <PropertyGroup><ImageFlowTaskAssembly>$TASK_DIR/ImageFlowIO.Tasks.dll</ImageFlowTaskAssembly></PropertyGroup>
   <Import Project="$REPO/src/Tasks/build/ImageFlowIO.targets" />
 </Project>
 XML
@@ -51,13 +56,11 @@ JSON
   dotnet restore "$1/Bench.csproj" -v:q >/dev/null
 }
 
-ms() { date +%s%N | cut -c1-13; }
-build() { # $1: folder, rest: extra args; prints wall ms
-  local start end
-  start=$(ms)
-  dotnet build "$1/Bench.csproj" --no-restore -nodeReuse:false -v:q -nologo "${@:2}" >/dev/null || { echo "build failed: $1 ${*:2}" >&2; exit 1; }
-  end=$(ms)
-  echo $((end - start))
+# Prints "wall_ms cpu_ms" of one build (cpu = user + sys of dotnet and its children: robust on a shared machine).
+build() { # $1: folder, rest: extra args
+  local t
+  t=$( { TIMEFORMAT='%R %U %S'; time dotnet build "$1/Bench.csproj" --no-restore -nodeReuse:false -v:q -nologo "${@:2}" >/dev/null || { echo "build failed: $1 ${*:2}" >&2; exit 1; }; } 2>&1 )
+  awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' <<<"$t"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 clean() { rm -rf "$1/bin" "$1/obj/Release" "$1/obj/Debug"; }
@@ -66,27 +69,35 @@ make_project "$WORK/enabled"
 make_project "$WORK/disabled"
 
 echo "cold builds ($COUNT assets, model: $MODEL)..."
-clean "$WORK/disabled"; COLD_DISABLED=$(build "$WORK/disabled" -p:ImageFlowEnabled=false)
-clean "$WORK/enabled";  COLD=$(build "$WORK/enabled")
+clean "$WORK/disabled"; read -r COLD_DISABLED COLD_DISABLED_CPU < <(build "$WORK/disabled" -p:ImageFlowEnabled=false)
+clean "$WORK/enabled";  read -r COLD COLD_CPU < <(build "$WORK/enabled")
 PER_IMAGE=$(( (COLD - COLD_DISABLED) / COUNT ))
 
-echo "no-change builds..."
-NOCHANGE=$(for _ in $(seq "$RUNS"); do build "$WORK/enabled"; done | median)
-DISABLED=$(for _ in $(seq "$RUNS"); do build "$WORK/disabled" -p:ImageFlowEnabled=false; done | median)
+echo "no-change builds (enabled and disabled interleaved, $RUNS each)..."
+: > "$WORK/nochange.txt"; : > "$WORK/disabled.txt"
+for _ in $(seq "$RUNS"); do
+  build "$WORK/enabled" >> "$WORK/nochange.txt"
+  build "$WORK/disabled" -p:ImageFlowEnabled=false >> "$WORK/disabled.txt"
+done
+NOCHANGE=$(cut -d' ' -f1 "$WORK/nochange.txt" | median); NOCHANGE_CPU=$(cut -d' ' -f2 "$WORK/nochange.txt" | median)
+DISABLED=$(cut -d' ' -f1 "$WORK/disabled.txt" | median); DISABLED_CPU=$(cut -d' ' -f2 "$WORK/disabled.txt" | median)
 
-echo "one edited image..."
-EDITED=$(for i in $(seq "$RUNS"); do
+echo "one edited image ($RUNS)..."
+: > "$WORK/edited.txt"
+for i in $(seq "$RUNS"); do
   # a real content change: another valid photo over asset i
   cp "$(ls "$WORK/images"/*.jpg | sed -n "$((i + COUNT / 2))p")" "$(ls "$WORK/images"/*.jpg | sed -n "${i}p")"
-  build "$WORK/enabled"
-done | median)
+  build "$WORK/enabled" >> "$WORK/edited.txt"
+done
+EDITED=$(cut -d' ' -f1 "$WORK/edited.txt" | median); EDITED_CPU=$(cut -d' ' -f2 "$WORK/edited.txt" | median)
 
 RATIO=$(awk -v a="$NOCHANGE" -v b="$DISABLED" 'BEGIN { printf "%.3f", a / b }')
+RATIO_CPU=$(awk -v a="$NOCHANGE_CPU" -v b="$DISABLED_CPU" 'BEGIN { printf "%.3f", a / b }')
 EDIT_BUDGET=$(( NOCHANGE + PER_IMAGE * 3 / 2 ))
 echo
-echo "assets:                       $COUNT ($MODEL)"
-echo "cold build:                   $COLD ms (disabled: $COLD_DISABLED ms; one image's cold cost ~ $PER_IMAGE ms)"
-echo "no-change build:              $NOCHANGE ms"
-echo "ImageFlowEnabled=false build: $DISABLED ms"
-echo "no-change / disabled:         $RATIO (target <= 1.05)"
-echo "one edited image:             $EDITED ms (target <= no-change + 1.5 x one image = $EDIT_BUDGET ms)"
+echo "assets:                       $COUNT ($MODEL); medians of $RUNS; wall ms (cpu ms = user + sys)"
+echo "cold build:                   $COLD ($COLD_CPU) (disabled: $COLD_DISABLED ($COLD_DISABLED_CPU); one image's cold cost ~ $PER_IMAGE ms wall)"
+echo "no-change build:              $NOCHANGE ($NOCHANGE_CPU)"
+echo "ImageFlowEnabled=false build: $DISABLED ($DISABLED_CPU)"
+echo "no-change / disabled:         $RATIO wall, $RATIO_CPU cpu (target <= 1.05)"
+echo "one edited image:             $EDITED ($EDITED_CPU) (target <= no-change + 1.5 x one image = $EDIT_BUDGET ms wall)"

@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 using ImageFlowIO.Caching;
 using ImageFlowIO.Config;
 using ImageFlowIO.Output;
@@ -20,8 +17,18 @@ namespace ImageFlowIO.Tasks;
 public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancelableTask
 {
     private const string Subcategory = "ImageFlowIO";
-    private static readonly JsonSerializerOptions FingerprintJson = new() { Converters = { new JsonStringEnumConverter() } };
+    // A build takes its inputs from the items, and cache settings never change an output.
+    private static readonly HashSet<string> NotInFingerprint = new(StringComparer.Ordinal)
+    {
+        nameof(InputConfig) + "." + nameof(InputConfig.Source),
+        nameof(ExecutionConfig) + "." + nameof(ExecutionConfig.UseCaching),
+        nameof(ExecutionConfig) + "." + nameof(ExecutionConfig.CacheDir),
+        nameof(ExecutionConfig) + "." + nameof(ExecutionConfig.Cache),
+    };
     private readonly CancellationTokenSource _cancel = new();
+    // Where the task's time goes (logged at low importance): the fixed costs decide a one-edit build's speed.
+    private readonly Stopwatch _clock = new();
+    private readonly List<string> _phases = [];
 
     /// <summary>The assets; metadata <c>Config</c> (full path), optional <c>OutputDir</c>, <c>Link</c>, <c>RecursiveDir</c>.</summary>
     public ITaskItem[] Assets { get; set; } = [];
@@ -46,10 +53,11 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
 
     public override bool Execute()
     {
-        var clock = Stopwatch.StartNew();
+        _clock.Restart();
         if (StampFile is not null) TryDelete(StampFile);
         var previous = AssetState.Load(StateFile);
         var previousOutputs = ReadLines(OutputsFile);
+        Phase("state loaded");
         var next = new AssetState();
         var dependencies = new SortedSet<string>(StringComparer.Ordinal);
         var batches = new List<BatchResult>();
@@ -63,6 +71,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
             {
                 var items = group.ToList();
                 var config = LoadConfig(group.Key, items);
+                Phase("config parsed");
                 if (config is null)
                 {
                     // Keep the previous records and outputs: nothing ran, and the next build retries (no stamp).
@@ -94,10 +103,12 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         WriteLinesIfChanged(OutputsFile, outputs);
         WriteLinesIfChanged(DependenciesFile, dependencies);
         WriteSummary(batches);
+        Phase("state saved");
 
-        clock.Stop();
+        _clock.Stop();
         Log.LogMessage(MessageImportance.Normal, "ImageFlowIO: {0} assets, {1} processed, {2} from cache, {3} failed ({4} ms)",
-            Assets.Length, processed, fromCache, failed, (long)clock.Elapsed.TotalMilliseconds);
+            Assets.Length, processed, fromCache, failed, (long)_clock.Elapsed.TotalMilliseconds);
+        Log.LogMessage(MessageImportance.Low, "ImageFlowIO: time (ms since the task started): {0}", string.Join(", ", _phases));
         return !Log.HasLoggedErrors;
     }
 
@@ -121,6 +132,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     private BatchResult? RunConfig(PipelineConfig config, string modelPath, List<ITaskItem> items, AssetState previous, AssetState next)
     {
         var fingerprint = Fingerprint(config, modelPath);
+        Phase("fingerprint");
         // An asset's position only shapes its outputs through the {index} token.
         var usesIndex = (config.Output.Save.Filename ?? "").Contains("{index}", StringComparison.Ordinal);
         var work = new List<(InputItem Input, AssetRecord Record)>();
@@ -143,6 +155,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
             }
             work.Add((new InputItem(path) { OutputDirectory = outputDir, Index = index }, stamp));
         }
+        Phase("up-to-date check");
         if (work.Count == 0) return new BatchResult { Items = [], Cache = new CacheStatistics() };
 
         var options = new PipelineOptions
@@ -155,7 +168,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
             KeepOutputTensors = false, // only the files matter here: keep memory flat over many assets
         };
         Pipeline pipeline;
-        try { pipeline = Pipeline.Create(config, options); }
+        try { pipeline = Pipeline.Create(config, options); Phase("pipeline created"); }
         catch (ConfigException ex)
         {
             foreach (var d in ex.Diagnostics.Where(d => d.IsError))
@@ -171,6 +184,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         using (pipeline)
         {
             var batch = pipeline.RunBatchAsync(work.Select(w => w.Input).ToList(), cancellationToken: _cancel.Token).GetAwaiter().GetResult();
+            Phase($"{work.Count} processed");
             for (var i = 0; i < work.Count; i++)
             {
                 var result = batch.Items[i];
@@ -191,6 +205,8 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
             return batch;
         }
     }
+
+    private void Phase(string name) => _phases.Add($"{name} {(long)_clock.Elapsed.TotalMilliseconds}");
 
     private static IEnumerable<string> MetaFiles(PipelineConfig config, InputItem item)
     {
@@ -239,28 +255,23 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     /// <summary>Everything besides the image that decides its outputs. Canonical values, so a whitespace or comment edit keeps it.</summary>
     private static string Fingerprint(PipelineConfig config, string modelPath)
     {
-        var input = JsonSerializer.SerializeToNode(config.Input, FingerprintJson)!.AsObject();
-        input.Remove(nameof(InputConfig.Source)); // a build takes its inputs from the items
-        var execution = JsonSerializer.SerializeToNode(config.Execution, FingerprintJson)!.AsObject();
-        foreach (var cacheOnly in new[] { nameof(ExecutionConfig.UseCaching), nameof(ExecutionConfig.CacheDir), nameof(ExecutionConfig.Cache) }) execution.Remove(cacheOnly);
         var model = new FileInfo(modelPath);
-        var parts = new JsonObject
-        {
-            ["tool"] = CacheKeys.ToolVersion,
-            ["task"] = typeof(ImageFlowAssetTask).Assembly.ManifestModule.ModuleVersionId.ToString(),
-            ["base"] = config.BaseDirectory,
-            ["model"] = JsonSerializer.SerializeToNode(config.Model, FingerprintJson),
-            ["modelFile"] = model.Exists ? model.Length + "@" + model.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture) : "missing",
-            ["execution"] = execution,
-            ["input"] = input,
-            ["preprocessing"] = JsonSerializer.SerializeToNode(config.Preprocessing, FingerprintJson),
-            ["inference"] = JsonSerializer.SerializeToNode(config.Inference, FingerprintJson),
-            ["postprocessing"] = JsonSerializer.SerializeToNode(config.Postprocessing, FingerprintJson),
-            ["output"] = JsonSerializer.SerializeToNode(config.Output, FingerprintJson),
-            ["visualization"] = JsonSerializer.SerializeToNode(config.Visualization, FingerprintJson),
-            ["custom"] = JsonSerializer.SerializeToNode(config.Custom, FingerprintJson),
-        };
-        return CacheKeys.Digest(parts.ToJsonString());
+        return ConfigFingerprint.Digest(
+        [
+            new("tool", CacheKeys.ToolVersion),
+            new("task", typeof(ImageFlowAssetTask).Assembly.ManifestModule.ModuleVersionId.ToString()),
+            new("base", config.BaseDirectory),
+            new("model", config.Model),
+            new("modelFile", model.Exists ? model.Length + "@" + model.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture) : "missing"),
+            new("execution", config.Execution),
+            new("input", config.Input),
+            new("preprocessing", config.Preprocessing),
+            new("inference", config.Inference),
+            new("postprocessing", config.Postprocessing),
+            new("output", config.Output),
+            new("visualization", config.Visualization),
+            new("custom", config.Custom),
+        ], NotInFingerprint);
     }
 
     private static CacheMode? ParseCacheMode(string? value) => value?.Trim().ToLowerInvariant() switch

@@ -7,19 +7,20 @@ namespace ImageFlowIO.Tasks;
 /// <summary>
 /// Lists the files a config names (model, labels, palette file) with the path they must have beside the app, so that a
 /// generated pipeline class (which resolves relative paths against <c>AppContext.BaseDirectory</c>) finds them in bin/.
-/// Cheap (parses JSON only) and run on every build, also when the project has no ImageFlowAsset items.
+/// Runs only when a config changed (the targets read <see cref="ListFile"/> back on other builds), also in projects
+/// without ImageFlowAsset items.
 /// </summary>
 public sealed class ImageFlowConfigFilesTask : Microsoft.Build.Utilities.Task
 {
     /// <summary>The configs (the <c>ImageFlowConfig</c> items).</summary>
     public ITaskItem[] Configs { get; set; } = [];
 
-    /// <summary>Existing files the configs name, each with <c>Link</c>: its path relative to its config's folder.</summary>
-    [Output] public ITaskItem[] Files { get; private set; } = [];
+    /// <summary>Written on every run: one <c>link|full path</c> line per file the configs name inside their folders (existing or not yet).</summary>
+    [Required] public string ListFile { get; set; } = "";
 
     public override bool Execute()
     {
-        var files = new List<ITaskItem>();
+        var lines = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var configItem in Configs)
         {
@@ -33,20 +34,21 @@ public sealed class ImageFlowConfigFilesTask : Microsoft.Build.Utilities.Task
             {
                 if (string.IsNullOrEmpty(relative) || Path.IsPathRooted(relative)) continue;
                 var full = config.ResolvePath(relative!);
-                if (!File.Exists(full) || !seen.Add(full)) continue;
+                if (!seen.Add(full)) continue;
                 var link = Path.GetRelativePath(configDir, full);
                 if (link.StartsWith("..", StringComparison.Ordinal))
                 {
+                    if (!File.Exists(full)) continue;
                     Log.LogWarning(null, "IFIO5003", null, configPath, 0, 0, 0, 0,
                         $"'{relative}' lies outside the config's folder, so it is not copied to the output folder and a generated pipeline class will not find it there; move it under the project folder or copy it yourself");
                     continue;
                 }
-                var item = new TaskItem(full);
-                item.SetMetadata("Link", link);
-                files.Add(item);
+                lines.Add(link + "|" + full);
             }
         }
-        Files = [.. files];
+        // Always rewritten (never "only when different"): the file is the target's Outputs, so it must end newer than its Inputs.
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(ListFile))!);
+        File.WriteAllText(ListFile, string.Concat(lines.Select(l => l + "\n")));
         return !Log.HasLoggedErrors;
     }
 }
