@@ -57,6 +57,7 @@ public sealed class Pipeline : IDisposable
     /// <summary>The model input layout (auto resolved from the model).</summary>
     public TensorLayout Layout { get; }
     public ModelSignature ModelSignature => _backend.Signature;
+    internal IInferenceBackend Backend => _backend;
     public CacheStatistics CacheStatistics => _cache.Statistics;
     /// <summary>How many times this pipeline ran the model (warm-up runs excluded).</summary>
     public int InferenceRuns => Volatile.Read(ref _inferenceRuns);
@@ -91,7 +92,10 @@ public sealed class Pipeline : IDisposable
         var parallelism = Math.Max(1, options.MaxParallelism);
         var threads = options.IntraOpThreads
             ?? (config.Execution.Threads.Apply ? config.Execution.Threads.Count ?? Environment.ProcessorCount : Math.Max(1, Environment.ProcessorCount / parallelism));
-        return (new OnnxBackend(modelPath, config.Model, threads, logger), kind);
+        // With a disk cache, the model's signature is remembered there so a fully cached run never loads ONNX Runtime.
+        var signatureFolder = options.Cache is null && (options.CacheMode ?? config.Execution.UseCaching) == CacheMode.Disk
+            ? Path.Combine(StageCacheFactory.ResolveCacheDirectory(config, options), "models") : null;
+        return (new OnnxBackend(modelPath, config.Model, threads, logger, signatureFolder), kind);
     }
 
     private static string[]? LoadLabels(PipelineConfig config)

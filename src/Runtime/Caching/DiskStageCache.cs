@@ -232,6 +232,9 @@ public sealed class DiskStageCache
             if (name.EndsWith(MetadataExtension, StringComparison.Ordinal)) entries++;
             TryDelete(file);
         }
+        // Remembered model signatures (OnnxBackend) live beside the entries.
+        try { if (Directory.Exists(Path.Combine(folder, "models"))) Directory.Delete(Path.Combine(folder, "models"), recursive: true); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
         return entries;
     }
 

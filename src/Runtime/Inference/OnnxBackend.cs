@@ -6,46 +6,65 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace ImageFlowIO.Inference;
 
-/// <summary>Runs an ONNX model with ONNX Runtime through the process-wide <see cref="SessionCache"/>.</summary>
+/// <summary>
+/// Runs an ONNX model with ONNX Runtime through the process-wide <see cref="SessionCache"/>. With a signature folder
+/// (the disk cache's), the model's input/output signature is remembered by model digest, so a later process validates
+/// the config without loading ONNX Runtime and creates the session only when an input actually needs the model.
+/// </summary>
 public sealed class OnnxBackend : IInferenceBackend
 {
-    private readonly InferenceSession _session;
+    private readonly Lazy<InferenceSession> _session;
     private readonly string _modelPath;
 
-    public OnnxBackend(string modelPath, ModelConfig model, int intraOpThreads, ILogger? logger = null)
+    public OnnxBackend(string modelPath, ModelConfig model, int intraOpThreads, ILogger? logger = null, string? signatureFolder = null)
     {
         _modelPath = modelPath;
         if (!File.Exists(modelPath))
             throw new ModelException(ErrorCodes.ModelNotFound, modelPath, "the model file does not exist; check model.path (relative paths resolve against the config's folder)");
-        try
-        {
-            ModelDigest = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(modelPath)));
-            _session = SessionCache.Get(modelPath, intraOpThreads, logger);
-        }
-        catch (OnnxRuntimeException ex)
-        {
-            throw new ModelException(ErrorCodes.ModelUnreadable, modelPath, $"ONNX Runtime cannot load the model ({FirstLine(ex.Message)}); make sure model.path names a valid .onnx file (opset ≤ 22)", ex);
-        }
-        catch (IOException ex)
+        try { ModelDigest = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(modelPath))); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new ModelException(ErrorCodes.ModelUnreadable, modelPath, $"the model file cannot be read ({ex.Message})", ex);
         }
-        Signature = ReadSignature(model);
+        _session = new Lazy<InferenceSession>(() => OpenSession(intraOpThreads, logger), LazyThreadSafetyMode.ExecutionAndPublication);
+        var signatureFile = signatureFolder is null ? null : Path.Combine(signatureFolder, SignatureFileName(model));
+        if (signatureFile is not null && ModelSignatureFile.TryRead(signatureFile) is { } known) Signature = known;
+        else
+        {
+            Signature = ReadSignature(model);
+            if (signatureFile is not null) ModelSignatureFile.TryWrite(signatureFile, Signature);
+        }
     }
 
     public ModelSignature Signature { get; }
     public string ModelDigest { get; }
+    /// <summary>Whether this backend has needed ONNX Runtime yet (false while every input came from a cache).</summary>
+    public bool IsSessionCreated => _session.IsValueCreated;
+
+    /// <summary>Same model bytes and the same config choices of names and layout give the same signature.</summary>
+    private string SignatureFileName(ModelConfig model) =>
+        ModelDigest + "-" + Caching.CacheKeys.Digest(model.InputName ?? "", model.OutputName ?? "", model.Layout.ToString())[..12] + ".signature.json";
+
+    private InferenceSession OpenSession(int intraOpThreads, ILogger? logger)
+    {
+        try { return SessionCache.Get(_modelPath, intraOpThreads, logger); }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new ModelException(ErrorCodes.ModelUnreadable, _modelPath, $"ONNX Runtime cannot load the model ({FirstLine(ex.Message)}); make sure model.path names a valid .onnx file (opset ≤ 22)", ex);
+        }
+    }
 
     private static string FirstLine(string s) => s.Split('\n')[0].Trim();
 
     private ModelSignature ReadSignature(ModelConfig model)
     {
-        var inputName = model.InputName ?? _session.InputNames[0];
-        var outputName = model.OutputName ?? _session.OutputNames[0];
-        if (!_session.InputMetadata.TryGetValue(inputName, out var input))
-            throw new ModelException(ErrorCodes.ModelTensorNameNotFound, _modelPath, $"the model has no input named '{inputName}'; its inputs are: {string.Join(", ", _session.InputNames)}. Fix model.inputName");
-        if (!_session.OutputMetadata.TryGetValue(outputName, out var output))
-            throw new ModelException(ErrorCodes.ModelTensorNameNotFound, _modelPath, $"the model has no output named '{outputName}'; its outputs are: {string.Join(", ", _session.OutputNames)}. Fix model.outputName");
+        var session = _session.Value;
+        var inputName = model.InputName ?? session.InputNames[0];
+        var outputName = model.OutputName ?? session.OutputNames[0];
+        if (!session.InputMetadata.TryGetValue(inputName, out var input))
+            throw new ModelException(ErrorCodes.ModelTensorNameNotFound, _modelPath, $"the model has no input named '{inputName}'; its inputs are: {string.Join(", ", session.InputNames)}. Fix model.inputName");
+        if (!session.OutputMetadata.TryGetValue(outputName, out var output))
+            throw new ModelException(ErrorCodes.ModelTensorNameNotFound, _modelPath, $"the model has no output named '{outputName}'; its outputs are: {string.Join(", ", session.OutputNames)}. Fix model.outputName");
         var inputType = input.ElementDataType switch
         {
             TensorElementType.Float => TensorDataType.Float32,
@@ -76,7 +95,7 @@ public sealed class OnnxBackend : IInferenceBackend
             {
                 using var value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, elementType, shape, (IntPtr)data, bytes.Length);
                 using var runOptions = new RunOptions();
-                using var results = _session.Run(runOptions, [Signature.InputName], [value], [Signature.OutputName]);
+                using var results = _session.Value.Run(runOptions, [Signature.InputName], [value], [Signature.OutputName]);
                 var output = results[0];
                 var info = output.GetTensorTypeAndShape();
                 var outShape = info.Shape.Select(d => checked((int)d)).ToArray();
