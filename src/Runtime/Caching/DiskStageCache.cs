@@ -62,7 +62,8 @@ public sealed class DiskStageCache
             return null;
         }
         var cache = new DiskStageCache(folder, limitBytes, compression, stats, logger);
-        cache._bytes = Scan(folder).Sum(e => e.Bytes);
+        // Sizes only: opening must not read every entry's metadata (a big cache would slow every start).
+        cache._bytes = Scan(folder, readMetadata: false).Sum(e => e.Bytes);
         stats.SetBytes(cache._bytes);
         return cache;
     }
@@ -263,7 +264,7 @@ public sealed class DiskStageCache
     }
 
     /// <summary>The entries of a cache folder (with <paramref name="includeLeftovers"/>: also orphaned data and stale temporary files).</summary>
-    public static IEnumerable<DiskEntryInfo> Scan(string folder, bool includeLeftovers = false)
+    public static IEnumerable<DiskEntryInfo> Scan(string folder, bool includeLeftovers = false, bool readMetadata = true)
     {
         if (!Directory.Exists(folder)) yield break;
         var dir = new DirectoryInfo(folder);
@@ -280,7 +281,7 @@ public sealed class DiskStageCache
                 files.TryGetValue(key + DataExtension, out var data);
                 // Another process may delete an entry between listing and stat: such an entry is simply gone.
                 if (SafeLength(file) is not { } metaLength) continue;
-                var (stage, input) = PeekMetadata(file.FullName);
+                var (stage, input) = readMetadata ? PeekMetadata(file.FullName) : (null, null);
                 yield return new DiskEntryInfo(key, file.FullName, data?.FullName, metaLength + (data is null ? 0 : SafeLength(data) ?? 0), SafeTime(file), stage, input, false);
             }
             else if (includeLeftovers && name.EndsWith(DataExtension, StringComparison.Ordinal) && IsKey(name[..^DataExtension.Length])
