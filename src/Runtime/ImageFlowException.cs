@@ -31,11 +31,11 @@ public static class ErrorCodes
 
     // IFIO4### caches (warnings: a cache never fails a run)
     public const string CacheUnavailable = "IFIO4001";
-    public const string RemoteCacheUnavailable = "IFIO4002";
 
     // IFIO5### build integration
     public const string BuildNoConfig = "IFIO5001";
     public const string BuildTaskFailed = "IFIO5002";
+    public const string BuildFileOutsideProject = "IFIO5003";
 
     // IFIO9### bugs
     public const string Internal = "IFIO9001";

@@ -39,7 +39,7 @@ public sealed class ImageFlowConfigFilesTask : Microsoft.Build.Utilities.Task
                 if (link.StartsWith("..", StringComparison.Ordinal))
                 {
                     if (!File.Exists(full)) continue;
-                    Log.LogWarning(null, "IFIO5003", null, configPath, 0, 0, 0, 0,
+                    Log.LogWarning(null, ErrorCodes.BuildFileOutsideProject, null, configPath, 0, 0, 0, 0,
                         $"'{relative}' lies outside the config's folder, so it is not copied to the output folder and a generated pipeline class will not find it there; move it under the project folder or copy it yourself");
                     continue;
                 }
