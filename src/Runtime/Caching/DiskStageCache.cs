@@ -1,6 +1,7 @@
 using System.IO.Hashing;
 using System.Text.Json;
 using ImageFlowIO.Config;
+using ImageFlowIO.Output;
 using K4os.Compression.LZ4;
 using Microsoft.Extensions.Logging;
 
@@ -231,7 +232,7 @@ public sealed class DiskStageCache
             var name = Path.GetFileName(file);
             if (!IsCacheFile(name)) continue;
             if (name.EndsWith(MetadataExtension, StringComparison.Ordinal)) entries++;
-            TryDelete(file);
+            AtomicFile.TryDelete(file);
         }
         // Remembered model signatures (OnnxBackend) live beside the entries.
         try { if (Directory.Exists(Path.Combine(folder, "models"))) Directory.Delete(Path.Combine(folder, "models"), recursive: true); }
@@ -247,15 +248,15 @@ public sealed class DiskStageCache
         var total = entries.Sum(e => e.Bytes);
         foreach (var leftover in entries.Where(e => e.IsLeftover))
         {
-            TryDelete(leftover.MetadataPath);
+            AtomicFile.TryDelete(leftover.MetadataPath);
             total -= leftover.Bytes;
         }
         foreach (var entry in entries.Where(e => !e.IsLeftover && e.Key != keep).OrderBy(e => e.LastUsedUtc))
         {
             if (total <= targetBytes) break;
             // Metadata first: a reader then sees a miss, never metadata without its data.
-            TryDelete(entry.MetadataPath);
-            if (entry.DataPath is not null) TryDelete(entry.DataPath);
+            AtomicFile.TryDelete(entry.MetadataPath);
+            if (entry.DataPath is not null) AtomicFile.TryDelete(entry.DataPath);
             total -= entry.Bytes;
             removed++;
             onEvict?.Invoke(entry);
@@ -320,15 +321,10 @@ public sealed class DiskStageCache
         || (name.EndsWith(MetadataExtension, StringComparison.Ordinal) && IsKey(name[..^MetadataExtension.Length]))
         || (name.EndsWith(DataExtension, StringComparison.Ordinal) && IsKey(name[..^DataExtension.Length]));
 
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); } catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
-    }
-
     private static void DeleteEntry(string metaPath, string dataPath)
     {
-        TryDelete(metaPath);
-        TryDelete(dataPath);
+        AtomicFile.TryDelete(metaPath);
+        AtomicFile.TryDelete(dataPath);
     }
 
     internal static string Checksum(ReadOnlySpan<byte> data)

@@ -17,7 +17,7 @@ public sealed class DecodedImage : IDisposable
         SourceHeight = sourceHeight;
     }
 
-    public Image Image { get; private set; }
+    public Image Image { get; }
     /// <summary>Detected container format, lower case (png, jpeg, webp, tiff, bmp, gif).</summary>
     public string Format { get; }
     /// <summary>True for 16-bit-per-channel sources: values are divided by 65535, not 255.</summary>
@@ -25,12 +25,6 @@ public sealed class DecodedImage : IDisposable
     /// <summary>Size after EXIF orientation, before preprocessing.</summary>
     public int SourceWidth { get; }
     public int SourceHeight { get; }
-
-    internal void Replace(Image image)
-    {
-        if (!ReferenceEquals(image, Image)) Image.Dispose();
-        Image = image;
-    }
 
     public void Dispose() => Image.Dispose();
 }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using ImageFlowIO.Config;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
@@ -21,7 +20,7 @@ public sealed class OnnxBackend : IInferenceBackend
         _modelPath = modelPath;
         if (!File.Exists(modelPath))
             throw new ModelException(ErrorCodes.ModelNotFound, modelPath, "the model file does not exist; check model.path (relative paths resolve against the config's folder)");
-        try { ModelDigest = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(modelPath))); }
+        try { ModelDigest = Caching.CacheKeys.ContentDigest(File.ReadAllBytes(modelPath)); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new ModelException(ErrorCodes.ModelUnreadable, modelPath, $"the model file cannot be read ({ex.Message})", ex);

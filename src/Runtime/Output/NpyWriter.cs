@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.IO.Compression;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace ImageFlowIO.Output;
@@ -8,8 +7,6 @@ namespace ImageFlowIO.Output;
 /// <summary>Writes tensors as NumPy .npy (format 1.0), .npz (zip of .npy) or headerless little-endian .bin.</summary>
 public static class NpyWriter
 {
-    public static void WriteNpy(Stream output, ReadOnlySpan<float> values, IReadOnlyList<int> shape) => WriteNpy(output, MemoryMarshal.AsBytes(values), "<f4", shape);
-
     public static void WriteNpy(Stream output, ReadOnlySpan<byte> data, string descr, IReadOnlyList<int> shape)
     {
         var shapeText = shape.Count == 1 ? $"({shape[0]},)" : "(" + string.Join(", ", shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + ")";
