@@ -26,9 +26,10 @@ public sealed class GoldenOutputTests : IDisposable
     private readonly PipelineFixture _f = new();
     public void Dispose() => _f.Dispose();
 
-    /// <summary>Each config: a name (the first segment of the expected file's keys) and the JSON body after "model".</summary>
+    /// <summary>Each config: its name (the first segment of the expected file's keys) and its JSON text.</summary>
     private static IEnumerable<(string Name, string Json)> Configs()
     {
+        // cacheCompression only changes how the disk cache stores entries; the outputs must not depend on it.
         static string Cfg(string model, string backend, string rest, string cacheCompression = "none") => $$"""
             {
               "model": { {{model}} },
