@@ -10,7 +10,7 @@ namespace ImageFlowIO.Inference;
 /// (the disk cache's), the model's input/output signature is remembered by model digest, so a later process validates
 /// the config without loading ONNX Runtime and creates the session only when an input actually needs the model.
 /// </summary>
-public sealed class OnnxBackend : IInferenceBackend
+internal sealed class OnnxBackend : IInferenceBackend
 {
     private readonly Lazy<InferenceSession> _session;
     private readonly string _modelPath;

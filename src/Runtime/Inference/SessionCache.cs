@@ -8,7 +8,7 @@ namespace ImageFlowIO.Inference;
 /// One ONNX Runtime <see cref="InferenceSession"/> per (model path, file identity, session options) per process.
 /// Owns every session it creates and disposes them at process exit; a changed model file gets a new session.
 /// </summary>
-public static class SessionCache
+internal static class SessionCache
 {
     private readonly record struct Key(string Path, long Length, long LastWriteTicks, int IntraOpThreads);
 
