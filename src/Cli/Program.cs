@@ -14,7 +14,7 @@ return await ImageFlowCli.RunAsync(args, Console.Out, Console.Error);
 namespace ImageFlowIO.Cli
 {
     /// <summary>The <c>imageflowio</c> command line: a thin shell over <see cref="Pipeline"/>.</summary>
-    public static class ImageFlowCli
+    internal static class ImageFlowCli
     {
         public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
         {

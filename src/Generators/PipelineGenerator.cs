@@ -19,7 +19,7 @@ namespace ImageFlowIO.Generators
     public sealed class PipelineGenerator : IIncrementalGenerator
     {
         /// <summary>Tracking names of the pipeline's steps (tests assert they stay cached).</summary>
-        public static class Steps
+        internal static class Steps
         {
             public const string ConfigFiles = "ImageFlowIO.ConfigFiles";
             public const string RootNamespace = "ImageFlowIO.RootNamespace";
@@ -31,7 +31,7 @@ namespace ImageFlowIO.Generators
         }
 
         /// <summary>AdditionalFiles metadata that marks (true) or unmarks (false) a file as an ImageFlowIO config.</summary>
-        public const string ConfigMetadata = "build_metadata.AdditionalFiles.ImageFlowConfig";
+        internal const string ConfigMetadata = "build_metadata.AdditionalFiles.ImageFlowConfig";
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {

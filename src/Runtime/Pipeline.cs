@@ -66,11 +66,11 @@ public sealed class Pipeline : IDisposable
     public TensorLayout Layout { get; }
     public ModelSignature ModelSignature => _backend.Signature;
     /// <summary>SHA-256 (hex) of the model file, part of every inference key; empty for the noop backend.</summary>
-    public string ModelDigest => _backend.ModelDigest;
+    internal string ModelDigest => _backend.ModelDigest;
     internal IInferenceBackend Backend => _backend;
     public CacheStatistics CacheStatistics => _cache.Statistics;
     /// <summary>How many times this pipeline ran the model (warm-up runs excluded).</summary>
-    public int InferenceRuns => _inference.Runs;
+    internal int InferenceRuns => _inference.Runs;
 
     /// <summary>Loads and validates a config file and builds its pipeline. Throws <see cref="ConfigException"/> or <see cref="ModelException"/>.</summary>
     public static Pipeline FromConfig(string configPath, PipelineOptions? options = null)
@@ -144,6 +144,7 @@ public sealed class Pipeline : IDisposable
     }
 
     /// <summary>Runs one image file through the whole pipeline. Failures come back in the result, not as exceptions.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "A trailing optional CancellationToken is the .NET async convention; the overloads differ in their required parameters.")]
     public Task<PipelineResult> RunAsync(string path, CancellationToken cancellationToken = default) =>
         Task.Run(() => WithRunMeta(Process(new InputItem(path), 0, null, cancellationToken)), cancellationToken);
 
@@ -155,6 +156,7 @@ public sealed class Pipeline : IDisposable
     }
 
     /// <summary>Runs one image read from a stream; <paramref name="name"/> names it in outputs and logs.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "A trailing optional CancellationToken is the .NET async convention; the overloads differ in their required parameters.")]
     public async Task<PipelineResult> RunAsync(Stream stream, string name, CancellationToken cancellationToken = default)
     {
         using var buffer = new MemoryStream();
@@ -209,7 +211,7 @@ public sealed class Pipeline : IDisposable
     }
 
     /// <summary>Inputs per model run: the configured batch size when the model has a dynamic batch axis and tiling is off, else 1.</summary>
-    public int ModelBatchSize => _inference.BatchSize;
+    internal int ModelBatchSize => _inference.BatchSize;
 
     private Dictionary<int, ImageFlowException> FindCollisions(IReadOnlyList<InputItem> inputs)
     {

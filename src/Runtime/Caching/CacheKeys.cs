@@ -11,7 +11,7 @@ namespace ImageFlowIO.Caching;
 /// Content-addressed cache keys (SPEC §3): the input's content digest, the canonical JSON of exactly the config
 /// sections a stage reads, the model's digest (inference) and the tool version. Never the raw path.
 /// </summary>
-public static class CacheKeys
+internal static class CacheKeys
 {
     /// <summary>Version of this tool; part of every key so a new release never reads an older format.</summary>
     public static readonly string ToolVersion = typeof(CacheKeys).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";

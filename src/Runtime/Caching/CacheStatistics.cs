@@ -1,7 +1,7 @@
 namespace ImageFlowIO.Caching;
 
 /// <summary>The cached stages of the pipeline (SPEC §3): each is a pure function of its key.</summary>
-public enum CacheStage
+internal enum CacheStage
 {
     /// <summary>Decoded, preprocessed tensor ready for the model.</summary>
     Preprocess,
@@ -15,6 +15,8 @@ public enum CacheStage
 public sealed class CacheLayerStatistics
 {
     private long _hits, _misses, _writes, _evictions, _bytes, _corrupt, _bytesRead, _bytesWritten;
+    /// <summary>Only the cache layers that count into it create one.</summary>
+    internal CacheLayerStatistics() { }
     public long Hits => Interlocked.Read(ref _hits);
     public long Misses => Interlocked.Read(ref _misses);
     public long Writes => Interlocked.Read(ref _writes);
@@ -44,7 +46,7 @@ public sealed class CacheStatistics
     private readonly IReadOnlyList<(string Layer, CacheLayerStatistics Stats)> _layers;
 
     /// <summary>Statistics with no layer in use (no caching).</summary>
-    public CacheStatistics() : this([]) { }
+    internal CacheStatistics() : this([]) { }
 
     internal CacheStatistics(IReadOnlyList<(string Layer, CacheLayerStatistics Stats)> layers) => _layers = layers;
 

@@ -10,7 +10,7 @@ namespace ImageFlowIO.Caching;
 /// only costs one re-hash. Persisted as <see cref="FileName"/> in the disk cache folder (merged, temp + rename, at
 /// dispose); memory-only without a disk cache. Thread-safe.
 /// </summary>
-public sealed class InputDigestIndex : IDisposable
+internal sealed class InputDigestIndex : IDisposable
 {
     public const string FileName = "inputs.idx";
     private const string Header = "imageflowio-input-index 1";

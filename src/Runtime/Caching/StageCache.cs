@@ -25,7 +25,7 @@ public sealed class StageCache : IDisposable
     }
 
     /// <summary>No caching: every lookup misses and nothing is stored.</summary>
-    public static StageCache None() => new([], null, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+    internal static StageCache None() => new([], null, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
 
     /// <summary>Hits, misses, writes, evictions and bytes of each layer in use.</summary>
     public CacheStatistics Statistics { get; }

@@ -10,13 +10,13 @@ public static class StageCacheFactory
     public const string DefaultFolderName = ".imageflowio-cache";
 
     /// <summary>Default disk cache folder: <c>IMAGEFLOWIO_CACHE_DIR</c>, else <c>.imageflowio-cache</c> beside the config.</summary>
-    public static string DefaultCacheDirectory(PipelineConfig config) =>
+    internal static string DefaultCacheDirectory(PipelineConfig config) =>
         Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } env
             ? Path.GetFullPath(env)
             : config.ResolvePath(DefaultFolderName);
 
     /// <summary>The disk cache folder: the host's (CLI <c>--cache-dir</c>) &gt; <c>execution.cacheDir</c> (against the config folder) &gt; <see cref="DefaultCacheDirectory"/>.</summary>
-    public static string ResolveCacheDirectory(PipelineConfig config, PipelineOptions options) =>
+    internal static string ResolveCacheDirectory(PipelineConfig config, PipelineOptions options) =>
         options.CacheDirectory is { Length: > 0 } fromHost ? Path.GetFullPath(fromHost)
         : config.Execution.CacheDir is { Length: > 0 } fromConfig ? config.ResolvePath(fromConfig)
         : DefaultCacheDirectory(config);

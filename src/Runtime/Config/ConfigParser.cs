@@ -56,7 +56,7 @@ namespace ImageFlowIO.Config
         }
 
         /// <summary>Property names the parser accepts, per object path ("" is the root). The JSON Schema must agree.</summary>
-        public static IReadOnlyDictionary<string, string[]> KnownProperties => Shape.Objects;
+        internal static IReadOnlyDictionary<string, string[]> KnownProperties => Shape.Objects;
 
         private static class Shape
         {

@@ -4,7 +4,7 @@ using ImageFlowIO.Caching;
 namespace ImageFlowIO.Output;
 
 /// <summary>Writes <c>summary.json</c> (SPEC §6) and <c>writeMeta</c> files.</summary>
-public static class RunReport
+internal static class RunReport
 {
     private static readonly JsonWriterOptions Indented = new() { Indented = true };
 
