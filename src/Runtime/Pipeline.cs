@@ -386,6 +386,7 @@ public sealed class Pipeline : IDisposable
             TimingsMs = pending.Timings,
             Cache = pending.CacheLayers,
             TopK = TopK(pending.FinalOutput ?? value.Tensor),
+            OutputStatistics = OutputChannelStatistics.Compute(pending.FinalOutput ?? value.Tensor),
             RanInference = pending.RanInference,
         };
         try { WriteSingleMeta(item, result); }
