@@ -61,9 +61,11 @@ namespace ImageFlowIO.Generators
         /// <summary>The nested folder classes directly inside <paramref name="scope"/>, recursively.</summary>
         private static void WriteFolders(Writer w, ImmutableEquatableArray<CatalogueFolder> folders, ImmutableEquatableArray<string> scope)
         {
+            var first = true;
             foreach (var folder in folders.Where(f => f.Scope.Count == scope.Count + 1 && f.Scope.Take(scope.Count).SequenceEqual(scope)))
             {
-                w.Line();
+                if (scope.Count == 0 || !first) w.Line();
+                first = false;
                 w.Line("/// <summary>The assets in <c>" + Xml(folder.Folder) + "/</c>.</summary>");
                 w.Line("public static partial class " + folder.Scope[folder.Scope.Count - 1]);
                 w.Open();
@@ -93,14 +95,14 @@ namespace ImageFlowIO.Generators
             w.Indent();
             w.Line("path: " + Literal(e.Path) + ",");
             w.Line("config: " + Literal(e.Config) + ",");
-            w.Line("outputs: new string[] { " + string.Join(", ", e.Outputs.Select(Literal)) + " },");
+            w.Line("outputs: " + Array("string", e.Outputs.Select(Literal)) + ",");
             w.Line("inputWidth: " + Int(e.InputWidth) + ", inputHeight: " + Int(e.InputHeight) + ",");
             w.Line("outputWidth: " + Int(e.OutputWidth) + ", outputHeight: " + Int(e.OutputHeight) + ",");
-            w.Line("outputShape: new int[] { " + string.Join(", ", e.OutputShape.Select(Int)) + " },");
-            w.Line("channels: new " + Type(s, "ImageFlowAssetChannel") + "[] { " + string.Join(", ", e.Channels.Select(c =>
-                "new " + Type(s, "ImageFlowAssetChannel") + "(" + c.Min + ", " + c.Max + ", " + c.Mean + ")")) + " },");
-            w.Line("topK: new " + Type(s, "ImageFlowAssetScore") + "[] { " + string.Join(", ", e.TopK.Select(k =>
-                "new " + Type(s, "ImageFlowAssetScore") + "(" + Literal(k.Label) + ", " + k.Score + ")")) + " },");
+            w.Line("outputShape: " + Array("int", e.OutputShape.Select(Int)) + ",");
+            w.Line("channels: " + Array(Type(s, "ImageFlowAssetChannel"), e.Channels.Select(c =>
+                "new " + Type(s, "ImageFlowAssetChannel") + "(" + c.Min + ", " + c.Max + ", " + c.Mean + ")")) + ",");
+            w.Line("topK: " + Array(Type(s, "ImageFlowAssetScore"), e.TopK.Select(k =>
+                "new " + Type(s, "ImageFlowAssetScore") + "(" + Literal(k.Label) + ", " + k.Score + ")")) + ",");
             w.Line("errorCode: " + Literal(e.ErrorCode) + ",");
             w.Line("errorMessage: " + Literal(e.ErrorMessage) + ");");
             w.Outdent();
@@ -212,6 +214,12 @@ namespace ImageFlowIO.Generators
             w.Line("#nullable enable");
             w.Line();
             return w;
+        }
+
+        private static string Array(string type, System.Collections.Generic.IEnumerable<string> items)
+        {
+            var list = items.ToList();
+            return list.Count == 0 ? "global::System.Array.Empty<" + type + ">()" : "new " + type + "[] { " + string.Join(", ", list) + " }";
         }
 
         private static string Literal(string? value) => value is null ? "null" : SymbolDisplay.FormatLiteral(value, quote: true);
