@@ -91,7 +91,11 @@ public sealed class AssetCatalogueWriter
             CacheMode = options.CacheMode, CacheDirectory = options.CacheDirectory, MaxParallelism = options.MaxParallelism,
             IntraOpThreads = options.IntraOpThreads, Cache = options.Cache, KeepOutputTensors = true,
         }.WithHooks(options.PreprocessHook, options.PostprocessHook);
-        using var pipeline = Pipeline.Create(config, keep);
+        Pipeline pipeline;
+        // The same config was just created for the batch; should it fail now, the entries just lack the tensor facts.
+        try { pipeline = Pipeline.Create(config, keep); }
+        catch (ImageFlowException) { return; }
+        using var _ = pipeline;
         // Small chunks: these results hold their tensors until recorded.
         foreach (var chunk in bare.Chunk(Math.Max(1, keep.MaxParallelism)))
         {
