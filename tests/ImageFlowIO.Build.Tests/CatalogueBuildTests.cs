@@ -85,6 +85,13 @@ public sealed class CatalogueBuildTests(PackageFeedFixture feed)
         var generated = Path.Combine(app.Directory, "obj", "Debug", "net10.0", "generated", "ImageFlowIO.Generators", "ImageFlowIO.Generators.CatalogueGenerator");
         var catalogue = app.Obj("imageflow.catalogue.json");
 
+        // A design-time build before any build: nothing is processed, no catalogue is handed over (the class is empty), no error.
+        var restore = app.Run("restore");
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+        var designTime = DesignTimeAdditionalFiles(app);
+        Assert.DoesNotContain("imageflow.catalogue.json", designTime);
+        Assert.False(File.Exists(catalogue));
+
         // First build: the task writes the catalogue before compilation, so the first build already compiles the members.
         var build = app.Build();
         Assert.True(build.ExitCode == 0, build.ToString());
@@ -100,6 +107,8 @@ public sealed class CatalogueBuildTests(PackageFeedFixture feed)
         Assert.Equal("assets/photos/cat.npy,assets/photos/cat.json", first["cat"].Outputs);
         Assert.True(first["cat"].OutputExists, "the output file is beside the app");
         var sourcesBefore = Snapshot(generated);
+        // Design-time builds now hand the generator the last catalogue.
+        Assert.Contains(catalogue, DesignTimeAdditionalFiles(app));
         Assert.Contains("ImageFlowAssets.Assets.Photos.Red.g.cs", sourcesBefore.Keys);
 
         // No change: nothing is processed, the catalogue is not rewritten, the generated sources stay.
@@ -153,6 +162,17 @@ public sealed class CatalogueBuildTests(PackageFeedFixture feed)
         Assert.Equal("ok", printed.Status);
         Assert.Equal(meta.RootElement.GetProperty("width").GetInt32() + "x" + meta.RootElement.GetProperty("height").GetInt32(), printed.Size);
         Assert.Equal(string.Join(',', meta.RootElement.GetProperty("outputShape").EnumerateArray().Select(d => d.GetInt32())), printed.Shape);
+    }
+
+    /// <summary>The AdditionalFiles a design-time build gives the compiler (and the ImageFlowCatalogue property it sets).</summary>
+    private static string DesignTimeAdditionalFiles(ConsumerProject app)
+    {
+        var result = Dotnet.Run(app.Directory, "msbuild", app.ProjectFile, "-nodeReuse:false", "-p:DesignTimeBuild=true", "-p:BuildingProject=false",
+            "-t:_ImageFlowAddCatalogue", "-getItem:AdditionalFiles", "-getProperty:ImageFlowCatalogue");
+        Assert.True(result.ExitCode == 0, result.Output);
+        using var json = JsonDocument.Parse(result.Output);
+        Assert.Equal("true", json.RootElement.GetProperty("Properties").GetProperty("ImageFlowCatalogue").GetString());
+        return string.Join('\n', json.RootElement.GetProperty("Items").GetProperty("AdditionalFiles").EnumerateArray().Select(i => i.GetProperty("FullPath").GetString()));
     }
 
     private static Dictionary<string, Printed> RunApp(ConsumerProject app) => Parse(RunOutput(app));
