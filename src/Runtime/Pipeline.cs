@@ -369,6 +369,7 @@ public sealed class Pipeline : IDisposable
             TimingsMs = pending.Timings,
             Cache = pending.CacheLayers,
             TopK = TopK(pending.FinalOutput ?? value.Tensor),
+            OutputStatistics = OutputChannelStatistics.Compute(pending.FinalOutput ?? value.Tensor),
             RanInference = pending.RanInference,
         };
         if (_outputs.MetaPath(item) is not { } metaPath) return result;

@@ -21,6 +21,8 @@ public sealed class PipelineResult
     public IReadOnlyDictionary<string, string> Cache { get; init; } = new Dictionary<string, string>();
     /// <summary>For classifier outputs with labels: top-k (label, score), best first.</summary>
     public IReadOnlyList<(string Label, float Score)> TopK { get; init; } = [];
+    /// <summary>Min/max/mean per channel of the model output (<see cref="OutputChannelStatistics"/>); empty when the output stage came from a cache.</summary>
+    public IReadOnlyList<ChannelStatistics> OutputStatistics { get; init; } = [];
     /// <summary>True when the model ran for this input (false when the inference stage came from a cache).</summary>
     public bool RanInference { get; init; }
 

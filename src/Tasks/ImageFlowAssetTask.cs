@@ -48,6 +48,9 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     public string? CacheDirectory { get; set; }
     /// <summary>Images processed at once; 0: one per core.</summary>
     public int MaxParallelism { get; set; }
+    /// <summary>The asset catalogue the source generator reads (<see cref="AssetCatalogueWriter"/>); none when not set.</summary>
+    public string? CatalogueFile { get; set; }
+    private AssetCatalogueWriter? _catalogue;
 
     public void Cancel() => _cancel.Cancel();
 
@@ -56,6 +59,8 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         _clock.Restart();
         if (StampFile is not null) TryDelete(StampFile);
         var previous = AssetState.Load(StateFile);
+        _catalogue = string.IsNullOrEmpty(CatalogueFile) ? null : AssetCatalogueWriter.Open(CatalogueFile, ProjectDirectory, OutputDirectory, AssetCatalogueWriter.Items(Assets, ProjectDirectory));
+        _catalogue?.ForgetUncatalogued(previous.Assets);
         var previousOutputs = ReadLines(OutputsFile);
         Phase("state loaded");
         var next = new AssetState();
@@ -100,6 +105,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         var outputs = new SortedSet<string>(next.Assets.Values.SelectMany(r => r.Outputs), StringComparer.Ordinal);
         DeleteStaleOutputs(previousOutputs, outputs);
         next.Save(StateFile);
+        _catalogue?.Save();
         WriteLinesIfChanged(OutputsFile, outputs);
         WriteLinesIfChanged(DependenciesFile, dependencies);
         WriteSummary(batches);
@@ -196,6 +202,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
                 }
                 else if (result.Error is { } error) LogError(error);
             }
+            _catalogue?.Record(config, options, work.Select(w => w.Input).ToList(), batch, p => next.Assets.TryGetValue(p, out var r) ? r.Outputs : null);
             if (config.Output.WriteMeta is { Apply: true, JsonPath: { } jsonPath })
             {
                 // The batch meta file is written beside the outputs; list it so clean removes it.
