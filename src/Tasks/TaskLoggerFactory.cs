@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Build.Framework;
 using ILogger = Microsoft.Extensions.Logging.ILogger;
 using Microsoft.Build.Utilities;
@@ -7,14 +8,34 @@ namespace ImageFlowIO.Tasks;
 
 /// <summary>
 /// Routes the pipeline's <see cref="ILogger"/> messages into the MSBuild log: debug and info at low importance
-/// (visible with -v:d), warnings as MSBuild warnings. Errors stay low-importance messages because the task reports
-/// each failure itself, once, as a coded MSBuild error with its file.
+/// (visible with -v:d), warnings as MSBuild warnings carrying their <c>IFIO####</c> code in MSBuild's code field.
+/// Errors stay low-importance messages because the task reports each failure itself, once, as a coded MSBuild error
+/// with its file.
 /// </summary>
-internal sealed class TaskLoggerFactory(TaskLoggingHelper log) : ILoggerFactory
+internal sealed partial class TaskLoggerFactory(TaskLoggingHelper log) : ILoggerFactory
 {
+    private const string Subcategory = "ImageFlowIO";
+
     public ILogger CreateLogger(string categoryName) => new TaskLogger(log);
     public void AddProvider(ILoggerProvider provider) { }
     public void Dispose() { }
+
+    /// <summary>A warning as MSBuild wants it: the code, the file it is about (if any) and the text without either.</summary>
+    internal readonly record struct CodedMessage(string? Code, string? File, string Text);
+
+    /// <summary>
+    /// The code comes from the event id's name (<c>IFIO4001</c>), else from a <c>Code</c> value of the message template,
+    /// else from a "<c>file: warning IFIO####: text</c>" message, whose file and text are split off too.
+    /// </summary>
+    internal static CodedMessage Parse(EventId eventId, object? state, string message)
+    {
+        var code = eventId.Name is { } name && name.StartsWith("IFIO", StringComparison.Ordinal) ? name : null;
+        if (code is null && state is IEnumerable<KeyValuePair<string, object?>> values)
+            code = values.FirstOrDefault(v => v.Key == "Code").Value is string c && CodeShape().IsMatch(c) ? c : null;
+        if (LegacyText().Match(message) is { Success: true } m && (code is null || code == m.Groups["code"].Value))
+            return new CodedMessage(m.Groups["code"].Value, m.Groups["file"].Value, m.Groups["text"].Value);
+        return new CodedMessage(code, null, message);
+    }
 
     private sealed class TaskLogger(TaskLoggingHelper log) : ILogger
     {
@@ -24,8 +45,20 @@ internal sealed class TaskLoggerFactory(TaskLoggingHelper log) : ILoggerFactory
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             var message = formatter(state, exception);
-            if (logLevel == LogLevel.Warning) log.LogWarning(message);
-            else log.LogMessage(MessageImportance.Low, "{0}", message);
+            if (logLevel != LogLevel.Warning)
+            {
+                log.LogMessage(MessageImportance.Low, "{0}", message);
+                return;
+            }
+            var coded = Parse(eventId, state, message);
+            log.LogWarning(Subcategory, coded.Code, null, coded.File, 0, 0, 0, 0, "{0}", coded.Text);
         }
     }
+
+    [GeneratedRegex(@"^IFIO\d{4}$")]
+    private static partial Regex CodeShape();
+
+    // The runtime's older warning text ("<folder>: warning IFIO4001: <text>"), kept until every log call carries an EventId.
+    [GeneratedRegex(@"^(?<file>.+?): warning (?<code>IFIO\d{4}): (?<text>.*)$", RegexOptions.Singleline)]
+    private static partial Regex LegacyText();
 }
