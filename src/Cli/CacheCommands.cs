@@ -22,7 +22,7 @@ internal static class CacheCommands
         clear.SetAction(parse =>
         {
             var folder = Folder(parse.GetValue(clearDir));
-            var removed = DiskStageCache.Clear(folder);
+            var removed = DiskCacheFolder.Clear(folder);
             stdout.WriteLine($"{folder}: removed {removed} entries");
             return ExitCodes.Ok;
         });
@@ -36,7 +36,7 @@ internal static class CacheCommands
         prune.SetAction(parse =>
         {
             var folder = Folder(parse.GetValue(pruneDir));
-            var (removed, remaining) = DiskStageCache.EvictTo(folder, parse.GetValue(maxMb) * 1024L * 1024);
+            var (removed, remaining) = DiskCacheFolder.EvictTo(folder, parse.GetValue(maxMb) * 1024L * 1024);
             stdout.WriteLine($"{folder}: removed {removed} entries, {Mb(remaining)} MB remain");
             return ExitCodes.Ok;
         });
@@ -62,7 +62,7 @@ internal static class CacheCommands
             stdout.WriteLine($"{folder}: no cache folder");
             return ExitCodes.Ok;
         }
-        var all = DiskStageCache.Scan(folder, includeLeftovers: true).ToList();
+        var all = DiskCacheFolder.Scan(folder, includeLeftovers: true).ToList();
         var entries = all.Where(e => !e.IsLeftover).ToList();
         var leftovers = all.Where(e => e.IsLeftover).ToList();
         stdout.WriteLine($"cache folder: {folder}");

@@ -42,7 +42,9 @@ internal sealed class CliLoggerProvider(LogLevel minimum, TextWriter console, st
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             if (!IsEnabled(logLevel)) return;
-            owner.Write(logLevel, formatter(state, exception));
+            // A coded event (IFIO####) shows its code first, as compilers do.
+            var code = eventId.Name is { } name && name.StartsWith("IFIO", StringComparison.Ordinal) ? name + ": " : "";
+            owner.Write(logLevel, code + formatter(state, exception));
         }
     }
 }

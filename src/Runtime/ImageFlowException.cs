@@ -93,3 +93,19 @@ public sealed class ImageInputException(string code, string imagePath, string me
 
 public sealed class OutputException(string code, string outputPath, string message, Exception? inner = null)
     : ImageFlowException(ErrorFamily.Output, code, outputPath, message, inner);
+
+/// <summary>
+/// Log events that carry an IFIO code as data: the <see cref="Microsoft.Extensions.Logging.EventId"/>'s id is the
+/// number and its name the code, so a host (MSBuild, CLI) shows the code without parsing the message.
+/// </summary>
+internal static class CodedEvents
+{
+    public static Microsoft.Extensions.Logging.EventId For(string code) =>
+        new(int.Parse(code.AsSpan(4), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture), code);
+}
+
+/// <summary>The cache's coded warnings (a cache never fails a run).</summary>
+internal static class CacheEvents
+{
+    public static readonly Microsoft.Extensions.Logging.EventId Unavailable = CodedEvents.For(ErrorCodes.CacheUnavailable);
+}

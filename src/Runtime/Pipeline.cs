@@ -11,24 +11,23 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ImageFlowIO;
 
 /// <summary>
-/// The one ImageFlowIO pipeline: decode → preprocess → inference → postprocess → save, with the preprocess and
-/// inference stages cached by content. The CLI, the MSBuild task and generated pipeline classes all run this.
-/// Thread-safe: one instance may process many inputs at once. Dispose it to release the caches it owns.
+/// The one ImageFlowIO pipeline: decode → preprocess → inference → postprocess → save. The three stages
+/// (<see cref="PreprocessStage"/>, <see cref="InferenceStage"/>, <see cref="OutputStage"/>) are cached by content through
+/// one <see cref="StageCache"/>; the pipeline itself is their sequence, batching and parallelism. The CLI, the MSBuild
+/// task and generated pipeline classes all run this. Thread-safe: one instance may process many inputs at once.
+/// Dispose it to release the caches it owns.
 /// </summary>
 public sealed class Pipeline : IDisposable
 {
     private readonly PipelineOptions _options;
     private readonly ILogger _logger;
     private readonly IInferenceBackend _backend;
-    private readonly IStageCache _cache;
+    private readonly StageCache _cache;
     private readonly bool _ownsCache;
+    private readonly PreprocessStage _preprocess;
+    private readonly InferenceStage _inference;
     private readonly OutputStage _outputs;
-    private readonly string _preprocessSection;
-    private readonly string _inferenceSection;
-    private readonly string _outputSection;
     private readonly string[]? _labels;
-    private int _warmedUp;
-    private int _inferenceRuns;
 
     private Pipeline(PipelineConfig config, PipelineOptions options)
     {
@@ -38,11 +37,11 @@ public sealed class Pipeline : IDisposable
         (_backend, BackendKind) = CreateBackend(config, options, _logger);
         Layout = _backend.Signature.Layout;
         ModelValidator.Validate(config, _backend.Signature, BackendKind == BackendKind.Onnx ? config.ResolvePath(config.Model.Path) : null);
-        _labels = LoadLabels(config);
-        _preprocessSection = CacheKeys.PreprocessSection(config, Layout) + HookIdentity(options.PreprocessHook);
-        _inferenceSection = CacheKeys.InferenceSection(config, BackendKind, _backend.Signature.InputName, _backend.Signature.OutputName);
-        _outputs = new OutputStage(config, options, _logger);
-        _outputSection = CacheKeys.OutputSection(config, config.Model.Labels is { } labels && File.Exists(config.ResolvePath(labels)) ? CacheKeys.ContentDigest(File.ReadAllBytes(config.ResolvePath(labels))) : null);
+        var labels = ReadLabels(config);
+        _labels = labels?.Lines;
+        _preprocess = new PreprocessStage(config, Layout, options.PreprocessHook);
+        _inference = new InferenceStage(config, _backend, BackendKind);
+        _outputs = new OutputStage(config, options, _logger, labels?.Digest);
         if (options.Cache is { } shared) _cache = shared;
         else
         {
@@ -57,10 +56,12 @@ public sealed class Pipeline : IDisposable
     /// <summary>The model input layout (auto resolved from the model).</summary>
     public TensorLayout Layout { get; }
     public ModelSignature ModelSignature => _backend.Signature;
+    /// <summary>SHA-256 (hex) of the model file, part of every inference key; empty for the noop backend.</summary>
+    public string ModelDigest => _backend.ModelDigest;
     internal IInferenceBackend Backend => _backend;
     public CacheStatistics CacheStatistics => _cache.Statistics;
     /// <summary>How many times this pipeline ran the model (warm-up runs excluded).</summary>
-    public int InferenceRuns => Volatile.Read(ref _inferenceRuns);
+    public int InferenceRuns => _inference.Runs;
 
     /// <summary>Loads and validates a config file and builds its pipeline. Throws <see cref="ConfigException"/> or <see cref="ModelException"/>.</summary>
     public static Pipeline FromConfig(string configPath, PipelineOptions? options = null)
@@ -98,11 +99,17 @@ public sealed class Pipeline : IDisposable
         return (new OnnxBackend(modelPath, config.Model, threads, logger, signatureFolder), kind);
     }
 
-    private static string[]? LoadLabels(PipelineConfig config)
+    /// <summary>The labels file's lines (for top-k) and content digest (part of the output stage's key); null without labels.</summary>
+    private static (string[] Lines, string Digest)? ReadLabels(PipelineConfig config)
     {
         if (config.Model.Labels is null) return null;
         var path = config.ResolvePath(config.Model.Labels);
-        try { return File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray(); }
+        try
+        {
+            var bytes = File.ReadAllBytes(path);
+            var lines = System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+            return (lines, CacheKeys.ContentDigest(bytes));
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new ModelException(ErrorCodes.ModelLabelsUnreadable, path, $"the labels file cannot be read ({ex.Message}); fix model.labels or remove it");
@@ -113,7 +120,7 @@ public sealed class Pipeline : IDisposable
     public void EnsureOutputWritable()
     {
         if (!Config.Output.Save.Apply && !Config.Output.SaveRaw.Apply) return;
-        var folder = Config.Output.Save.Apply ? _outputs.ImageFolder(new InputItem("x")) : _outputs.RawFolder(new InputItem("x"));
+        var folder = _outputs.DefaultFolder;
         var probe = Path.Combine(folder, ".imageflowio-write-probe-" + Environment.ProcessId);
         try
         {
@@ -123,7 +130,7 @@ public sealed class Pipeline : IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new OutputException(ErrorCodes.OutputNotWritable, folder, $"the output folder is not writable ({ex.Message}); choose another with --output or output.save.path");
+            throw new OutputException(ErrorCodes.OutputNotWritable, folder, $"the output folder is not writable ({ex.Message}); choose another output folder (output.save.path)");
         }
     }
 
@@ -134,8 +141,7 @@ public sealed class Pipeline : IDisposable
     /// <summary>A single run with a plain <c>writeMeta.jsonPath</c> writes it as an array of its one result, like a batch of one.</summary>
     private PipelineResult WithRunMeta(PipelineResult result)
     {
-        if (Config.Output.WriteMeta is { Apply: true, JsonPath: { } p } && !p.Contains('{'))
-            WriteBatchMeta(new BatchResult { Items = [result], Cache = _cache.Statistics });
+        WriteBatchMeta(new BatchResult { Items = [result], Cache = _cache.Statistics });
         return result;
     }
 
@@ -152,7 +158,7 @@ public sealed class Pipeline : IDisposable
     public TensorData Preprocess(string path)
     {
         var input = ReadInputDigest(path, null);
-        return PreprocessStage(path, input, CacheKeys.Preprocess(input.Digest, _preprocessSection), new Dictionary<string, double>(), new Dictionary<string, string>()).Tensor;
+        return Preprocessed(path, input, _preprocess.Key(input.Digest), new Dictionary<string, double>(), new Dictionary<string, string>()).Tensor;
     }
 
     /// <summary>
@@ -194,14 +200,7 @@ public sealed class Pipeline : IDisposable
     }
 
     /// <summary>Inputs per model run: the configured batch size when the model has a dynamic batch axis and tiling is off, else 1.</summary>
-    public int ModelBatchSize
-    {
-        get
-        {
-            var size = Math.Max(Config.Inference.BatchSize, Config.Input.BatchSize);
-            return size > 1 && _backend.Signature.HasDynamicBatch && !Config.Inference.Tiling.Apply ? size : 1;
-        }
-    }
+    public int ModelBatchSize => _inference.BatchSize;
 
     private Dictionary<int, ImageFlowException> FindCollisions(IReadOnlyList<InputItem> inputs)
     {
@@ -225,9 +224,8 @@ public sealed class Pipeline : IDisposable
 
     private void WriteBatchMeta(BatchResult batch)
     {
-        var meta = Config.Output.WriteMeta;
-        if (!meta.Apply || batch.Items.Count == 0 || meta.JsonPath is null || meta.JsonPath.Contains('{')) return;
-        RunReport.WriteMeta(MetaPath(meta.JsonPath), batch.Items, asArray: true, batch.Cache);
+        if (batch.Items.Count == 0 || _outputs.BatchMetaPath() is not { } path) return;
+        RunReport.WriteMeta(path, batch.Items, asArray: true, batch.Cache);
     }
 
     private static byte[] ReadInput(string path)
@@ -235,7 +233,7 @@ public sealed class Pipeline : IDisposable
         try { return File.ReadAllBytes(path); }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new ImageInputException(ErrorCodes.ImageNotFound, path, "the input file does not exist; check input.source or --input");
+            throw new ImageInputException(ErrorCodes.ImageNotFound, path, "the input file does not exist; check input.source");
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -267,7 +265,7 @@ public sealed class Pipeline : IDisposable
         /// <summary>The model output after the host's postprocess hook (what outputs and results show).</summary>
         public TensorData? FinalOutput { get; set; }
         /// <summary>Set when the output stage served this input before its inference was even looked up.</summary>
-        public StageValue? ServedOutput { get; set; }
+        public OutputBundle? ServedOutput { get; set; }
         /// <summary>The output-stage key, once looked up (a miss is looked up once).</summary>
         public string? OutputKey { get; set; }
         public bool NeedsModel => Error is null && Inference is null && ServedOutput is null;
@@ -276,25 +274,21 @@ public sealed class Pipeline : IDisposable
     private PendingInput Prepare(InputItem item, int index, byte[]? content, CancellationToken ct)
     {
         var pending = new PendingInput(item, index);
-        var timings = pending.Timings;
-        var cacheLayers = pending.CacheLayers;
         Guard(pending, () =>
         {
             ct.ThrowIfCancellationRequested();
             var sw = Stopwatch.StartNew();
             var input = ReadInputDigest(item.Path, content);
-            var preKey = CacheKeys.Preprocess(input.Digest, _preprocessSection);
-            timings["read"] = sw.Elapsed.TotalMilliseconds;
+            var preKey = _preprocess.Key(input.Digest);
+            pending.Timings["read"] = sw.Elapsed.TotalMilliseconds;
             pending.Input = input;
-
-            var infKey = CacheKeys.Inference(preKey, _backend.ModelDigest, _inferenceSection);
-            pending.InferenceKey = infKey;
+            pending.InferenceKey = _inference.Key(preKey);
             // When nothing needs the tensor itself, files saved the same way before are all this input needs.
             if (OutputsAreAllThatIsNeeded && TryWriteCachedOutputs(pending)) return;
-            var inference = _cache.TryGet(CacheStage.Inference, infKey, item.Path);
-            cacheLayers["inference"] = inference is null ? "miss" : "hit";
-            pending.Inference = inference;
-            if (inference is null) pending.Preprocessed = PreprocessStage(item.Path, input, preKey, timings, cacheLayers);
+            var found = _cache.TryGet(_inference.Codec, pending.InferenceKey, item.Path, out var inference, out _);
+            pending.CacheLayers["inference"] = found ? "hit" : "miss";
+            if (found) pending.Inference = inference;
+            else pending.Preprocessed = Preprocessed(item.Path, input, preKey, pending.Timings, pending.CacheLayers);
         });
         return pending;
     }
@@ -310,13 +304,7 @@ public sealed class Pipeline : IDisposable
             todo.RemoveAll(group.Contains);
             var sw = Stopwatch.StartNew();
             TensorData[] outputs;
-            try
-            {
-                ct.ThrowIfCancellationRequested();
-                WarmUp(first.Preprocessed!.Tensor);
-                var input = TensorBatch.Stack(group.Select(p => p.Preprocessed!.Tensor).ToList());
-                outputs = TensorBatch.Split(RunModel(input, ct), group.Count);
-            }
+            try { outputs = _inference.Run(group.Select(p => p.Preprocessed!.Tensor).ToList(), ct); }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 foreach (var p in group) Guard(p, () => throw ex);
@@ -330,25 +318,9 @@ public sealed class Pipeline : IDisposable
                 p.Timings["inference"] = elapsed / group.Count;
                 if (group.Count > 1) p.Timings["inferenceBatch"] = group.Count;
                 p.Inference = new StageValue(outputs[k], p.Preprocessed!.SourceWidth, p.Preprocessed.SourceHeight);
-                Guard(p, () => _cache.Put(CacheStage.Inference, p.InferenceKey, p.Inference, p.Item.Path));
+                Guard(p, () => _cache.Put(_inference.Codec, p.InferenceKey, p.Inference, p.Item.Path));
             }
         }
-    }
-
-    /// <summary>One model run over a tensor: tiled when inference.tiling is on.</summary>
-    private TensorData RunModel(TensorData input, CancellationToken ct)
-    {
-        if (!Config.Inference.Tiling.Apply)
-        {
-            var output = _backend.Run(input, ct);
-            Interlocked.Increment(ref _inferenceRuns);
-            return output;
-        }
-        var tiler = new Tiler(Config.Inference.Tiling, Config.Inference.BatchSize, _backend.Signature.HasDynamicBatch,
-            BackendKind == BackendKind.Onnx ? Config.ResolvePath(Config.Model.Path) : null);
-        var stitched = tiler.Run(input, t => _backend.Run(t, ct), out var runs);
-        Interlocked.Add(ref _inferenceRuns, runs);
-        return stitched;
     }
 
     private PipelineResult Finish(PendingInput pending)
@@ -388,13 +360,15 @@ public sealed class Pipeline : IDisposable
             TopK = TopK(pending.FinalOutput ?? value.Tensor),
             RanInference = pending.RanInference,
         };
-        try { WriteSingleMeta(item, result); }
+        if (_outputs.MetaPath(item) is not { } metaPath) return result;
+        try { RunReport.WriteMeta(metaPath, [result], asArray: false); }
         catch (ImageFlowException ex)
         {
             _logger.LogDebug("input/failed {Error}", ex.ToString());
             return new PipelineResult { Input = item.Path, Error = ex, TimingsMs = pending.Timings, Cache = pending.CacheLayers };
         }
-        return result;
+        // The meta file describes the other outputs; the result lists it too, so hosts treat every written file alike.
+        return result.WithOutputs([.. pending.Files, metaPath]);
     }
 
     /// <summary>The original input, decoded again (its inference may have come from a cache), as 0..1 RGB.</summary>
@@ -427,32 +401,26 @@ public sealed class Pipeline : IDisposable
     /// True when a result needs no tensor (the host drops them, no meta, no postprocess hook): then an output-stage hit
     /// skips reading the inference entry (megabytes) and only writes the cached files back.
     /// </summary>
-    private bool OutputsAreAllThatIsNeeded => _cache is not NullStageCache && !_options.KeepOutputTensors
+    private bool OutputsAreAllThatIsNeeded => _cache.IsEnabled && !_options.KeepOutputTensors
         && _options.PostprocessHook is null && !Config.Output.WriteMeta.Apply;
 
-    /// <summary>The folder an input's cached output files are relative to.</summary>
-    private string OutputFolder(InputItem item) => Config.Output.Save.Apply ? _outputs.ImageFolder(item) : _outputs.RawFolder(item);
-
-    private string OutputKey(PendingInput pending)
-    {
-        if (pending.OutputKey is { } known) return known;
-        var folder = OutputFolder(pending.Item);
-        var image = _outputs.PlannedImagePath(pending.Item, pending.Index) is { } planned ? Path.GetRelativePath(folder, planned) : "";
-        return pending.OutputKey = CacheKeys.Output(pending.InferenceKey, _outputSection, image, Path.GetRelativePath(folder, _outputs.RawFolder(pending.Item)));
-    }
+    private string OutputKey(PendingInput pending) => pending.OutputKey ??= _outputs.Key(pending.InferenceKey, pending.Item, pending.Index);
 
     /// <summary>Writes the files this input's output stage cached, if any; records the lookup either way.</summary>
     private bool TryWriteCachedOutputs(PendingInput pending)
     {
         var sw = Stopwatch.StartNew();
-        var cached = _cache.TryGet(CacheStage.Output, OutputKey(pending), pending.Item.Path);
-        if (cached is not null && OutputBundle.TryWrite(cached.Tensor, OutputFolder(pending.Item), out var files))
+        if (_cache.TryGet(_outputs.Codec, OutputKey(pending), pending.Item.Path, out var cached, out _))
         {
-            pending.CacheLayers["output"] = "hit";
-            pending.Files = files;
-            pending.ServedOutput = cached;
-            pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
-            return true;
+            if (cached.TryWrite(_outputs.CacheFolder(pending.Item), out var files, out var problem))
+            {
+                pending.CacheLayers["output"] = "hit";
+                pending.Files = files;
+                pending.ServedOutput = cached;
+                pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
+                return true;
+            }
+            _logger.LogWarning("cache/output rejected {Input}: {Problem}; recomputing", pending.Item.Path, problem);
         }
         pending.CacheLayers["output"] = "miss";
         return false;
@@ -466,28 +434,15 @@ public sealed class Pipeline : IDisposable
         var input = pending.Input;
         Func<FloatImage> original = () => DecodeOriginal(item.Path, BytesToDecode(item.Path, input));
         // A host postprocess hook is code, not config: its results are not cached.
-        if (_cache is NullStageCache || _options.PostprocessHook is not null)
+        if (!_cache.IsEnabled || _options.PostprocessHook is not null)
             return _outputs.Write(item, pending.Index, output, inference.SourceWidth, inference.SourceHeight, original);
         var lookedUp = pending.OutputKey is not null;
         if (!lookedUp && TryWriteCachedOutputs(pending)) return pending.Files;
         var files = _outputs.Write(item, pending.Index, output, inference.SourceWidth, inference.SourceHeight, original);
-        if (OutputBundle.Capture(files, OutputFolder(item)) is { } bundle) _cache.Put(CacheStage.Output, OutputKey(pending), new StageValue(bundle, inference.SourceWidth, inference.SourceHeight), item.Path);
+        if (OutputBundle.Capture(files, _outputs.CacheFolder(item), inference.SourceWidth, inference.SourceHeight) is { } bundle)
+            _cache.Put(_outputs.Codec, OutputKey(pending), bundle, item.Path);
         return files;
     }
-
-    private void WriteSingleMeta(InputItem item, PipelineResult result)
-    {
-        var meta = Config.Output.WriteMeta;
-        if (!meta.Apply) return;
-        string path;
-        // Without a jsonPath every input gets its own {name}.json beside its image; a jsonPath with tokens is expanded per input.
-        if (meta.JsonPath is null) path = Path.Combine(_outputs.ImageFolder(item), Path.GetFileNameWithoutExtension(item.Path) + ".json");
-        else if (meta.JsonPath.Contains('{')) path = MetaPath(FileNamePattern.Expand(meta.JsonPath, item.Path, Config.ModelName, item.Index ?? 0, Config.Output.Save.Format, DateTime.UtcNow));
-        else return; // one array for the whole batch, written once at its end
-        RunReport.WriteMeta(path, [result], asArray: false);
-    }
-
-    private string MetaPath(string jsonPath) => _options.OutputDirectory is { } o ? Path.Combine(o, Path.GetFileName(jsonPath)) : Config.ResolvePath(jsonPath);
 
     /// <summary>The input's content digest, and its bytes when they had to be read (the cache's mtime+size fast path may skip the read).</summary>
     private readonly record struct InputContent(string Digest, byte[]? Bytes);
@@ -510,33 +465,12 @@ public sealed class Pipeline : IDisposable
         return bytes;
     }
 
-    private StageValue PreprocessStage(string path, InputContent input, string key, Dictionary<string, double> timings, Dictionary<string, string> cacheLayers)
+    /// <summary>The preprocess stage through the cache: a hit, or decoded and preprocessed now.</summary>
+    private StageValue Preprocessed(string path, InputContent input, string key, Dictionary<string, double> timings, Dictionary<string, string> cacheLayers)
     {
-        var cached = _cache.TryGet(CacheStage.Preprocess, key, path);
-        cacheLayers["preprocess"] = cached is null ? "miss" : "hit";
-        if (cached is not null) return cached;
-        var sw = Stopwatch.StartNew();
-        using var decoded = ImageDecoder.Decode(path, BytesToDecode(path, input), Config.Input, needsAlpha: Config.Preprocessing.Format.Channels == 4);
-        timings["decode"] = sw.Elapsed.TotalMilliseconds;
-        sw.Restart();
-        Preprocessor.Apply(decoded, Config.Preprocessing);
-        var tensor = TensorWriter.Write(decoded, Config.Preprocessing, Layout);
-        if (_options.PreprocessHook is { } preprocess) tensor = preprocess(tensor);
-        timings["preprocess"] = sw.Elapsed.TotalMilliseconds;
-        var value = new StageValue(tensor, decoded.SourceWidth, decoded.SourceHeight);
-        _cache.Put(CacheStage.Preprocess, key, value, path);
+        var value = _cache.GetOrCompute(_preprocess.Codec, key, path, () => _preprocess.Run(path, BytesToDecode(path, input), timings), out var layer);
+        cacheLayers["preprocess"] = layer == "miss" ? "miss" : "hit";
         return value;
-    }
-
-    // A hook's code is part of the preprocess stage: its assembly's MVID changes whenever that code is rebuilt differently.
-    private static string HookIdentity(Func<TensorData, TensorData>? hook) =>
-        hook is null ? "" : "|hook:" + hook.Method.Module.ModuleVersionId.ToString("N") + ":" + hook.Method.MetadataToken.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private void WarmUp(TensorData tensor)
-    {
-        var runs = Config.Execution.WarmupRuns;
-        if (runs <= 0 || Interlocked.Exchange(ref _warmedUp, 1) == 1) return;
-        for (var i = 0; i < runs; i++) _backend.Run(tensor);
     }
 
     private IReadOnlyList<(string, float)> TopK(TensorData output)

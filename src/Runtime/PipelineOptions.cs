@@ -23,7 +23,7 @@ public sealed class PipelineOptions
     /// </summary>
     public bool KeepOutputTensors { get; init; } = true;
     /// <summary>A cache to use instead of the one the config describes (shared across pipelines by a host).</summary>
-    public IStageCache? Cache { get; init; }
+    public StageCache? Cache { get; init; }
     /// <summary>Custom preprocessing run on each tensor the preprocess stage writes, before it is cached (generated <c>OnPreprocessing</c>).</summary>
     public Func<TensorData, TensorData>? PreprocessHook { get => _preprocessHook; init => _preprocessHook = value; }
     /// <summary>Custom postprocessing run on each model output before the config's postprocessing (generated <c>OnPostprocessing</c>).</summary>

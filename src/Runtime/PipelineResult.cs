@@ -23,6 +23,12 @@ public sealed class PipelineResult
     public IReadOnlyList<(string Label, float Score)> TopK { get; init; } = [];
     /// <summary>True when the model ran for this input (false when the inference stage came from a cache).</summary>
     public bool RanInference { get; init; }
+
+    internal PipelineResult WithOutputs(IReadOnlyList<string> outputs) => new()
+    {
+        Input = Input, Error = Error, Output = Output, OutputShape = OutputShape, Outputs = outputs, SourceWidth = SourceWidth,
+        SourceHeight = SourceHeight, TimingsMs = TimingsMs, Cache = Cache, TopK = TopK, RanInference = RanInference,
+    };
 }
 
 /// <summary>The outcome of a batch: one result per input, in input order, and the cache statistics.</summary>

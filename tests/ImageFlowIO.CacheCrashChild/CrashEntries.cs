@@ -13,6 +13,8 @@ internal static class CrashEntries
 
     public static string Key(int n) => CacheKeys.Digest("crash-test", n.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
+    public static CacheEntry Entry(int n) => TensorCodec.Inference.Encode(Key(n), Value(n), "synthetic");
+
     public static StageValue Value(int n)
     {
         var floats = new float[4096 + n * 2048];

@@ -10,9 +10,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 var (cacheDir, configsDir, outDir, seed) = (args[0], args[1], args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
 var random = new Random(seed);
 var configs = Directory.GetFiles(configsDir, "*.json").Order(StringComparer.Ordinal).ToArray();
-var stats = new CacheStatistics();
 var compression = (CacheCompression)(seed % 3);
-var disk = DiskStageCache.Open(cacheDir, CrashEntries.DiskLimitBytes, compression, stats.Disk, NullLogger.Instance)
+var disk = DiskStore.Open(cacheDir, CrashEntries.DiskLimitBytes, compression, new CacheLayerStatistics(), NullLogger.Instance)
     ?? throw new InvalidOperationException("cache folder not writable");
 Console.Out.WriteLine("ready");
 Console.Out.Flush();
@@ -29,10 +28,10 @@ while (true)
     else
     {
         var n = random.Next(CrashEntries.Count);
-        if (random.Next(3) == 0) disk.TryGet(CacheStage.Inference, CrashEntries.Key(n), "synthetic");
+        if (random.Next(3) == 0) disk.TryGet(CacheStage.Inference, CrashEntries.Key(n));
         else
         {
-            disk.Put(CacheStage.Inference, CrashEntries.Key(n), CrashEntries.Value(n), "synthetic");
+            disk.Put(CrashEntries.Entry(n));
             // Tells the test that writing is under way, so its kill lands among writes rather than before the first.
             Console.Out.WriteLine("wrote");
             Console.Out.Flush();

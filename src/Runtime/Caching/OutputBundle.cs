@@ -1,86 +1,139 @@
-using System.Buffers.Binary;
-using System.Text;
-using ImageFlowIO.Config;
+using System.Security.Cryptography;
 using ImageFlowIO.Output;
 
 namespace ImageFlowIO.Caching;
 
 /// <summary>
-/// The output stage's cached value: the files one input's postprocessing and output wrote (path relative to the input's
-/// output folder, and bytes), packed into a uint8 tensor so the memory and disk layers store it like any stage. A hit
-/// writes the bytes back (temp + rename, like every output) instead of postprocessing and encoding again; relative paths
-/// let a run into another output folder (--output, another obj/) reuse it.
+/// The output stage's cached value: the files one input's postprocessing and output wrote (paths relative to the
+/// input's output folder, forward slashes) and their bytes one after another. A hit writes the bytes back (temp +
+/// rename, like every output) instead of postprocessing and encoding again; relative paths let a run into another
+/// output folder (--output, another obj/) reuse it. Read back from a cache it is untrusted: every path must stay
+/// inside the output folder, and every file's length and SHA-256 must match.
 /// </summary>
-public static class OutputBundle
+internal sealed record OutputBundle(IReadOnlyList<OutputFileInfo> Files, byte[] Payload, int SourceWidth, int SourceHeight)
 {
-    private const uint Magic = 0x42_4F_46_49; // "IFOB"
-    /// <summary>Output files bigger than this are not bundled (the bundle would crowd the caches out).</summary>
-    private const long MaxBundleBytes = 64L * 1024 * 1024;
+    /// <summary>Output file sets bigger than this are not cached (they would crowd the caches out).</summary>
+    internal const long MaxBundleBytes = 64L * 1024 * 1024;
+    private const int MaxPathLength = 1024;
 
-    /// <summary>Reads back the files just written; null when one is missing or the set is too large to cache.</summary>
-    public static TensorData? Capture(IReadOnlyList<string> files, string outputFolder)
+    /// <summary>Reads back the files just written; null when one is missing, outside the folder, or the set is too large to cache.</summary>
+    public static OutputBundle? Capture(IReadOnlyList<string> files, string outputFolder, int sourceWidth, int sourceHeight)
     {
         if (files.Count == 0) return null;
-        var parts = new List<(byte[] Path, byte[] Data)>(files.Count);
-        long total = 8;
+        var infos = new List<OutputFileInfo>(files.Count);
+        var parts = new List<byte[]>(files.Count);
+        long total = 0;
         try
         {
             foreach (var file in files)
             {
                 var info = new FileInfo(file);
                 if (!info.Exists || info.Length > MaxBundleBytes) return null;
-                var part = (Encoding.UTF8.GetBytes(Path.GetRelativePath(outputFolder, Path.GetFullPath(file))), File.ReadAllBytes(file));
-                total += 12 + part.Item1.Length + part.Item2.Length;
+                var relative = Path.GetRelativePath(outputFolder, Path.GetFullPath(file)).Replace('\\', '/');
+                if (CheckRelativePath(relative) is not null) return null;
+                var data = File.ReadAllBytes(file);
+                total += data.Length;
                 if (total > MaxBundleBytes) return null;
-                parts.Add(part);
+                infos.Add(new OutputFileInfo(relative, data.Length, Convert.ToHexStringLower(SHA256.HashData(data))));
+                parts.Add(data);
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
 
-        var bundle = new byte[total];
-        var span = bundle.AsSpan();
-        BinaryPrimitives.WriteUInt32LittleEndian(span, Magic);
-        BinaryPrimitives.WriteInt32LittleEndian(span[4..], parts.Count);
-        var at = 8;
-        foreach (var (path, data) in parts)
+        var payload = new byte[total];
+        var at = 0;
+        foreach (var part in parts)
         {
-            BinaryPrimitives.WriteInt32LittleEndian(span[at..], path.Length);
-            BinaryPrimitives.WriteInt64LittleEndian(span[(at + 4)..], data.Length);
-            at += 12;
-            path.CopyTo(span[at..]);
-            at += path.Length;
-            data.CopyTo(span[at..]);
-            at += data.Length;
+            part.CopyTo(payload, at);
+            at += part.Length;
         }
-        return new TensorData(TensorDataType.Uint8, [bundle.Length], bundle);
+        return new OutputBundle(infos, payload, sourceWidth, sourceHeight);
     }
 
-    /// <summary>Writes every file of a bundle; false (writing nothing more) when the bundle is malformed.</summary>
-    public static bool TryWrite(TensorData bundle, string outputFolder, out List<string> files)
+    /// <summary>Checks an untrusted file list against its payload: safe relative paths, lengths that add up, matching digests.</summary>
+    public static bool TryValidate(IReadOnlyList<OutputFileInfo> files, byte[] payload, out string problem)
     {
-        files = [];
-        var span = bundle.Bytes;
-        if (bundle.ElementType != TensorDataType.Uint8 || span.Length < 8 || BinaryPrimitives.ReadUInt32LittleEndian(span) != Magic) return false;
-        var count = BinaryPrimitives.ReadInt32LittleEndian(span[4..]);
-        var entries = new List<(string Path, int Start, int Length)>();
-        var at = 8;
-        for (var i = 0; i < count; i++)
+        if (files.Count == 0 || files.Count > DiskEntryMetadata.MaxFiles) { problem = $"an output entry with {files.Count} files"; return false; }
+        long at = 0;
+        foreach (var file in files)
         {
-            if (at + 12 > span.Length) return false;
-            var pathLength = BinaryPrimitives.ReadInt32LittleEndian(span[at..]);
-            var dataLength = BinaryPrimitives.ReadInt64LittleEndian(span[(at + 4)..]);
-            at += 12;
-            if (pathLength <= 0 || dataLength < 0 || at + pathLength + dataLength > span.Length) return false;
-            entries.Add((Path.GetFullPath(Path.Combine(outputFolder, Encoding.UTF8.GetString(span.Slice(at, pathLength)))), at + pathLength, (int)dataLength));
-            at += pathLength + (int)dataLength;
+            if (CheckRelativePath(file.Path) is { } why) { problem = $"output path '{Printable(file.Path)}' rejected: {why}"; return false; }
+            if (file.Length < 0 || file.Length > payload.Length - at) { problem = $"output '{Printable(file.Path)}' claims {file.Length} bytes, the entry holds {payload.Length - at} more"; return false; }
+            var digest = Convert.ToHexStringLower(SHA256.HashData(payload.AsSpan((int)at, (int)file.Length)));
+            if (!string.Equals(digest, file.Sha256, StringComparison.Ordinal)) { problem = $"output '{Printable(file.Path)}' does not match its SHA-256"; return false; }
+            at += file.Length;
         }
-        if (at != span.Length) return false;
-        var array = bundle.UnsafeArray;
-        foreach (var (path, start, length) in entries)
-        {
-            AtomicFile.Write(path, s => s.Write(array, start, length));
-            files.Add(path);
-        }
+        if (at != payload.Length) { problem = $"the entry holds {payload.Length - at} bytes no file names"; return false; }
+        problem = "";
         return true;
+    }
+
+    /// <summary>Why a relative output path read from a cache is unsafe, or null when it is a plain path below the folder.</summary>
+    internal static string? CheckRelativePath(string path)
+    {
+        if (path.Length is 0 or > MaxPathLength) return "empty or too long";
+        if (path.Any(char.IsControl)) return "control character";
+        if (path.Contains(':') || path.StartsWith('/') || path.StartsWith('\\') || Path.IsPathRooted(path)) return "absolute path";
+        foreach (var segment in path.Split('/', '\\'))
+        {
+            if (segment is "" or "." or "..") return "'.', '..' or an empty folder name";
+            if (IsDeviceName(segment)) return "a device name";
+        }
+        return null;
+    }
+
+    private static bool IsDeviceName(string segment)
+    {
+        var stem = segment.Split('.')[0].TrimEnd(' ').ToUpperInvariant();
+        return stem is "CON" or "PRN" or "AUX" or "NUL" or "CONIN$" or "CONOUT$"
+            || (stem.Length == 4 && (stem.StartsWith("COM", StringComparison.Ordinal) || stem.StartsWith("LPT", StringComparison.Ordinal)) && char.IsAsciiDigit(stem[3]) && stem[3] != '0');
+    }
+
+    private static string Printable(string path) => new([.. path.Take(120).Select(c => char.IsControl(c) ? '?' : c)]);
+
+    /// <summary>
+    /// Writes every file below <paramref name="outputFolder"/>; false (writing nothing) when a path would leave the folder
+    /// or pass through a link. Call only on a validated bundle (<see cref="TryValidate"/>).
+    /// </summary>
+    public bool TryWrite(string outputFolder, out List<string> written, out string problem)
+    {
+        written = [];
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputFolder));
+        var targets = new List<(string Path, int Start, int Length)>(Files.Count);
+        var at = 0;
+        foreach (var file in Files)
+        {
+            var target = Path.GetFullPath(Path.Combine(root, file.Path.Replace('/', Path.DirectorySeparatorChar)));
+            if (!target.StartsWith(root + Path.DirectorySeparatorChar, OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal))
+            {
+                problem = $"output path '{Printable(file.Path)}' leaves the output folder";
+                return false;
+            }
+            if (PassesThroughLink(root, target)) { problem = $"output path '{Printable(file.Path)}' passes through a link"; return false; }
+            targets.Add((target, at, (int)file.Length));
+            at += (int)file.Length;
+        }
+        foreach (var (path, start, length) in targets)
+        {
+            AtomicFile.Write(path, s => s.Write(Payload, start, length));
+            written.Add(path);
+        }
+        problem = "";
+        return true;
+    }
+
+    /// <summary>True when the target or a folder between it and the root is a symbolic link (a cache entry must not write elsewhere through one).</summary>
+    private static bool PassesThroughLink(string root, string target)
+    {
+        for (var path = target; path.Length > root.Length; path = Path.GetDirectoryName(path)!)
+        {
+            try
+            {
+                var info = new FileInfo(path);
+                if (info.Exists || Directory.Exists(path)) { if (info.LinkTarget is not null) return true; }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return true; }
+        }
+        return false;
     }
 }

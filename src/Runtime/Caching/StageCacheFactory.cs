@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace ImageFlowIO.Caching;
 
-/// <summary>Builds the cache layers a config and its host ask for.</summary>
+/// <summary>Builds the stores a config and its host ask for, in lookup order: memory → disk (→ remote).</summary>
 public static class StageCacheFactory
 {
     public const string EnvironmentVariable = "IMAGEFLOWIO_CACHE_DIR";
@@ -21,15 +21,27 @@ public static class StageCacheFactory
         : config.Execution.CacheDir is { Length: > 0 } fromConfig ? config.ResolvePath(fromConfig)
         : DefaultCacheDirectory(config);
 
-    public static IStageCache Create(PipelineConfig config, PipelineOptions options, ILogger logger)
+    /// <summary>The cache a config describes (<c>execution.useCaching</c>, limits, compression) with the host's overrides.</summary>
+    public static StageCache Create(PipelineConfig config, PipelineOptions options, ILogger logger)
     {
         var mode = options.CacheMode ?? config.Execution.UseCaching;
-        if (mode == CacheMode.None) return new NullStageCache();
+        if (mode == CacheMode.None) return StageCache.None();
         var limits = config.Execution.Cache;
         var folder = mode == CacheMode.Disk ? ResolveCacheDirectory(config, options) : null;
-        var cache = LayeredStageCache.Create(limits.MemoryLimitMB * 1024L * 1024, folder, limits.DiskLimitMB * 1024L * 1024, limits.Compression, logger);
+        var cache = Create(limits.MemoryLimitMB * 1024L * 1024, folder, limits.DiskLimitMB * 1024L * 1024, limits.Compression, logger);
         logger.LogDebug("cache: mode {Mode}, memory limit {MemoryMB} MB{Disk}", mode.ToString().ToLowerInvariant(), limits.MemoryLimitMB,
-            cache.Disk is { } d ? $", disk {d.Folder} (limit {limits.DiskLimitMB} MB, compression {limits.Compression.ToString().ToLowerInvariant()})" : "");
+            cache.Stores.OfType<DiskStore>().FirstOrDefault() is { } d ? $", disk {d.Folder} (limit {limits.DiskLimitMB} MB, compression {limits.Compression.ToString().ToLowerInvariant()})" : "");
         return cache;
+    }
+
+    /// <summary>A memory layer (when its limit is above 0) in front of a disk layer (when a folder is given and writable), for hosts that share one cache across pipelines.</summary>
+    public static StageCache Create(long memoryLimitBytes, string? diskFolder, long diskLimitBytes, CacheCompression compression, ILogger logger)
+    {
+        var stores = new List<ICacheStore>();
+        if (memoryLimitBytes > 0) stores.Add(new MemoryStore(memoryLimitBytes, new CacheLayerStatistics(), logger));
+        var disk = diskFolder is null ? null : DiskStore.Open(diskFolder, diskLimitBytes, compression, new CacheLayerStatistics(), logger);
+        if (disk is not null) stores.Add(disk);
+        var index = new InputDigestIndex(disk is null ? null : Path.Combine(disk.Folder, InputDigestIndex.FileName));
+        return new StageCache(stores, index, logger);
     }
 }

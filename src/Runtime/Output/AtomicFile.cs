@@ -11,22 +11,9 @@ public static class AtomicFile
         {
             throw new OutputException(ErrorCodes.OutputNotWritable, dir, $"the output folder cannot be created ({ex.Message}); choose a writable folder", ex);
         }
-        // The temp name stays under the 255-byte name limit even when the final name is close to it.
-        var name = Path.GetFileName(path);
-        var temp = Path.Combine(dir, "." + (name.Length > 200 ? name[..200] : name) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
-        try
+        try { Replace(path, write); }
+        catch (Exception ex) when (ex is not ImageFlowException)
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: false);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        catch (Exception ex)
-        {
-            TryDelete(temp);
-            if (ex is ImageFlowException) throw;
             if (ex is UnauthorizedAccessException)
                 throw new OutputException(ErrorCodes.OutputNotWritable, path, "the output file cannot be written (permission denied); make the output folder writable or choose another", ex);
             if (ex is IOException io && IsDiskFull(io))
@@ -36,6 +23,35 @@ public static class AtomicFile
             throw;
         }
     }
+
+    /// <summary>
+    /// The one temp-and-rename: writes to <c>.&lt;name&gt;.&lt;random&gt;.tmp</c> in the file's (existing) folder and
+    /// renames it into place; I/O exceptions come through as they are, and the temporary file is always removed.
+    /// </summary>
+    internal static void Replace(string path, Action<Stream> write)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        // The temp name stays under the 255-byte name limit even when the final name is close to it.
+        var name = Path.GetFileName(path);
+        var temp = Path.Combine(dir, "." + (name.Length > 200 ? name[..200] : name) + "." + Guid.NewGuid().ToString("N")[..8] + TempExtension);
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: false);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>The extension of every temporary file this writes (cache maintenance removes stale ones).</summary>
+    internal const string TempExtension = ".tmp";
 
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {

@@ -1,3 +1,4 @@
+using ImageFlowIO.Caching;
 using ImageFlowIO.Config;
 using ImageFlowIO.Postprocessing;
 using ImageFlowIO.Visualization;
@@ -5,7 +6,12 @@ using Microsoft.Extensions.Logging;
 
 namespace ImageFlowIO.Output;
 
-/// <summary>Postprocesses the model output and writes the files the config asks for (saveRaw, save, visualization).</summary>
+/// <summary>
+/// The output stage: postprocesses the model output and writes the files the config asks for (saveRaw, save,
+/// visualization). Cached as the files it wrote (<see cref="OutputBundle"/>): a pure function of (the inference key,
+/// the postprocessing/output/visualization sections, the labels' digest, and the files' places relative to the
+/// input's output folder).
+/// </summary>
 internal sealed class OutputStage
 {
     private readonly PipelineConfig _config;
@@ -14,22 +20,68 @@ internal sealed class OutputStage
     private readonly DateTime _runStartedUtc = DateTime.UtcNow;
     private readonly Rgb8[]? _palette;
 
-    public OutputStage(PipelineConfig config, PipelineOptions options, ILogger logger)
+    private readonly string _section;
+
+    public OutputStage(PipelineConfig config, PipelineOptions options, ILogger logger, string? labelsDigest)
     {
         (_config, _options, _logger) = (config, options, logger);
+        _section = CacheKeys.OutputSection(config, labelsDigest);
         // Resolved once, up front: a bad palette file is a config error before any image is read.
         if (config.Postprocessing.PaletteMap.Apply && !config.Postprocessing.ColorMap.Apply)
             _palette = Palettes.Resolve(config.Postprocessing.PaletteMap.Palette, config);
     }
 
+    public IStageCodec<OutputBundle> Codec => OutputCodec.Instance;
+
+    /// <summary>The folder an input's cached output files are relative to.</summary>
+    public string CacheFolder(InputItem item) => _config.Output.Save.Apply ? ImageFolder(item) : RawFolder(item);
+
+    /// <summary>The output stage's key: a new name pattern writes anew; another output folder reuses the entry.</summary>
+    public string Key(string inferenceKey, InputItem item, int index)
+    {
+        var folder = CacheFolder(item);
+        var image = PlannedImagePath(item, index) is { } planned ? Path.GetRelativePath(folder, planned) : "";
+        return CacheKeys.Output(inferenceKey, _section, image, Path.GetRelativePath(folder, RawFolder(item)));
+    }
+
+    /// <summary>
+    /// Where an input's own meta file goes (writeMeta without a jsonPath, or one with tokens); null when the batch
+    /// writes one meta file instead. A re-rooted input (--output, a build's per-asset folder) keeps the pattern's folders.
+    /// </summary>
+    public string? MetaPath(InputItem item)
+    {
+        var meta = _config.Output.WriteMeta;
+        if (!meta.Apply) return null;
+        if (meta.JsonPath is null) return Path.Combine(ImageFolder(item), Path.GetFileNameWithoutExtension(item.Path) + ".json");
+        if (!meta.JsonPath.Contains('{')) return null;
+        var expanded = FileNamePattern.Expand(meta.JsonPath, item.Path, _config.ModelName, item.Index ?? 0, _config.Output.Save.Format, DateTime.UtcNow);
+        var root = item.OutputDirectory ?? _options.OutputDirectory;
+        return root is null || Path.IsPathRooted(expanded) ? _config.ResolvePath(expanded) : FileNamePattern.Combine(root, expanded);
+    }
+
+    /// <summary>Where the batch's one meta file goes (writeMeta with a plain jsonPath); null otherwise.</summary>
+    public string? BatchMetaPath()
+    {
+        var meta = _config.Output.WriteMeta;
+        if (!meta.Apply || meta.JsonPath is null || meta.JsonPath.Contains('{')) return null;
+        return _options.OutputDirectory is { } o ? Path.Combine(o, Path.GetFileName(meta.JsonPath)) : _config.ResolvePath(meta.JsonPath);
+    }
+
     /// <summary>True when writing needs the original input image (blendOverlay or a visualisation).</summary>
     public bool NeedsOriginal => (_config.Postprocessing.BlendOverlay.Apply && _config.Output.Save.Apply) || _config.Visualization.Apply;
 
-    public string ImageFolder(InputItem item) => item.OutputDirectory ?? _options.OutputDirectory ?? _config.ResolvePath(_config.Output.Save.Path);
+    public string ImageFolder(InputItem item) => ImageFolder(item.OutputDirectory);
 
-    public string RawFolder(InputItem item) => item.OutputDirectory ?? (_options.OutputDirectory is { } o
+    public string RawFolder(InputItem item) => RawFolder(item.OutputDirectory);
+
+    private string ImageFolder(string? itemFolder) => itemFolder ?? _options.OutputDirectory ?? _config.ResolvePath(_config.Output.Save.Path);
+
+    private string RawFolder(string? itemFolder) => itemFolder ?? (_options.OutputDirectory is { } o
         ? (_config.Output.Save.Apply ? Path.Combine(o, "raw") : o)
         : _config.ResolvePath(_config.Output.SaveRaw.Path));
+
+    /// <summary>The folder inputs without a folder of their own write to (checked for writability before a run).</summary>
+    public string DefaultFolder => _config.Output.Save.Apply ? ImageFolder((string?)null) : RawFolder((string?)null);
 
     public string VisualizationFolder(InputItem item)
     {

@@ -89,22 +89,22 @@ public sealed class DiskCacheTests
         await s.RunAsync();
         Assert.True(File.Exists(Path.Combine(s.CacheDir, InputDigestIndex.FileName)));
 
-        using (var cache = LayeredStageCache.Create(64 << 20, s.CacheDir, 64 << 20, CacheCompression.None, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
+        using (var cache = StageCacheFactory.Create(64 << 20, s.CacheDir, 64 << 20, CacheCompression.None, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
         using (var pipeline = Pipeline.FromConfig(s.ConfigPath, new PipelineOptions { Cache = cache, MaxParallelism = 2 }))
         {
             await pipeline.RunBatchAsync(s.Inputs);
             Assert.Equal(0, pipeline.InferenceRuns);
-            Assert.Equal(4, cache.InputDigests.FastPathHits);
-            Assert.Equal(0, cache.InputDigests.FilesHashed);
+            Assert.Equal(4, cache.InputDigests!.FastPathHits);
+            Assert.Equal(0, cache.InputDigests!.FilesHashed);
         }
 
         foreach (var file in s.Images) File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddMinutes(-5));
-        using (var cache = LayeredStageCache.Create(64 << 20, s.CacheDir, 64 << 20, CacheCompression.None, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
+        using (var cache = StageCacheFactory.Create(64 << 20, s.CacheDir, 64 << 20, CacheCompression.None, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
         using (var pipeline = Pipeline.FromConfig(s.ConfigPath, new PipelineOptions { Cache = cache, MaxParallelism = 2 }))
         {
             var batch = await pipeline.RunBatchAsync(s.Inputs);
             Assert.Equal(0, pipeline.InferenceRuns);
-            Assert.Equal(4, cache.InputDigests.FilesHashed); // re-hashed once, same digest, same keys
+            Assert.Equal(4, cache.InputDigests!.FilesHashed); // re-hashed once, same digest, same keys
             Assert.Equal(0, cache.Statistics.Disk.Writes);
             Assert.All(batch.Items, i => Assert.Equal("hit", i.Cache["inference"]));
         }

@@ -10,27 +10,28 @@ namespace ImageFlowIO.Tests.Caching;
 public sealed class LimitsAndProcessTests
 {
     private static StageValue Value(int floats, float fill) => new(TensorData.FromFloats([floats], Enumerable.Repeat(fill, floats).ToArray()), 1, 1);
+    private static CacheEntry Entry(CacheStage stage, string key, StageValue value, string input) => new TensorCodec(stage).Encode(key, value, input);
 
     [Fact]
     public void MemoryLayerStaysWithinItsLimitAndEvictsTheLeastRecentlyUsed()
     {
         var log = new ListLoggerProvider();
         var stats = new CacheLayerStatistics();
-        var memory = new MemoryStageCache(10_000, stats, log.CreateLogger("t"));
+        var memory = new MemoryStore(10_000, stats, log.CreateLogger("t"));
         var random = new Random(1);
         for (var i = 0; i < 200; i++)
         {
-            memory.Put(CacheStage.Inference, "k" + i, Value(random.Next(50, 900), i), "in" + i);
+            memory.Put(Entry(CacheStage.Inference, "k" + i, Value(random.Next(50, 900), i), "in" + i));
             Assert.True(memory.Bytes <= 10_000, $"{memory.Bytes} bytes held");
             Assert.Equal(memory.Bytes, stats.Bytes);
-            memory.TryGet(CacheStage.Inference, "k0", "in0"); // kept hot: never evicted
+            memory.TryGet(CacheStage.Inference, "k0"); // kept hot: never evicted
         }
-        Assert.NotNull(memory.TryGet(CacheStage.Inference, "k0", "in0"));
-        Assert.Null(memory.TryGet(CacheStage.Inference, "k1", "in1"));
+        Assert.NotNull(memory.TryGet(CacheStage.Inference, "k0").Entry);
+        Assert.Null(memory.TryGet(CacheStage.Inference, "k1").Entry);
         Assert.True(stats.Evictions > 100);
         Assert.Equal(stats.Evictions, log.Count("cache/evict"));
         Assert.Contains(log.Lines, l => l.Contains("cache/evict in1 (inference, memory", StringComparison.Ordinal));
-        Assert.False(memory.Put(CacheStage.Inference, "huge", Value(5000, 1), "huge")); // larger than the limit: not kept
+        Assert.False(memory.Put(Entry(CacheStage.Inference, "huge", Value(5000, 1), "huge"))); // larger than the limit: not kept
     }
 
     [Fact]
@@ -38,27 +39,28 @@ public sealed class LimitsAndProcessTests
     {
         using var dir = new TempDir();
         var log = new ListLoggerProvider();
-        var stats = new CacheStatistics();
+        var stats = new CacheLayerStatistics();
         const long limit = 64 * 1024;
-        var disk = DiskStageCache.Open(dir.Path, limit, CacheCompression.None, stats.Disk, log.CreateLogger("t"))!;
+        var disk = DiskStore.Open(dir.Path, limit, CacheCompression.None, stats, log.CreateLogger("t"))!;
         var hot = CacheKeys.Digest("hot");
-        disk.Put(CacheStage.Preprocess, hot, Value(1000, 7), "hot.png");
+        disk.Put(Entry(CacheStage.Preprocess, hot, Value(1000, 7), "hot.png"));
         var random = new Random(2);
         long largest = 0;
         for (var i = 0; i < 120; i++)
         {
             var value = Value(random.Next(200, 3000), i);
-            disk.Put(CacheStage.Inference, CacheKeys.Digest("k", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), value, $"in{i}.png");
+            disk.Put(Entry(CacheStage.Inference, CacheKeys.Digest("k", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), value, $"in{i}.png"));
             largest = Math.Max(largest, value.Tensor.Bytes.Length + 700);
             var onDisk = Directory.GetFiles(dir.Path).Sum(f => new FileInfo(f).Length);
             Assert.True(onDisk <= limit + largest, $"{onDisk} bytes on disk");
             Thread.Sleep(1); // distinct access times
-            Assert.NotNull(disk.TryGet(CacheStage.Preprocess, hot, "hot.png"));
+            Assert.NotNull(disk.TryGet(CacheStage.Preprocess, hot).Entry);
         }
-        Assert.True(stats.Disk.Evictions > 50);
-        Assert.Equal(stats.Disk.Evictions, log.Count("cache/evict"));
-        Assert.Null(disk.TryGet(CacheStage.Inference, CacheKeys.Digest("k", "0"), "in0.png"));
-        Assert.Equal(0, stats.Disk.Corrupt);
+        Assert.True(stats.Evictions > 50);
+        Assert.Equal(stats.Evictions, log.Count("cache/evict"));
+        var evicted = disk.TryGet(CacheStage.Inference, CacheKeys.Digest("k", "0"));
+        Assert.Null(evicted.Entry);
+        Assert.Null(evicted.Problem);
     }
 
     [Fact]
@@ -136,11 +138,13 @@ public sealed class LimitsAndProcessTests
         for (var i = 0; i < 4; i++)
             foreach (var (name, bytes) in reference.Files)
                 Assert.Equal(bytes, File.ReadAllBytes(s.Dir.Combine($"p{i}", name)));
-        var verify = new CacheStatistics();
-        var disk = DiskStageCache.Open(cache, long.MaxValue, CacheCompression.None, verify.Disk, NullLogger.Instance)!;
-        foreach (var entry in DiskStageCache.Scan(cache)) Assert.NotNull(disk.TryGet(entry.Stage!.Value, entry.Key, "verify"));
-        Assert.Equal(4 + 4 + 4, DiskStageCache.Scan(cache).Count()); // output entries hold relative paths: one serves every destination folder
-        Assert.Equal(0, verify.Disk.Corrupt);
+        var disk = DiskStore.Open(cache, long.MaxValue, CacheCompression.None, new CacheLayerStatistics(), NullLogger.Instance)!;
+        foreach (var entry in DiskCacheFolder.Scan(cache))
+        {
+            var read = disk.TryGet(entry.Stage!.Value, entry.Key);
+            Assert.True(read.Entry is not null, read.Problem);
+        }
+        Assert.Equal(4 + 4 + 4, DiskCacheFolder.Scan(cache).Count()); // output entries hold relative paths: one serves every destination folder
     }
 
     [Fact]
@@ -178,24 +182,23 @@ public sealed class LimitsAndProcessTests
         Assert.Equal(kills, killedWhileRunning);
 
         // Every entry that reads as valid holds exactly what was written; nothing reads as corrupt.
-        var stats = new CacheStatistics();
-        var disk = DiskStageCache.Open(cache, long.MaxValue, CacheCompression.None, stats.Disk, NullLogger.Instance)!;
+        var disk = DiskStore.Open(cache, long.MaxValue, CacheCompression.None, new CacheLayerStatistics(), NullLogger.Instance)!;
         var synthetic = Enumerable.Range(0, CrashEntries.Count).ToDictionary(CrashEntries.Key);
         var valid = 0;
-        foreach (var entry in DiskStageCache.Scan(cache))
+        foreach (var entry in DiskCacheFolder.Scan(cache))
         {
-            var value = disk.TryGet(entry.Stage!.Value, entry.Key, "verify");
-            Assert.NotNull(value);
+            var read = disk.TryGet(entry.Stage!.Value, entry.Key);
+            Assert.True(read.Entry is not null, read.Problem ?? "entry listed but not readable");
             valid++;
             if (synthetic.TryGetValue(entry.Key, out var n))
             {
+                Assert.True(TensorCodec.Inference.TryDecode(read.Entry, out var value, out var problem), problem);
                 var expected = CrashEntries.Value(n);
                 Assert.Equal(expected.Tensor.Bytes.ToArray(), value.Tensor.Bytes.ToArray());
                 Assert.Equal((n, n + 1), (value.SourceWidth, value.SourceHeight));
             }
         }
         Assert.True(valid >= 5, $"only {valid} entries survived");
-        Assert.Equal(0, stats.Disk.Corrupt);
 
         // The next run on the abused folder gives the outputs of an uncached run.
         foreach (var variant in Directory.GetFiles(configs, "*.json"))

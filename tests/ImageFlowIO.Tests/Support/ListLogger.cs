@@ -18,6 +18,6 @@ public sealed class ListLoggerProvider : ILoggerProvider, ILoggerFactory
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
         public bool IsEnabled(LogLevel logLevel) => true;
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            => owner._lines.Enqueue($"{logLevel.ToString().ToLowerInvariant()}: {formatter(state, exception)}");
+            => owner._lines.Enqueue($"{logLevel.ToString().ToLowerInvariant()}: {(eventId.Name is { } code && code.StartsWith("IFIO", StringComparison.Ordinal) ? code + ": " : "")}{formatter(state, exception)}");
     }
 }

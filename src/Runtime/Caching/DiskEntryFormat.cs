@@ -1,0 +1,172 @@
+using System.IO.Hashing;
+using System.Text.Json;
+using ImageFlowIO.Config;
+using K4os.Compression.LZ4;
+
+namespace ImageFlowIO.Caching;
+
+/// <summary>
+/// The <c>&lt;key&gt;.json</c> of a disk entry (SPEC §3): the entry's typed metadata plus how its <c>&lt;key&gt;.bin</c>
+/// is stored (length, compression, XxHash128 checksum). Parsing validates every field; it never throws.
+/// </summary>
+internal sealed class DiskEntryMetadata
+{
+    /// <summary>Bumped when the entry format changes; older entries then read as misses and age out.</summary>
+    public const int CurrentFormat = 2;
+    /// <summary>An output entry names at most this many files (untrusted input stays bounded).</summary>
+    internal const int MaxFiles = 4096;
+
+    public int FormatVersion { get; init; }
+    public string Key { get; init; } = "";
+    public CacheStage Stage { get; init; }
+    public string ToolVersion { get; init; } = "";
+    public required EntryInfo Info { get; init; }
+    public long ByteLength { get; init; }
+    public long StoredLength { get; init; }
+    public string Checksum { get; init; } = "";
+    public CacheCompression Compression { get; init; }
+
+    public byte[] ToJson()
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            var info = Info;
+            w.WriteStartObject();
+            w.WriteNumber("format", FormatVersion);
+            w.WriteString("key", Key);
+            w.WriteString("stage", StageCache.StageName(Stage));
+            w.WriteString("toolVersion", ToolVersion);
+            w.WriteString("dtype", info.DataType.ToString().ToLowerInvariant());
+            w.WriteStartArray("shape");
+            foreach (var d in info.Shape) w.WriteNumberValue(d);
+            w.WriteEndArray();
+            w.WriteString("layout", info.Layout.ToString().ToLowerInvariant());
+            if (info.Shape.Length == 4)
+            {
+                var nhwc = info.Layout == TensorLayout.Nhwc;
+                w.WriteNumber("width", nhwc ? info.Shape[2] : info.Shape[3]);
+                w.WriteNumber("height", nhwc ? info.Shape[1] : info.Shape[2]);
+                w.WriteNumber("channels", nhwc ? info.Shape[3] : info.Shape[1]);
+            }
+            w.WriteNumber("sourceWidth", info.SourceWidth);
+            w.WriteNumber("sourceHeight", info.SourceHeight);
+            w.WriteNumber("byteLength", ByteLength);
+            w.WriteNumber("storedLength", StoredLength);
+            w.WriteString("checksum", "xxh128:" + Checksum);
+            w.WriteString("compression", Compression.ToString().ToLowerInvariant());
+            if (info.Input is not null) w.WriteString("input", info.Input);
+            if (info.Files is { } files)
+            {
+                w.WriteStartArray("files");
+                foreach (var f in files)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("path", f.Path);
+                    w.WriteNumber("length", f.Length);
+                    w.WriteString("sha256", f.Sha256);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+            w.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    public static bool TryParse(byte[] json, out DiskEntryMetadata meta, out string problem)
+    {
+        meta = null!;
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var r = doc.RootElement;
+            var checksum = r.GetProperty("checksum").GetString() ?? "";
+            List<OutputFileInfo>? files = null;
+            if (r.TryGetProperty("files", out var list))
+            {
+                if (list.GetArrayLength() > MaxFiles) throw new FormatException("too many files");
+                files = [.. list.EnumerateArray().Select(f => new OutputFileInfo(
+                    f.GetProperty("path").GetString() ?? throw new FormatException("file without path"),
+                    f.GetProperty("length").GetInt64(),
+                    f.GetProperty("sha256").GetString() ?? throw new FormatException("file without sha256")))];
+            }
+            meta = new DiskEntryMetadata
+            {
+                FormatVersion = r.GetProperty("format").GetInt32(),
+                Key = r.GetProperty("key").GetString() ?? "",
+                Stage = ParseStage(r.GetProperty("stage").GetString()),
+                ToolVersion = r.GetProperty("toolVersion").GetString() ?? "",
+                Info = new EntryInfo
+                {
+                    DataType = Enum.Parse<TensorDataType>(r.GetProperty("dtype").GetString() ?? "", ignoreCase: true),
+                    Shape = [.. r.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32())],
+                    Layout = Enum.Parse<TensorLayout>(r.GetProperty("layout").GetString() ?? "", ignoreCase: true),
+                    SourceWidth = r.GetProperty("sourceWidth").GetInt32(),
+                    SourceHeight = r.GetProperty("sourceHeight").GetInt32(),
+                    Input = r.TryGetProperty("input", out var input) ? input.GetString() : null,
+                    Files = files,
+                },
+                ByteLength = r.GetProperty("byteLength").GetInt64(),
+                StoredLength = r.GetProperty("storedLength").GetInt64(),
+                Checksum = checksum.StartsWith("xxh128:", StringComparison.Ordinal) ? checksum[7..] : throw new FormatException("unknown checksum kind"),
+                Compression = Enum.Parse<CacheCompression>(r.GetProperty("compression").GetString() ?? "", ignoreCase: true),
+            };
+            if (meta.ByteLength < 0 || meta.StoredLength < 0 || meta.ByteLength > int.MaxValue || meta.StoredLength > int.MaxValue) throw new FormatException("bad length");
+            problem = "";
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            problem = $"metadata unreadable ({ex.Message})";
+            return false;
+        }
+    }
+
+    public static CacheStage ParseStage(string? name) => name switch
+    {
+        "preprocess" => CacheStage.Preprocess,
+        "inference" => CacheStage.Inference,
+        "output" => CacheStage.Output,
+        _ => throw new FormatException($"unknown stage '{name}'"),
+    };
+
+    internal static string ChecksumOf(ReadOnlySpan<byte> data)
+    {
+        Span<byte> hash = stackalloc byte[16];
+        XxHash128.Hash(data, hash);
+        return Convert.ToHexStringLower(hash);
+    }
+
+    internal static byte[] Compress(byte[] raw, CacheCompression compression)
+    {
+        switch (compression)
+        {
+            case CacheCompression.Lz4:
+                var target = new byte[LZ4Codec.MaximumOutputSize(raw.Length)];
+                var written = LZ4Codec.Encode(raw, target, LZ4Level.L00_FAST);
+                return target.AsSpan(0, written).ToArray();
+            case CacheCompression.Zstd:
+                using (var compressor = new ZstdSharp.Compressor(3))
+                    return compressor.Wrap(raw).ToArray();
+            default:
+                return raw;
+        }
+    }
+
+    internal static byte[] Decompress(byte[] stored, CacheCompression compression, long byteLength)
+    {
+        if (compression == CacheCompression.None)
+            return stored.Length == byteLength ? stored : throw new InvalidDataException($"data is {stored.Length} bytes, expected {byteLength}");
+        var raw = GC.AllocateUninitializedArray<byte>(checked((int)byteLength));
+        int written;
+        if (compression == CacheCompression.Lz4) written = LZ4Codec.Decode(stored, raw);
+        else
+        {
+            using var decompressor = new ZstdSharp.Decompressor();
+            try { written = decompressor.Unwrap(stored, raw); }
+            catch (ZstdSharp.ZstdException ex) { throw new InvalidDataException(ex.Message, ex); }
+        }
+        return written == byteLength ? raw : throw new InvalidDataException($"decompressed to {written} bytes, expected {byteLength}");
+    }
+}

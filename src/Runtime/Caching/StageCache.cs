@@ -1,0 +1,125 @@
+using Microsoft.Extensions.Logging;
+
+namespace ImageFlowIO.Caching;
+
+/// <summary>
+/// The one stage-cache wrapper (SPEC §3): every cached stage goes through it, and it walks an ordered list of stores
+/// (memory → disk → remote). A lookup tries each store that keeps the stage in turn; a value a store returns is decoded
+/// (validated) by the stage's codec, and a hit is copied into the stores before it (a disk hit into memory, a remote hit
+/// into disk). A computed value is written to the persistent stores only when there are any (write-around: a cold batch
+/// rarely reads its own results again, so memory stays flat), else to memory. Counts hits, misses and writes per layer
+/// and logs <c>cache/&lt;layer&gt; hit|miss|write|corrupt|untrusted</c> at debug level. Thread-safe; shareable across
+/// pipelines of one host (<see cref="PipelineOptions.Cache"/>).
+/// </summary>
+public sealed class StageCache : IDisposable
+{
+    private readonly IReadOnlyList<ICacheStore> _stores;
+    private readonly ILogger _logger;
+
+    internal StageCache(IReadOnlyList<ICacheStore> stores, InputDigestIndex? inputDigests, ILogger logger)
+    {
+        _stores = stores;
+        _logger = logger;
+        InputDigests = inputDigests;
+        Statistics = new CacheStatistics(stores.Select(s => (s.Layer, s.Statistics)).ToList());
+    }
+
+    /// <summary>No caching: every lookup misses and nothing is stored.</summary>
+    public static StageCache None() => new([], null, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+    /// <summary>Hits, misses, writes, evictions and bytes of each layer in use.</summary>
+    public CacheStatistics Statistics { get; }
+
+    /// <summary>True when at least one store is in use.</summary>
+    public bool IsEnabled => _stores.Count > 0;
+
+    /// <summary>The mtime+size fast path for input digests; null: every input is read and hashed.</summary>
+    internal InputDigestIndex? InputDigests { get; }
+
+    internal IReadOnlyList<ICacheStore> Stores => _stores;
+
+    /// <summary>Looks a stage's value up in every store that keeps the stage, in order; returns the layer that served it.</summary>
+    internal bool TryGet<T>(IStageCodec<T> codec, string key, string inputLabel, out T value, out string layer)
+    {
+        var stage = StageName(codec.Stage);
+        for (var i = 0; i < _stores.Count; i++)
+        {
+            var store = _stores[i];
+            if (!store.Accepts(codec.Stage)) continue;
+            var read = store.TryGet(codec.Stage, key);
+            if (read.Entry is { } entry)
+            {
+                var problem = entry.Key != key || entry.Stage != codec.Stage ? "the entry names another key" : null;
+                if (problem is null && codec.TryDecode(entry, out value, out problem))
+                {
+                    store.Statistics.Hit();
+                    _logger.LogDebug("cache/{Layer} hit {Input} ({Stage})", store.Layer, inputLabel, stage);
+                    Promote(entry, i, inputLabel);
+                    layer = store.Layer;
+                    return true;
+                }
+                read = StoreRead.Corrupt(problem);
+            }
+            store.Statistics.Miss();
+            if (read.Problem is { } why)
+            {
+                store.Statistics.CorruptEntry();
+                if (read.Untrusted) _logger.LogDebug("cache/{Layer} untrusted {Input} ({Stage}): {Problem}", store.Layer, inputLabel, stage, why);
+                else _logger.LogWarning("cache/{Layer} corrupt {Input} ({Stage}): {Problem}; not used, recomputing", store.Layer, inputLabel, stage, why);
+            }
+            else _logger.LogDebug("cache/{Layer} miss {Input} ({Stage})", store.Layer, inputLabel, stage);
+        }
+        value = default!;
+        layer = "miss";
+        return false;
+    }
+
+    /// <summary>Stores a value computed just now: in the persistent stores that keep its stage, or in memory when there are none.</summary>
+    internal void Put<T>(IStageCodec<T> codec, string key, T value, string inputLabel)
+    {
+        if (_stores.Count == 0) return;
+        var persistent = _stores.Any(s => s.IsPersistent && s.Accepts(codec.Stage));
+        CacheEntry? entry = null;
+        foreach (var store in _stores)
+        {
+            if (!store.Accepts(codec.Stage) || store.IsPersistent != persistent) continue;
+            entry ??= codec.Encode(key, value, inputLabel);
+            Write(store, entry, inputLabel);
+        }
+    }
+
+    /// <summary>The value from the stores, or computed (and stored) when none has it; <paramref name="layer"/> says which.</summary>
+    internal T GetOrCompute<T>(IStageCodec<T> codec, string key, string inputLabel, Func<T> compute, out string layer)
+    {
+        if (TryGet(codec, key, inputLabel, out var value, out layer)) return value;
+        value = compute();
+        Put(codec, key, value, inputLabel);
+        return value;
+    }
+
+    private void Promote(CacheEntry entry, int servedBy, string inputLabel)
+    {
+        for (var j = 0; j < servedBy; j++)
+            if (_stores[j].Accepts(entry.Stage)) Write(_stores[j], entry, inputLabel);
+    }
+
+    private void Write(ICacheStore store, CacheEntry entry, string inputLabel)
+    {
+        if (!store.Put(entry)) return;
+        store.Statistics.Write();
+        _logger.LogDebug("cache/{Layer} write {Input} ({Stage}, {Bytes} bytes)", store.Layer, inputLabel, StageName(entry.Stage), entry.Payload.Length);
+    }
+
+    internal static string StageName(CacheStage stage) => stage switch
+    {
+        CacheStage.Preprocess => "preprocess",
+        CacheStage.Inference => "inference",
+        _ => "output",
+    };
+
+    public void Dispose()
+    {
+        foreach (var store in _stores) store.Dispose();
+        InputDigests?.Dispose();
+    }
+}
