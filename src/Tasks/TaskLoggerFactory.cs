@@ -25,15 +25,19 @@ internal sealed partial class TaskLoggerFactory(TaskLoggingHelper log) : ILogger
 
     /// <summary>
     /// The code comes from the event id's name (<c>IFIO4001</c>), else from a <c>Code</c> value of the message template,
-    /// else from a "<c>file: warning IFIO####: text</c>" message, whose file and text are split off too.
+    /// else from an older "<c>file: warning IFIO####: text</c>" message, whose file and text are split off too.
     /// </summary>
     internal static CodedMessage Parse(EventId eventId, object? state, string message)
     {
         var code = eventId.Name is { } name && name.StartsWith("IFIO", StringComparison.Ordinal) ? name : null;
-        if (code is null && state is IEnumerable<KeyValuePair<string, object?>> values)
+        var values = state as IEnumerable<KeyValuePair<string, object?>>;
+        if (code is null && values is not null)
             code = values.FirstOrDefault(v => v.Key == "Code").Value is string c && CodeShape().IsMatch(c) ? c : null;
         if (LegacyText().Match(message) is { Success: true } m && (code is null || code == m.Groups["code"].Value))
             return new CodedMessage(m.Groups["code"].Value, m.Groups["file"].Value, m.Groups["text"].Value);
+        // "{Folder}: text": the first template value, when the message starts with it, is the file the warning is about.
+        if (values?.FirstOrDefault().Value is string subject && subject.Length > 0 && message.StartsWith(subject + ": ", StringComparison.Ordinal))
+            return new CodedMessage(code, subject, message.Substring(subject.Length + 2));
         return new CodedMessage(code, null, message);
     }
 
