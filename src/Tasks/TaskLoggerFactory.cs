@@ -24,19 +24,14 @@ internal sealed partial class TaskLoggerFactory(TaskLoggingHelper log) : ILogger
     internal readonly record struct CodedMessage(string? Code, string? File, string Text);
 
     /// <summary>
-    /// The code comes from the event id's name (<c>IFIO4001</c>), else from a <c>Code</c> value of the message template,
-    /// else from an older "<c>file: warning IFIO####: text</c>" message, whose file and text are split off too.
+    /// The code is the event id's name (<c>IFIO4001</c>: the runtime logs coded warnings with such ids); a message that
+    /// starts with its first template value and ": " (<c>{Folder}: …</c>) is about that file, which MSBuild shows apart.
     /// </summary>
     internal static CodedMessage Parse(EventId eventId, object? state, string message)
     {
-        var code = eventId.Name is { } name && name.StartsWith("IFIO", StringComparison.Ordinal) ? name : null;
-        var values = state as IEnumerable<KeyValuePair<string, object?>>;
-        if (code is null && values is not null)
-            code = values.FirstOrDefault(v => v.Key == "Code").Value is string c && CodeShape().IsMatch(c) ? c : null;
-        if (LegacyText().Match(message) is { Success: true } m && (code is null || code == m.Groups["code"].Value))
-            return new CodedMessage(m.Groups["code"].Value, m.Groups["file"].Value, m.Groups["text"].Value);
-        // "{Folder}: text": the first template value, when the message starts with it, is the file the warning is about.
-        if (values?.FirstOrDefault().Value is string subject && subject.Length > 0 && message.StartsWith(subject + ": ", StringComparison.Ordinal))
+        var code = eventId.Name is { } name && CodeShape().IsMatch(name) ? name : null;
+        if (state is IEnumerable<KeyValuePair<string, object?>> values && values.FirstOrDefault().Value is string subject
+            && subject.Length > 0 && message.StartsWith(subject + ": ", StringComparison.Ordinal))
             return new CodedMessage(code, subject, message.Substring(subject.Length + 2));
         return new CodedMessage(code, null, message);
     }
@@ -61,8 +56,4 @@ internal sealed partial class TaskLoggerFactory(TaskLoggingHelper log) : ILogger
 
     [GeneratedRegex(@"^IFIO\d{4}$")]
     private static partial Regex CodeShape();
-
-    // The runtime's older warning text ("<folder>: warning IFIO4001: <text>"), kept until every log call carries an EventId.
-    [GeneratedRegex(@"^(?<file>.+?): warning (?<code>IFIO\d{4}): (?<text>.*)$", RegexOptions.Singleline)]
-    private static partial Regex LegacyText();
 }
