@@ -16,6 +16,12 @@ internal sealed partial class TaskLoggerFactory(TaskLoggingHelper log) : ILogger
 {
     private const string Subcategory = "ImageFlowIO";
 
+    // The runtime's messages name config keys; a build has its own knobs for some of them.
+    private static readonly Dictionary<string, string> BuildHints = new(StringComparer.Ordinal)
+    {
+        [ErrorCodes.CacheUnavailable] = "in a build, set the ImageFlowCacheDir property",
+    };
+
     public ILogger CreateLogger(string categoryName) => new TaskLogger(log);
     public void AddProvider(ILoggerProvider provider) { }
     public void Dispose() { }
@@ -50,7 +56,8 @@ internal sealed partial class TaskLoggerFactory(TaskLoggingHelper log) : ILogger
                 return;
             }
             var coded = Parse(eventId, state, message);
-            log.LogWarning(Subcategory, coded.Code, null, coded.File, 0, 0, 0, 0, "{0}", coded.Text);
+            var hint = coded.Code is { } code && BuildHints.TryGetValue(code, out var h) ? "; " + h : "";
+            log.LogWarning(Subcategory, coded.Code, null, coded.File, 0, 0, 0, 0, "{0}{1}", coded.Text, hint);
         }
     }
 

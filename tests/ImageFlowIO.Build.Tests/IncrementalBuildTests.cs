@@ -195,6 +195,7 @@ public sealed class IncrementalBuildTests(PackageFeedFixture feed)
         Assert.True(warnings.Count >= 1, "no IFIO4001 warning\n" + log);
         Assert.All(warnings, w => Assert.Single(System.Text.RegularExpressions.Regex.Matches(w, "IFIO4001")));
         Assert.Contains("ImageFlowIO warning IFIO4001:", warnings[0], StringComparison.Ordinal);
+        Assert.Contains("set the ImageFlowCacheDir property", warnings[0], StringComparison.Ordinal); // the build's own hint
         AssertSummary((2, 2, 0, 0), log);
         AssertClose(Inverted(Pixel(p.File_("assets/sub/b.png"), 5, 5)), Pixel(p.Obj("assets/sub/b.out.png"), 5, 5));
         Assert.True(File.Exists(p.Bin("assets/a.out.png")) && File.Exists(p.Bin("assets/sub/b.out.png")), log.ToString());
