@@ -12,6 +12,7 @@ public static class ErrorCodes
     public const string ModelTensorNameNotFound = "IFIO1004";
     public const string ModelRunFailed = "IFIO1005";
     public const string ModelLabelsUnreadable = "IFIO1006";
+    public const string OnnxRuntimeNotLoadable = "IFIO1007";
 
     // IFIO2### one input image
     public const string ImageEmpty = "IFIO2001";

@@ -36,8 +36,17 @@ public sealed class Pipeline : IDisposable
         _logger = options.LoggerFactory?.CreateLogger("ImageFlowIO") ?? NullLogger.Instance;
         (_backend, BackendKind) = CreateBackend(config, options, _logger);
         Layout = _backend.Signature.Layout;
-        ModelValidator.Validate(config, _backend.Signature, BackendKind == BackendKind.Onnx ? config.ResolvePath(config.Model.Path) : null);
-        var labels = ReadLabels(config);
+        (string[] Lines, string Digest)? labels;
+        try
+        {
+            ModelValidator.Validate(config, _backend.Signature, BackendKind == BackendKind.Onnx ? config.ResolvePath(config.Model.Path) : null);
+            labels = ReadLabels(config);
+        }
+        catch
+        {
+            _backend.Dispose();
+            throw;
+        }
         _labels = labels?.Lines;
         _preprocess = new PreprocessStage(config, Layout, options.PreprocessHook);
         _inference = new InferenceStage(config, _backend, BackendKind);
@@ -486,6 +495,7 @@ public sealed class Pipeline : IDisposable
 
     public void Dispose()
     {
+        _backend.Dispose();
         if (_ownsCache) _cache.Dispose();
     }
 }

@@ -32,7 +32,7 @@ namespace ImageFlowIO.Config
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
                 var message = ex is FileNotFoundException || ex is DirectoryNotFoundException
-                    ? "config file not found; create it or pass the right path with --config"
+                    ? "config file not found; create it, or point to the right file (CLI: --config, MSBuild: ImageFlowConfig or the item's Config metadata)"
                     : "cannot read the config file: " + ex.Message;
                 return new ConfigParseResult(null, new[] { new ConfigDiagnostic(ConfigErrorCodes.ConfigNotFound, DiagnosticSeverity.Error, message, fullPath, 0, 0, 0, 0) });
             }

@@ -2,8 +2,8 @@ using ImageFlowIO.Config;
 
 namespace ImageFlowIO.Inference;
 
-/// <summary>Runs the model on one input tensor. Implementations are thread-safe.</summary>
-public interface IInferenceBackend
+/// <summary>Runs the model on one input tensor. Implementations are thread-safe; disposing releases what the backend holds (its session lease).</summary>
+public interface IInferenceBackend : IDisposable
 {
     /// <summary>What the model takes and gives, for validation before any image is read.</summary>
     ModelSignature Signature { get; }

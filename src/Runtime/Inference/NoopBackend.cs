@@ -24,4 +24,6 @@ public sealed class NoopBackend(PreprocessingConfig pre, TensorLayout layout) : 
         }
         return TensorData.FromFloats(input.Shape.ToArray(), values, input.Layout);
     }
+
+    public void Dispose() { }
 }

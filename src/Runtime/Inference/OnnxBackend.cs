@@ -12,7 +12,8 @@ namespace ImageFlowIO.Inference;
 /// </summary>
 public sealed class OnnxBackend : IInferenceBackend
 {
-    private readonly Lazy<InferenceSession> _session;
+    // This backend's lease on the process-wide session: released on Dispose, so a shared session outlives no user and no user outlives it.
+    private readonly Lazy<SessionLease> _session;
     private readonly string _modelPath;
 
     public OnnxBackend(string modelPath, ModelConfig model, int intraOpThreads, ILogger? logger = null, string? signatureFolder = null)
@@ -25,7 +26,7 @@ public sealed class OnnxBackend : IInferenceBackend
         {
             throw new ModelException(ErrorCodes.ModelUnreadable, modelPath, $"the model file cannot be read ({ex.Message})", ex);
         }
-        _session = new Lazy<InferenceSession>(() => OpenSession(intraOpThreads, logger), LazyThreadSafetyMode.ExecutionAndPublication);
+        _session = new Lazy<SessionLease>(() => OpenSession(intraOpThreads, logger), LazyThreadSafetyMode.ExecutionAndPublication);
         var signatureFile = signatureFolder is null ? null : Path.Combine(signatureFolder, SignatureFileName(model));
         if (signatureFile is not null && ModelSignatureFile.TryRead(signatureFile) is { } known) Signature = known;
         else
@@ -39,14 +40,16 @@ public sealed class OnnxBackend : IInferenceBackend
     public string ModelDigest { get; }
     /// <summary>Whether this backend has needed ONNX Runtime yet (false while every input came from a cache).</summary>
     public bool IsSessionCreated => _session.IsValueCreated;
+    /// <summary>The shared session this backend leases (null until it needed one).</summary>
+    internal SharedSession? LeasedSession => _session.IsValueCreated ? _session.Value.Shared : null;
 
     /// <summary>Same model bytes and the same config choices of names and layout give the same signature.</summary>
     private string SignatureFileName(ModelConfig model) =>
         ModelDigest + "-" + Caching.CacheKeys.Digest(model.InputName ?? "", model.OutputName ?? "", model.Layout.ToString())[..12] + ".signature.json";
 
-    private InferenceSession OpenSession(int intraOpThreads, ILogger? logger)
+    private SessionLease OpenSession(int intraOpThreads, ILogger? logger)
     {
-        try { return SessionCache.Get(_modelPath, intraOpThreads, logger); }
+        try { return SessionCache.Acquire(_modelPath, intraOpThreads, logger); }
         catch (OnnxRuntimeException ex)
         {
             throw new ModelException(ErrorCodes.ModelUnreadable, _modelPath, $"ONNX Runtime cannot load the model ({FirstLine(ex.Message)}); make sure model.path names a valid .onnx file (opset ≤ 22)", ex);
@@ -57,7 +60,7 @@ public sealed class OnnxBackend : IInferenceBackend
 
     private ModelSignature ReadSignature(ModelConfig model)
     {
-        var session = _session.Value;
+        var session = _session.Value.Session;
         var inputName = model.InputName ?? session.InputNames[0];
         var outputName = model.OutputName ?? session.OutputNames[0];
         if (!session.InputMetadata.TryGetValue(inputName, out var input))
@@ -94,7 +97,7 @@ public sealed class OnnxBackend : IInferenceBackend
             {
                 using var value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, elementType, shape, (IntPtr)data, bytes.Length);
                 using var runOptions = new RunOptions();
-                using var results = _session.Value.Run(runOptions, [Signature.InputName], [value], [Signature.OutputName]);
+                using var results = _session.Value.Session.Run(runOptions, [Signature.InputName], [value], [Signature.OutputName]);
                 var output = results[0];
                 var info = output.GetTensorTypeAndShape();
                 var outShape = info.Shape.Select(d => checked((int)d)).ToArray();
@@ -113,5 +116,10 @@ public sealed class OnnxBackend : IInferenceBackend
         {
             throw new ModelException(ErrorCodes.ModelRunFailed, _modelPath, $"the model failed on an input of shape [{string.Join(",", shape)}]: {FirstLine(ex.Message)}", ex);
         }
+    }
+
+    public void Dispose()
+    {
+        if (_session.IsValueCreated) _session.Value.Dispose();
     }
 }
