@@ -17,7 +17,7 @@ namespace ImageFlowIO.Generators
     public sealed class CatalogueGenerator : IIncrementalGenerator
     {
         /// <summary>Tracking names of the catalogue's steps (tests assert they stay cached).</summary>
-        public static class Steps
+        internal static class Steps
         {
             public const string Texts = "ImageFlowIO.Catalogue.Texts";
             public const string Settings = "ImageFlowIO.Catalogue.Settings";
@@ -27,9 +27,9 @@ namespace ImageFlowIO.Generators
         }
 
         /// <summary>AdditionalFiles metadata that marks (true) or unmarks (false) a file as the asset catalogue.</summary>
-        public const string CatalogueMetadata = "build_metadata.AdditionalFiles.ImageFlowCatalogue";
+        internal const string CatalogueMetadata = "build_metadata.AdditionalFiles.ImageFlowCatalogue";
         /// <summary>The file name the task writes.</summary>
-        public const string CatalogueFileName = "imageflow.catalogue.json";
+        internal const string CatalogueFileName = "imageflow.catalogue.json";
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {

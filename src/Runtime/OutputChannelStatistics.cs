@@ -10,7 +10,7 @@ public readonly record struct ChannelStatistics(float Min, float Max, float Mean
 /// Channels: the layout's channel axis of a rank-4 tensor, axis 1 of a rank-3 tensor [N, C, L]; any other rank is one
 /// channel over all values (a classifier's [N, classes] logits give one channel).
 /// </summary>
-public static class OutputChannelStatistics
+internal static class OutputChannelStatistics
 {
     public static IReadOnlyList<ChannelStatistics> Compute(TensorData tensor)
     {

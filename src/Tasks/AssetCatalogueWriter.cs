@@ -15,7 +15,7 @@ namespace ImageFlowIO.Tasks;
 /// it always describes every current asset. No timings, no absolute paths, invariant numbers, entries ordered by path;
 /// rewritten only when its bytes change.
 /// </summary>
-public sealed class AssetCatalogueWriter
+internal sealed class AssetCatalogueWriter
 {
     /// <summary>The catalogue format; the generator ignores other versions (and so does this writer: all assets are processed again).</summary>
     public const int FormatVersion = 1;
@@ -292,7 +292,7 @@ public sealed class AssetCatalogueWriter
 }
 
 /// <summary>One asset's record in the catalogue file (see <see cref="AssetCatalogueWriter"/>).</summary>
-public sealed record CatalogueEntry
+internal sealed record CatalogueEntry
 {
     public string Path { get; init; } = "";
     public string Config { get; init; } = "";
@@ -308,5 +308,5 @@ public sealed record CatalogueEntry
     public IReadOnlyList<CatalogueScore> TopK { get; init; } = [];
 }
 
-public readonly record struct CatalogueChannel(double Min, double Max, double Mean);
-public readonly record struct CatalogueScore(string Label, double Score);
+internal readonly record struct CatalogueChannel(double Min, double Max, double Mean);
+internal readonly record struct CatalogueScore(string Label, double Score);

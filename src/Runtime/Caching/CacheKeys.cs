@@ -28,8 +28,8 @@ internal static class CacheKeys
         JsonSerializer.Serialize(new OutputKeyParts(config.Postprocessing, config.Output, config.Visualization, config.Custom, config.ModelName, labelsDigest), CanonicalJsonContext.Default.OutputKeyParts);
 
     /// <summary>The output stage: the inference entry, the output sections, and the files' places relative to the input's output folder (a new name pattern writes anew; another output folder reuses the entry).</summary>
-    public static string Output(string inferenceKey, string outputSection, string relativeImagePath, string relativeRawFolder) =>
-        Digest("output", ToolVersion, inferenceKey, outputSection, relativeImagePath, relativeRawFolder);
+    public static string Output(string inferenceKey, string outputSection, string relativeImagePath, string rawNameStem) =>
+        Digest("output", ToolVersion, inferenceKey, outputSection, relativeImagePath, rawNameStem);
 
     public static string Preprocess(string inputDigest, string preprocessSection) =>
         Digest("preprocess", ToolVersion, inputDigest, preprocessSection);

@@ -109,8 +109,8 @@ namespace ImageFlowIO.Config
 
             public Binder(string? file) { _file = file; }
 
-            public void Report(string code, string message, TextLocation at, DiagnosticSeverity severity = DiagnosticSeverity.Error)
-                => Diagnostics.Add(new ConfigDiagnostic(code, severity, message, _file, at.Line, at.Column, at.Offset, at.Length));
+            public void Report(string code, string message, TextLocation at, DiagnosticSeverity severity = DiagnosticSeverity.Error, string? subject = null)
+                => Diagnostics.Add(new ConfigDiagnostic(code, severity, message, _file, at.Line, at.Column, at.Offset, at.Length, subject));
 
             public PipelineConfig BindRoot(LocatedJson root, string baseDirectory, string? filePath)
             {
@@ -506,7 +506,7 @@ namespace ImageFlowIO.Config
                 var post = o.String("postprocessingFn");
                 foreach (var (name, value) in new[] { ("preprocessingFn", pre), ("postprocessingFn", post) })
                     if (value is not null)
-                        Report(ConfigErrorCodes.CustomFunctionNotRun, "custom." + name + " '" + value + "' is JavaScript and is not run in .NET; implement the partial method On" + char.ToUpperInvariant(name[0]) + name.Substring(1, name.Length - 3) + " of the generated pipeline class instead", o.LocationOf(name), DiagnosticSeverity.Warning);
+                        Report(ConfigErrorCodes.CustomFunctionNotRun, "custom." + name + " '" + value + "' is JavaScript and is not run in .NET; implement the partial method On" + char.ToUpperInvariant(name[0]) + name.Substring(1, name.Length - 3) + " of the generated pipeline class instead", o.LocationOf(name), DiagnosticSeverity.Warning, subject: "custom." + name);
                 return new CustomConfig { PreprocessingFn = pre, PostprocessingFn = post };
             }
 

@@ -134,4 +134,27 @@ public sealed class StageSeamTests
         Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(s.Dir.Path)!, "escaped-0.png")));
         foreach (var (name, bytes) in reference.Files) Assert.Equal(bytes, run.Files[name]);
     }
+
+    [Fact]
+    public async Task Two_inputs_with_the_same_bytes_keep_their_own_raw_file_names()
+    {
+        using var s = new CacheScenario();
+        File.WriteAllText(s.ConfigPath, """
+            {
+              "model": { "path": "model.onnx" },
+              "preprocessing": { "resize": { "apply": true, "imageSize": [24, 16] } },
+              "execution": { "useCaching": "disk", "cacheDir": "cache" },
+              "output": { "save": { "apply": false }, "saveRaw": { "apply": true, "format": "npy", "path": "raw" } }
+            }
+            """);
+        File.Copy(s.Images[0], s.Dir.Combine("images", "twin.png"));
+        var inputs = new[] { new InputItem(s.Images[0]), new InputItem(s.Dir.Combine("images", "twin.png")) };
+        foreach (var run in new[] { "cold", "warm" })
+        {
+            using var pipeline = Pipeline.FromConfig(s.ConfigPath, new PipelineOptions { OutputDirectory = s.Dir.Combine(run), MaxParallelism = 1, KeepOutputTensors = false });
+            var batch = await pipeline.RunBatchAsync(inputs);
+            Assert.Equal(["photo_160x120.npy", "twin.npy"], batch.Items.Select(i => Path.GetFileName(Assert.Single(i.Outputs))).Order());
+            Assert.True(File.Exists(s.Dir.Combine(run, "twin.npy")), run);
+        }
+    }
 }
