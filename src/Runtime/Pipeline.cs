@@ -467,11 +467,15 @@ public sealed class Pipeline : IDisposable
         return new(digest, read);
     }
 
-    /// <summary>The bytes to decode; after a fast-path digest they are read now and checked against it, so a result is never cached under another content's key.</summary>
-    private static byte[] BytesToDecode(string path, InputContent input)
+    /// <summary>
+    /// The bytes to decode; after a fast-path digest they are read now and checked, so a result is never cached under
+    /// another content's key: by the file's unchanged size and time (as the fast path trusts them), else by hashing.
+    /// </summary>
+    private byte[] BytesToDecode(string path, InputContent input)
     {
         if (input.Bytes is { } known) return known;
         var bytes = ReadInput(path);
+        if (_cache.InputDigests?.StillDescribes(path, input.Digest) == true && bytes.Length == new FileInfo(path).Length) return bytes;
         if (CacheKeys.ContentDigest(bytes) != input.Digest)
             throw new ImageInputException(ErrorCodes.ImageNotFound, path, "the input file changed while it was being processed; run again");
         return bytes;
