@@ -26,6 +26,8 @@ namespace ImageFlowIO.Generators
         public static readonly DiagnosticDescriptor ConfigNotFound = Error(ConfigErrorCodes.ConfigNotFound, "The config file cannot be read");
         public static readonly DiagnosticDescriptor CustomFunctionNotRun = Warning(ConfigErrorCodes.CustomFunctionNotRun, "A JavaScript custom function is not run in .NET");
         public static readonly DiagnosticDescriptor NonReproducibleOutput = Warning(ConfigErrorCodes.NonReproducibleOutput, "The output file name makes builds non-reproducible");
+        public static readonly DiagnosticDescriptor InvalidPath = Error(ConfigErrorCodes.InvalidPath, "A config path is empty or contains control characters");
+        public static readonly DiagnosticDescriptor PathIsFolder = Error(ConfigErrorCodes.PathIsFolder, "A config path names a folder where a file is meant");
 
         /// <summary>The generator itself failed on a config: a bug to report, never a crash of the compiler.</summary>
         public static readonly DiagnosticDescriptor GeneratorFailed = new DiagnosticDescriptor(
@@ -46,6 +48,8 @@ namespace ImageFlowIO.Generators
             [ConfigNotFound.Id] = ConfigNotFound,
             [CustomFunctionNotRun.Id] = CustomFunctionNotRun,
             [NonReproducibleOutput.Id] = NonReproducibleOutput,
+            [InvalidPath.Id] = InvalidPath,
+            [PathIsFolder.Id] = PathIsFolder,
             [GeneratorFailed.Id] = GeneratorFailed,
         };
 
