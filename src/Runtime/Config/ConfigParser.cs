@@ -252,7 +252,8 @@ namespace ImageFlowIO.Config
                     Source = source,
                     BatchSize = o.Int("batchSize", 1, 1, 4096),
                     AutoOrient = o.Bool("autoOrient", true),
-                    MaxPixels = o.Long("maxPixels", 100_000_000, 1, long.MaxValue),
+                    // 16384²: a float tensor of that many RGBA pixels still fits one .NET array.
+                    MaxPixels = o.Long("maxPixels", 100_000_000, 1, MaxPixelsLimit),
                 };
             }
 
@@ -622,9 +623,22 @@ namespace ImageFlowIO.Config
                 return new CustomConfig { PreprocessingFn = pre, PostprocessingFn = post };
             }
 
+            private const long MaxPixelsLimit = 1L << 28;
+
             private void CheckConsistency(PipelineConfig c, ObjectReader root)
             {
                 var pre = c.Preprocessing;
+                // Every image the pipeline holds is bounded like the input: a size over input.maxPixels would allocate gigabytes or overflow.
+                var sizes = new List<(string Label, Size2? Size, bool Used, Func<TextLocation> At)>
+                {
+                    ("preprocessing.resize.imageSize", pre.Resize.ImageSize, pre.Resize.Apply, () => root.Obj("preprocessing")!.Obj("resize")!.LocationOf("imageSize")),
+                    ("preprocessing.centerCrop.size", pre.CenterCrop.Size, pre.CenterCrop.Apply, () => root.Obj("preprocessing")!.Obj("centerCrop")!.LocationOf("size")),
+                    ("inference.tiling.tileSize", c.Inference.Tiling.TileSize, c.Inference.Tiling.Apply, () => root.Obj("inference")!.Obj("tiling")!.LocationOf("tileSize")),
+                    ("postprocessing.resizeTo", c.Postprocessing.ResizeTo.Size, c.Postprocessing.ResizeTo.Kind == ResizeTargetKind.Size, () => root.Obj("postprocessing")!.LocationOf("resizeTo")),
+                };
+                foreach (var (label, size, used, at) in sizes)
+                    if (used && size is { } s && (long)s.Width * s.Height > c.Input.MaxPixels)
+                        Report(ConfigErrorCodes.OutOfRange, label + " " + s + " is " + ((long)s.Width * s.Height).ToString("N0", CultureInfo.InvariantCulture) + " pixels, more than input.maxPixels (" + c.Input.MaxPixels.ToString("N0", CultureInfo.InvariantCulture) + "); use a smaller size or raise input.maxPixels (at most " + MaxPixelsLimit.ToString("N0", CultureInfo.InvariantCulture) + ")", at());
                 if (pre.Normalize.Apply && (pre.Format.DataType == TensorDataType.Uint8 || pre.Format.DataType == TensorDataType.Int8))
                     Report(ConfigErrorCodes.InconsistentSettings, "preprocessing.normalize applies to float tensors only, but format.dataType is " + pre.Format.DataType.ToString().ToLowerInvariant() + "; set dataType to \"float32\" or \"float16\", or set normalize.apply to false", root.Obj("preprocessing")!.Obj("normalize")!.Node.Location);
                 if (pre.Normalize.Apply)

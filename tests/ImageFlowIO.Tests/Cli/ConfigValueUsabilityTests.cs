@@ -106,6 +106,27 @@ public sealed class ConfigValueUsabilityTests : IDisposable
         Assert.True(d.Line == 1 && d.Column > 1, d.ToString());
     }
 
+    // Found by ConfigFuzzTests: these ran into an InvalidMemoryOperationException or OverflowException (IFIO9001), or a 90 s resize.
+    [Theory]
+    [InlineData("\"preprocessing\": { \"resize\": { \"apply\": true, \"imageSize\": [65535, 65535] } }", "preprocessing.resize.imageSize [65535, 65535] is 4,294,836,225 pixels, more than input.maxPixels (100,000,000)")]
+    [InlineData("\"preprocessing\": { \"resize\": { \"apply\": true, \"imageSize\": [65535, 2000] } }", "preprocessing.resize.imageSize [65535, 2000] is 131,070,000 pixels")]
+    [InlineData("\"preprocessing\": { \"centerCrop\": { \"apply\": true, \"size\": [65535, 65535] } }", "preprocessing.centerCrop.size [65535, 65535]")]
+    [InlineData("\"postprocessing\": { \"resizeTo\": [65535, 65535] }", "postprocessing.resizeTo [65535, 65535]")]
+    [InlineData("\"inference\": { \"tiling\": { \"apply\": true, \"tileSize\": [65535, 65535] } }", "inference.tiling.tileSize [65535, 65535]")]
+    [InlineData("\"input\": { \"maxPixels\": 9000000000 }", "'input.maxPixels' is 9000000000 but must be between 1 and 268435456")]
+    public async Task Sizes_beyond_input_maxPixels_are_located_IFIO0006_not_a_crash(string section, string message)
+    {
+        _dir.Copy(TestPaths.Model("invert_nchw.onnx"), "models/invert_nchw.onnx");
+        _dir.Copy(TestPaths.Image("solid_red_32x32.png"), "in/red.png");
+        var config = _dir.Write("imageflow.json", "{ \"model\": { \"path\": \"models/invert_nchw.onnx\" }, \"input\": { \"source\": \"in/red.png\" },\n  " + section + ",\n  \"output\": { \"save\": { \"apply\": true, \"path\": \"out\" } } }");
+        if (section.Contains("\"input\"")) File.WriteAllText(config, File.ReadAllText(config).Replace("\"input\": { \"source\": \"in/red.png\" },", ""));
+        var r = await CliRunner.RunAsync("--config", config, "--no-progress");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{config}(2,", r.Stderr);
+        Assert.Contains("error IFIO0006: " + message, r.Stderr);
+        Assert.DoesNotContain(ErrorCodes.Internal, r.Stderr);
+    }
+
     [Fact]
     public async Task A_file_path_that_names_an_existing_folder_is_an_error_when_parsing_a_file()
     {
