@@ -63,6 +63,7 @@ namespace ImageFlowIO.Cli
                 viz, vizAlpha, vizOut, validateOnly, dryRun, printSchema, progress, noProgress, version, new HelpOption(),
             };
             root.Subcommands.Add(CacheCommands.Create(stdout, stderr));
+            root.Subcommands.Add(BenchmarkCommand.Create(stdout, stderr));
 
             root.SetAction(async (parse, ct) =>
             {

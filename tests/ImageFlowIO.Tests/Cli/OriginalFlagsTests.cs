@@ -39,7 +39,7 @@ public sealed class OriginalFlagsTests : IDisposable
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("Usage:" + Environment.NewLine + "  imageflowio [command] [options]", r.Stdout);
         Assert.DoesNotContain("ImageFlowIO.Cli", r.Stdout);
-        foreach (var flag in new[] { "-V, --version", "-v, --verbose", "--json-errors", "--viz <difference|heatmap|overlay|sideBySide>", "--viz-alpha <a>", "--viz-out <dir>" })
+        foreach (var flag in new[] { "-V, --version", "-v, --verbose", "--json-errors", "--viz <difference|heatmap|overlay|sideBySide>", "--viz-alpha <a>", "--viz-out <dir>", "benchmark" })
             Assert.Contains(flag, r.Stdout);
     }
 
