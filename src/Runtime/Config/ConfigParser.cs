@@ -420,10 +420,13 @@ namespace ImageFlowIO.Config
                     };
                 }
 
+                var clamp = c is null ? new ClampConfig() : new ClampConfig { Apply = c.Bool("apply", false), Min = c.Double("min", 0), Max = c.Double("max", 1) };
+                if (clamp.Apply && clamp.Min > clamp.Max)
+                    Report(ConfigErrorCodes.InconsistentSettings, "postprocessing.clamp.min (" + clamp.Min.ToString(CultureInfo.InvariantCulture) + ") is greater than clamp.max (" + clamp.Max.ToString(CultureInfo.InvariantCulture) + "); swap them", c!.LocationOf("min"));
                 return new PostprocessingConfig
                 {
                     Activation = a is null ? new ActivationConfig() : new ActivationConfig { Apply = a.Bool("apply", false), Type = a.Enum("type", ActivationType.None) },
-                    Clamp = c is null ? new ClampConfig() : new ClampConfig { Apply = c.Bool("apply", false), Min = c.Double("min", 0), Max = c.Double("max", 1) },
+                    Clamp = clamp,
                     Denormalize = d is null ? new DenormalizeConfig() : new DenormalizeConfig { Apply = d.Bool("apply", false), Scale = d.Double("scale", 255, double.Epsilon, 1e12), Dtype = d.Enum("dtype", OutputDataType.Uint8) },
                     ToneMap = t is null ? new ToneMapConfig() : new ToneMapConfig { Apply = t.Bool("apply", false), Method = t.Enum("method", ToneMapMethod.Aces), Exposure = t.Double("exposure", 0, -64, 64), Gamma = t.Double("gamma", 2.2, 0.01, 100) },
                     ColorMap = cm is null ? new ColorMapConfig() : new ColorMapConfig { Apply = cm.Bool("apply", false), Mode = cm.Enum("mode", ColorMapMode.Grayscale), Channel = cm.Int("channel", 0, 0, 4096) },

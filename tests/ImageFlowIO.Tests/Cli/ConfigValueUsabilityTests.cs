@@ -128,6 +128,18 @@ public sealed class ConfigValueUsabilityTests : IDisposable
     }
 
     [Fact]
+    public async Task Clamp_min_above_max_is_a_located_IFIO0010_not_a_crash()
+    {
+        // Found while fuzzing: Math.Clamp threw ArgumentException for every image (IFIO9001).
+        var config = Write("{ \"save\": { \"apply\": true, \"path\": \"out\" } }", ",\n  \"postprocessing\": { \"clamp\": { \"apply\": true, \"min\": 5, \"max\": -5 } }");
+        var column = File.ReadAllLines(config)[4].IndexOf("\"min\": 5", StringComparison.Ordinal) + 8;
+        var r = await CliRunner.RunAsync("--config", config, "--no-progress");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{config}(5,{column}): error IFIO0010: postprocessing.clamp.min (5) is greater than clamp.max (-5); swap them", r.Stderr);
+        Assert.DoesNotContain(ErrorCodes.Internal, r.Stderr);
+    }
+
+    [Fact]
     public async Task A_file_path_that_names_an_existing_folder_is_an_error_when_parsing_a_file()
     {
         Directory.CreateDirectory(_dir.Combine("meta.json"));
