@@ -120,7 +120,13 @@ namespace ImageFlowIO.Cli
                 // Our own handler: System.CommandLine's default prints a stack trace and exits 1.
                 return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C: what was written stays valid (outputs and cache entries are written atomically).
+                stderr.WriteLine("imageflowio: cancelled");
+                return ExitCodes.Cancelled;
+            }
+            catch (Exception ex)
             {
                 stderr.WriteLine($"error {ErrorCodes.Internal}: unexpected failure ({ex.GetType().Name}: {ex.Message}); please report it with the config and command line");
                 return ExitCodes.For(new ImageFlowException(ErrorFamily.Internal, ErrorCodes.Internal, null, ex.Message));

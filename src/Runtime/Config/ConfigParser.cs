@@ -306,6 +306,10 @@ namespace ImageFlowIO.Config
                     var mean = n.Numbers("mean") ?? new double[] { 0, 0, 0 };
                     var std = n.Numbers("std") ?? new double[] { 1, 1, 1 };
                     if (std.Any(s => s == 0)) Report(ConfigErrorCodes.OutOfRange, "preprocessing.normalize.std must not contain 0 (division by zero)", n.LocationOf("std"));
+                    // The tensor is float32 (or narrower): a mean or std beyond float32 would turn every value into infinity.
+                    foreach (var (name, list) in new[] { ("mean", mean), ("std", std) })
+                        if (list.Any(v => Math.Abs(v) > float.MaxValue))
+                            Report(ConfigErrorCodes.OutOfRange, "preprocessing.normalize." + name + " has a value beyond the float32 range (±3.4e38); use values such as [0.485, 0.456, 0.406]", n.LocationOf(name));
                     normalize = new NormalizeConfig { Apply = n.Bool("apply", false), Mean = mean, Std = std };
                 }
                 return new PreprocessingConfig

@@ -140,6 +140,30 @@ public sealed class ConfigValueUsabilityTests : IDisposable
     }
 
     [Fact]
+    public async Task A_classifier_whose_scores_overflow_writes_null_scores_not_a_crash()
+    {
+        // Found by ConfigFuzzTests (seed 14, case 332): normalize.mean -1e308 made every logit infinite and the batch's
+        // writeMeta threw ArgumentException ("cannot be written as valid JSON") out of the run (IFIO9001).
+        _dir.Copy(TestPaths.Model("classifier_nchw.onnx"), "models/classifier_nchw.onnx");
+        _dir.Copy(TestPaths.Image("solid_red_32x32.png"), "in/red.png");
+        var tooBig = ConfigParser.Parse("{ \"model\": { \"path\": \"m.onnx\" }, \"preprocessing\": { \"normalize\": { \"apply\": true, \"mean\": [0.485, -1e308, 0.406] } } }", "c.json", "");
+        Assert.Contains(tooBig.Diagnostics, d => d.Code == ConfigErrorCodes.OutOfRange && d.Message.Contains("beyond the float32 range"));
+
+        // Within float32, the division still overflows: the scores are infinite or NaN, and the meta says null.
+        var config = _dir.Write("imageflow.json", """
+            { "model": { "path": "models/classifier_nchw.onnx" }, "input": { "source": "in/red.png" },
+              "preprocessing": { "normalize": { "apply": true, "mean": [3e38, 3e38, 3e38], "std": [1e-30, 1e-30, 1e-30] } },
+              "output": { "writeMeta": { "apply": true, "jsonPath": "out/meta.json" } } }
+            """);
+        var r = await CliRunner.RunAsync("--config", config, "--no-progress");
+        Assert.Equal(0, r.ExitCode);
+        using var meta = System.Text.Json.JsonDocument.Parse(File.ReadAllText(_dir.Combine("out", "meta.json")));
+        var scores = meta.RootElement[0].GetProperty("topK").EnumerateArray().Select(t => t.GetProperty("score")).ToList();
+        Assert.NotEmpty(scores);
+        Assert.Contains(scores, s => s.ValueKind == System.Text.Json.JsonValueKind.Null);
+    }
+
+    [Fact]
     public async Task A_file_path_that_names_an_existing_folder_is_an_error_when_parsing_a_file()
     {
         Directory.CreateDirectory(_dir.Combine("meta.json"));

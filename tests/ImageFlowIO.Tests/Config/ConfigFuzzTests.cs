@@ -237,7 +237,7 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output) : IDisposable
             // Perturb a number: a sign flip, an order of magnitude, off by one, zero (breaks relations such as clamp min ≤ max).
             var numbers = slots.Where(x => x.Value is JsonValue v && v.GetValueKind() == JsonValueKind.Number).ToList();
             var slot = numbers[random.Next(numbers.Count)];
-            var x = slot.Value!.GetValue<double>();
+            var x = double.Parse(slot.Value!.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
             Set(slot, JsonValue.Create(random.Next(6) switch { 0 => -x, 1 => x * 1000, 2 => x / 1000, 3 => x + 1, 4 => x - 1, _ => 0.0 }));
         }
         else if (op <= 8 && slots.Count > 0)
