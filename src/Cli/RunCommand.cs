@@ -162,19 +162,8 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
     {
         if (Visualization is null && VisualizationAlpha is null && VisualizationOut is null) return cfg;
         var viz = cfg.Visualization;
-        return new PipelineConfig
+        var copy = new PipelineConfig
         {
-            ConfigPath = cfg.ConfigPath,
-            BaseDirectory = cfg.BaseDirectory,
-            Model = cfg.Model,
-            Execution = cfg.Execution,
-            Input = cfg.Input,
-            Preprocessing = cfg.Preprocessing,
-            Inference = cfg.Inference,
-            Postprocessing = cfg.Postprocessing,
-            Output = cfg.Output,
-            Logging = cfg.Logging,
-            Custom = cfg.Custom,
             Visualization = new VisualizationConfig
             {
                 Apply = viz.Apply || Visualization is not null,
@@ -184,6 +173,10 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
                 OutputPath = VisualizationOut is not null ? Path.GetFullPath(VisualizationOut) : viz.OutputPath,
             },
         };
+        // Every other section as it is: copied by property so a section added to the model later is never dropped here.
+        foreach (var property in typeof(PipelineConfig).GetProperties().Where(p => p.CanWrite && p.Name != nameof(PipelineConfig.Visualization)))
+            property.SetValue(copy, property.GetValue(cfg));
+        return copy;
     }
 
     private int Validate(PipelineConfig cfg, string? inputPath)
