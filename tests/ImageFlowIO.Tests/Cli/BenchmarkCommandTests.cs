@@ -5,7 +5,18 @@ using ImageFlowIO.Tests.Support;
 
 namespace ImageFlowIO.Tests.Cli;
 
+/// <summary>
+/// Measurements run alone: other test classes running in parallel in this process would queue the pipeline's
+/// thread-pool work, and that wait shows up in the measured totals but in no stage.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class BenchmarkCollection
+{
+    public const string Name = "benchmark measurements";
+}
+
 /// <summary><c>imageflowio benchmark</c>: the original's flags, honest numbers from the user's config, and reports that parse.</summary>
+[Collection(BenchmarkCollection.Name)]
 public sealed class BenchmarkCommandTests : IDisposable
 {
     private readonly TempDir _dir = new();
