@@ -31,6 +31,8 @@ namespace ImageFlowIO.Generators
         /// <summary>A JavaScript custom function: answered once the matching partial hook is implemented.</summary>
         public static readonly DiagnosticDescriptor CustomFunctionNotRun = Warning(ConfigErrorCodes.CustomFunctionNotRun);
         public static readonly DiagnosticDescriptor NonReproducibleOutput = Warning(ConfigErrorCodes.NonReproducibleOutput);
+        public static readonly DiagnosticDescriptor InvalidPath = Error(ConfigErrorCodes.InvalidPath);
+        public static readonly DiagnosticDescriptor PathIsFolder = Error(ConfigErrorCodes.PathIsFolder);
         /// <summary>Two configs would generate the same class (instead of the compiler's CS0101).</summary>
         public static readonly DiagnosticDescriptor ClassNameClash = Error(ConfigErrorCodes.ClassNameClash);
         /// <summary>The generator itself failed on a config: a bug to report, never a crash of the compiler.</summary>
@@ -39,7 +41,7 @@ namespace ImageFlowIO.Generators
         private static readonly ConcurrentDictionary<string, DiagnosticDescriptor> ById = new ConcurrentDictionary<string, DiagnosticDescriptor>(new[]
         {
             InvalidJson, UnknownProperty, WrongType, InvalidValue, MissingProperty, OutOfRange, UnsupportedModelFormat, DuplicateProperty,
-            InvalidFilenamePattern, InconsistentSettings, ConfigNotFound, CustomFunctionNotRun, NonReproducibleOutput, ClassNameClash, GeneratorFailed,
+            InvalidFilenamePattern, InconsistentSettings, ConfigNotFound, CustomFunctionNotRun, NonReproducibleOutput, InvalidPath, PathIsFolder, ClassNameClash, GeneratorFailed,
         }.ToDictionary(d => d.Id, d => d));
 
         /// <summary>Every descriptor the generator has reported or can report.</summary>

@@ -68,6 +68,8 @@ namespace ImageFlowIO.Config
         public const string ConfigNotFound = "IFIO0011";
         public const string CustomFunctionNotRun = "IFIO0012";
         public const string NonReproducibleOutput = "IFIO0013";
+        public const string InvalidPath = "IFIO0014";
+        public const string PathIsFolder = "IFIO0015";
 
         /// <summary>Every config diagnostic ID with its one-line title (for docs and the generator's descriptors).</summary>
         public static readonly IReadOnlyList<KeyValuePair<string, string>> Titles = new[]
@@ -87,6 +89,8 @@ namespace ImageFlowIO.Config
             new KeyValuePair<string, string>(ConfigNotFound, "The config file cannot be read"),
             new KeyValuePair<string, string>(CustomFunctionNotRun, "A JavaScript custom function is not run in .NET"),
             new KeyValuePair<string, string>(NonReproducibleOutput, "The output file name makes builds non-reproducible"),
+            new KeyValuePair<string, string>(InvalidPath, "A config path is empty or contains control characters"),
+            new KeyValuePair<string, string>(PathIsFolder, "A config path names a folder where a file is meant"),
         };
     }
 }

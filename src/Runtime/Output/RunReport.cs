@@ -87,7 +87,9 @@ internal static class RunReport
             {
                 w.WriteStartObject();
                 w.WriteString("label", label);
-                w.WriteNumber("score", Math.Round(score, 6));
+                // A model can output NaN or infinity; JSON has no such numbers, so they are written as null.
+                if (float.IsFinite(score)) w.WriteNumber("score", Math.Round(score, 6));
+                else w.WriteNull("score");
                 w.WriteEndObject();
             }
             w.WriteEndArray();
