@@ -6,8 +6,11 @@ namespace ImageFlowIO.Cli;
 /// <summary>A Spectre.Console progress bar on stderr for folder runs; off by default when stderr is redirected or CI is set.</summary>
 internal static class ProgressReporter
 {
-    public static bool DefaultEnabled() =>
-        !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("CI") is null or "" or "0" or "false";
+    /// <summary>On by default only when the CLI writes its errors to a terminal (the process's own, not redirected) outside CI.</summary>
+    public static bool DefaultEnabled(TextWriter stderr) =>
+        DefaultEnabled(ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected, Environment.GetEnvironmentVariable("CI"));
+
+    internal static bool DefaultEnabled(bool stderrIsTerminal, string? ci) => stderrIsTerminal && ci is null or "" or "0" or "false";
 
     public static async Task<BatchResult> RunAsync(TextWriter stderr, CliLoggerProvider log, int total, Func<IProgress<PipelineResult>, Task<BatchResult>> run)
     {

@@ -126,7 +126,7 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
             }
 
             var sw = Stopwatch.StartNew();
-            var showProgress = isFolder && (Progress ?? ProgressReporter.DefaultEnabled());
+            var showProgress = isFolder && (Progress ?? ProgressReporter.DefaultEnabled(stderr));
             BatchResult batch;
             try
             {
