@@ -38,11 +38,17 @@ namespace ImageFlowIO.Cli
             var printSchema = new Option<bool>("--print-schema") { Description = "Print the config's JSON Schema" };
             var progress = new Option<bool>("--progress") { Description = "Show a progress bar (default when writing to a terminal)" };
             var noProgress = new Option<bool>("--no-progress") { Description = "Never show a progress bar" };
+            var remoteCache = new Option<string?>("--remote-cache") { Description = "Shared HTTP cache URL (bazel-remote, nginx WebDAV); overrides execution.cache.remote.url and IMAGEFLOWIO_REMOTE_CACHE" };
+            var remoteCacheReadOnly = new Option<bool>("--remote-cache-read-only") { Description = "Only read from the remote cache (pull requests, developer machines)" };
+            var shard = new Option<string?>("--shard") { Description = "Process only shard k of n of the inputs (k/n, by a stable hash of each input's relative path)" };
 
             var root = new RootCommand("imageflowio: preprocess images, run an ONNX model, postprocess and save, driven by one JSON config.")
             {
                 config, input, output, cache, cacheDir, backend, threads, concurrency, logLevel, logFile, errors, validateOnly, dryRun, printSchema, progress, noProgress,
             };
+            root.Options.Add(remoteCache);
+            root.Options.Add(remoteCacheReadOnly);
+            root.Options.Add(shard);
             root.Subcommands.Add(CacheCommands.Create(stdout, stderr));
 
             root.SetAction(async (parse, ct) =>
@@ -64,6 +70,9 @@ namespace ImageFlowIO.Cli
                     DryRun = parse.GetValue(dryRun),
                     PrintSchema = parse.GetValue(printSchema),
                     Progress = parse.GetValue(noProgress) ? false : parse.GetValue(progress) ? true : null,
+                    RemoteCache = parse.GetValue(remoteCache),
+                    RemoteCacheReadOnly = parse.GetValue(remoteCacheReadOnly),
+                    Shard = parse.GetValue(shard),
                 };
                 return await run.ExecuteAsync(ct).ConfigureAwait(false);
             });
@@ -96,6 +105,9 @@ namespace ImageFlowIO.Cli
         public bool DryRun { get; init; }
         public bool PrintSchema { get; init; }
         public bool? Progress { get; init; }
+        public string? RemoteCache { get; init; }
+        public bool RemoteCacheReadOnly { get; init; }
+        public string? Shard { get; init; }
 
         public async Task<int> ExecuteAsync(CancellationToken ct)
         {
@@ -159,6 +171,11 @@ namespace ImageFlowIO.Cli
             var inputs = isFolder
                 ? Directory.EnumerateFiles(inputPath).Where(ImageDecoder.IsSupportedExtension).Order(StringComparer.Ordinal).Select(p => new InputItem(p)).ToList()
                 : [new InputItem(inputPath)];
+            if (Shard is not null)
+            {
+                if (!InputShard.TryParse(Shard, out var part, out var shardProblem)) { stderr.WriteLine($"error: --shard: {shardProblem}"); return ExitCodes.UsageOrConfig; }
+                inputs = [.. part.Select(inputs, i => i.Path, isFolder ? inputPath : Path.GetDirectoryName(inputPath)!)];
+            }
 
             var options = new PipelineOptions
             {
@@ -170,6 +187,8 @@ namespace ImageFlowIO.Cli
                 MaxParallelism = Concurrency ?? Math.Max(1, Environment.ProcessorCount),
                 IntraOpThreads = intraOp,
                 KeepOutputTensors = false,
+                RemoteCache = RemoteCache,
+                RemoteCacheReadOnly = RemoteCacheReadOnly ? true : null,
             };
 
             Pipeline pipeline;
