@@ -245,11 +245,13 @@ internal sealed class RemoteStore : ICacheStore
             var declared = response!.Content.Headers.ContentLength;
             if (declared > maxBytes) return Fetch.WrongSize;
             using var stream = response.Content.ReadAsStream(timeout.Token);
+            // Blocking reads (no thread-pool dependence); the timeout aborts a stalled body by disposing the response.
+            using var abort = timeout.Token.Register(static r => ((HttpResponseMessage)r!).Dispose(), response);
             var buffer = new MemoryStream(declared is { } d ? (int)d : 4096);
             var chunk = new byte[81920];
             while (true)
             {
-                var n = stream.ReadAsync(chunk, timeout.Token).AsTask().GetAwaiter().GetResult();
+                var n = stream.Read(chunk);
                 if (n == 0) break;
                 if (buffer.Length + n > maxBytes) return Fetch.WrongSize;
                 buffer.Write(chunk, 0, n);
@@ -324,7 +326,7 @@ internal sealed class RemoteStore : ICacheStore
 
     private string Describe(Exception ex, string method, string path, CancellationToken timeout) => ex switch
     {
-        OperationCanceledException when timeout.IsCancellationRequested && !_stop.IsCancellationRequested =>
+        _ when timeout.IsCancellationRequested && !_stop.IsCancellationRequested =>
             $"did not answer {method} {path} within {_settings.TimeoutMs} ms",
         HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } => "cannot be reached (its name does not resolve)",
         HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } h => $"cannot be reached ({h.InnerException?.Message ?? h.Message})",

@@ -1,0 +1,56 @@
+using ImageFlowIO.Tests.Caching;
+
+namespace ImageFlowIO.Build.Tests;
+
+/// <summary>Two "machines" (two copies of a consumer project, separate obj/ and local caches) sharing one nginx remote cache.</summary>
+[Collection(PackageFeedCollection.Name)]
+public sealed class RemoteCacheBuildTests(PackageFeedFixture feed)
+{
+    private static string TestData(params string[] parts) => Path.Combine([AppContext.BaseDirectory, "TestData", .. parts]);
+
+    private const string Config = """
+        {
+          "model": { "path": "models/model.onnx" },
+          "execution": { "backend": "onnx" },
+          "preprocessing": { "format": { "dataType": "float32", "channels": 3, "channelOrder": "rgb" } },
+          "postprocessing": { "denormalize": { "apply": true, "scale": 255, "dtype": "uint8" } },
+          "output": { "save": { "apply": true, "path": "out", "format": "png", "filename": "{name}.out.png" } }
+        }
+        """;
+
+    private ConsumerProject Machine(string name)
+    {
+        var p = new ConsumerProject(feed, name);
+        p.Copy(TestData("models", "invert_nchw.onnx"), "models/model.onnx");
+        p.WriteConfig(Config);
+        p.Copy(TestData("images", "photo_64x48.png"), "assets/a.png");
+        p.Copy(TestData("images", "gradient_33x17.png"), "assets/sub/b.png");
+        p.Copy(TestData("images", "solid_red_32x32.png"), "assets/c.png");
+        return p;
+    }
+
+    [Fact]
+    public void A_second_machine_builds_every_asset_from_the_remote_with_no_inference_and_identical_outputs()
+    {
+        using var nginx = new RemoteNginxServer();
+        var a = Machine("RemoteMachineA");
+        var b = Machine("RemoteMachineB");
+
+        var first = a.Build($"-p:ImageFlowRemoteCache={nginx.Url}");
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.True(first.Summary == (3, 3, 0, 0), first.ToString());
+        Assert.Matches(@"; remote: 0 hits, 6 misses, 6 writes, 0 bytes downloaded, [1-9]\d* bytes uploaded", first.Output);
+        Assert.Equal(6, nginx.Manifests.Length);
+
+        var second = b.Build($"-p:ImageFlowRemoteCache={nginx.Url}", "-p:ImageFlowRemoteCacheReadOnly=true");
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.True(second.Summary == (3, 3, 3, 0), second.ToString());
+        Assert.Matches(@"; remote: 3 hits, 0 misses, 0 writes, [1-9]\d* bytes downloaded, 0 bytes uploaded", second.Output);
+        Assert.Equal(3, b.Summary().GetProperty("cache").GetProperty("remote").GetProperty("hits").GetInt32());
+        foreach (var output in new[] { "assets/a.out.png", "assets/sub/b.out.png", "assets/c.out.png" })
+        {
+            Assert.Equal(File.ReadAllBytes(a.Obj(output)), File.ReadAllBytes(b.Obj(output)));
+            Assert.Equal(File.ReadAllBytes(a.Obj(output)), File.ReadAllBytes(b.Bin(output)));
+        }
+    }
+}
