@@ -52,5 +52,10 @@ public sealed class RemoteCacheBuildTests(PackageFeedFixture feed)
             Assert.Equal(File.ReadAllBytes(a.Obj(output)), File.ReadAllBytes(b.Obj(output)));
             Assert.Equal(File.ReadAllBytes(a.Obj(output)), File.ReadAllBytes(b.Bin(output)));
         }
+
+        // A shard that is not k/n is one located build error with its code.
+        var badShard = b.Build($"-p:ImageFlowRemoteCache={nginx.Url}", "-p:ImageFlowShard=3/2");
+        Assert.NotEqual(0, badShard.ExitCode);
+        Assert.Contains("error IFIO5004: ImageFlowShard: the shard '3/2' is not k/n", badShard.Output);
     }
 }

@@ -310,7 +310,9 @@ internal sealed class RemoteStore : ICacheStore
                     _settings.Display, code);
             return Fetch.Failed;
         }
-        Trip($"answered {method.Method} {path} with HTTP {code}");
+        Trip(code == 401
+            ? $"refused the credentials on {method.Method} {path} (HTTP 401); check IMAGEFLOWIO_REMOTE_CACHE_TOKEN or the URL's user info"
+            : $"answered {method.Method} {path} with HTTP {code}");
         return Fetch.Failed;
     }
 
