@@ -157,7 +157,14 @@ internal sealed class RemoteStore : ICacheStore
     public void Flush()
     {
         int left;
-        if (Flush(DrainTimeout)) return;
+        lock (_gate) left = _pending;
+        if (left == 0) return;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        if (Flush(DrainTimeout))
+        {
+            _logger.LogDebug("cache/remote: waited {Ms} ms for the last {Count} uploads", clock.ElapsedMilliseconds, left);
+            return;
+        }
         lock (_gate) left = _pending;
         _logger.LogInformation("cache/remote: {Count} uploads to {Url} not finished after {Seconds} s; they are skipped", left, _settings.Display, (int)DrainTimeout.TotalSeconds);
     }
