@@ -36,8 +36,17 @@ public sealed class RemoteCacheBuildTests(PackageFeedFixture feed)
         var a = Machine("RemoteMachineA");
         var b = Machine("RemoteMachineB");
 
-        var first = a.Build($"-p:ImageFlowRemoteCache={nginx.Url}");
+        // Basic auth in the URL's user info: sent to the server, never printed by us in the build log or summary.json
+        // (at detailed verbosity MSBuild itself echoes its command line and task parameters: docs/remote-cache.md says to
+        // keep credentials in the environment).
+        var first = a.Build($"-p:ImageFlowRemoteCache=http://ci-writer:pw-Zq81x@127.0.0.1:{nginx.Port}/", "-v:d");
         Assert.True(first.ExitCode == 0, first.ToString());
+        var ours = first.Output.Split('\n').Where(l => !l.Contains("Task Parameter:", StringComparison.Ordinal) && !l.Contains("Command line arguments =", StringComparison.Ordinal)).ToList();
+        var leaks = ours.Where(l => l.Contains("pw-Zq81x", StringComparison.Ordinal)).ToList();
+        Assert.True(leaks.Count == 0, string.Join("\n", leaks));
+        Assert.Contains(ours, l => l.Contains($"remote http://127.0.0.1:{nginx.Port}/", StringComparison.Ordinal));
+        Assert.DoesNotContain("pw-Zq81x", File.ReadAllText(a.Obj("summary.json")));
+        Assert.Contains(" ci-writer ", File.ReadAllText(nginx.AccessLog));
         Assert.True(first.Summary == (3, 3, 0, 0), first.ToString());
         Assert.Matches(@"; remote: 0 hits, 6 misses, 6 writes, 0 bytes downloaded, [1-9]\d* bytes uploaded", first.Output);
         Assert.Equal(6, nginx.Manifests.Length);
