@@ -56,11 +56,14 @@ namespace ImageFlowIO.Cli
             var progress = new Option<bool>("--progress") { Description = "Show a progress bar (default when writing to a terminal)" };
             var noProgress = new Option<bool>("--no-progress") { Description = "Never show a progress bar" };
             var version = new Option<bool>("--version", "-V") { Description = "Print the version and exit" };
+            var remoteCache = new Option<string?>("--remote-cache") { Description = "Shared HTTP cache URL (bazel-remote, nginx WebDAV); overrides execution.cache.remote.url and IMAGEFLOWIO_REMOTE_CACHE" };
+            var remoteCacheReadOnly = new Option<bool>("--remote-cache-read-only") { Description = "Only read from the remote cache (pull requests, developer machines)" };
+            var shard = new Option<string?>("--shard") { Description = "Process only shard k of n of the inputs (k/n, by a stable hash of each input's relative path)" };
 
             var root = new Command(CommandName, "imageflowio: preprocess images, run an ONNX model, postprocess and save, driven by one JSON config.")
             {
                 config, input, output, cache, cacheDir, backend, threads, concurrency, logLevel, verbose, logFile, errors, jsonErrors,
-                viz, vizAlpha, vizOut, validateOnly, dryRun, printSchema, progress, noProgress, version, new HelpOption(),
+                viz, vizAlpha, vizOut, validateOnly, dryRun, printSchema, progress, noProgress, remoteCache, remoteCacheReadOnly, shard, version, new HelpOption(),
             };
             root.Subcommands.Add(CacheCommands.Create(stdout, stderr));
             root.Subcommands.Add(BenchmarkCommand.Create(stdout, stderr));
@@ -104,6 +107,9 @@ namespace ImageFlowIO.Cli
                     DryRun = parse.GetValue(dryRun),
                     PrintSchema = parse.GetValue(printSchema),
                     Progress = parse.GetValue(noProgress) ? false : parse.GetValue(progress) ? true : null,
+                    RemoteCache = parse.GetValue(remoteCache),
+                    RemoteCacheReadOnly = parse.GetValue(remoteCacheReadOnly),
+                    Shard = parse.GetValue(shard),
                 };
                 return await run.ExecuteAsync(ct).ConfigureAwait(false);
             });

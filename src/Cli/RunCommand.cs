@@ -29,6 +29,9 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
     public bool DryRun { get; init; }
     public bool PrintSchema { get; init; }
     public bool? Progress { get; init; }
+    public string? RemoteCache { get; init; }
+    public bool RemoteCacheReadOnly { get; init; }
+    public string? Shard { get; init; }
 
     public async Task<int> ExecuteAsync(CancellationToken ct)
     {
@@ -89,6 +92,11 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
             return ExitCodes.UsageOrConfig;
         }
         var inputs = isFolder ? InputFiles(inputPath) : [new InputItem(inputPath)];
+        if (Shard is not null)
+        {
+            if (!InputShard.TryParse(Shard, out var part, out var shardProblem)) return ImageFlowCli.UsageError(stderr, $"--shard: {shardProblem}");
+            inputs = [.. part.Select(inputs, i => i.Path, isFolder ? inputPath : Path.GetDirectoryName(inputPath)!)];
+        }
 
         var options = new PipelineOptions
         {
@@ -101,6 +109,8 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
             MaxParallelism = Concurrency ?? Math.Max(1, Environment.ProcessorCount),
             IntraOpThreads = intraOp,
             KeepOutputTensors = false,
+            RemoteCache = RemoteCache,
+            RemoteCacheReadOnly = RemoteCacheReadOnly ? true : null,
         };
 
         Pipeline pipeline;

@@ -204,6 +204,7 @@ public sealed class Pipeline : IDisposable
                 foreach (var i in group.Where(collisions.ContainsKey)) progress?.Report(results[i]);
                 return ValueTask.CompletedTask;
             }).ConfigureAwait(false);
+        _cache.Flush(); // background uploads finish (bounded) before the batch's statistics are final
         var batch = new BatchResult { Items = results, Cache = _cache.Statistics, ElapsedMs = sw.Elapsed.TotalMilliseconds };
         WriteBatchMeta(batch);
         _logger.LogInformation("cache statistics: {Stats}", _cache.Statistics);

@@ -62,6 +62,7 @@ public sealed class CacheStatistics
     public CacheLayerStatistics Disk => this["disk"];
     public CacheLayerStatistics Remote => this["remote"];
 
-    public override string ToString() => _layers.Count == 0 ? "no cache" : string.Join("; ", _layers.Select(l =>
-        $"{l.Layer}: {l.Stats.Hits} hits, {l.Stats.Misses} misses, {l.Stats.Writes} writes, {l.Stats.Evictions} evictions, {l.Stats.Bytes} bytes"));
+    public override string ToString() => _layers.Count == 0 ? "no cache" : string.Join("; ", _layers.Select(l => l.Layer == "remote"
+        ? $"{l.Layer}: {l.Stats.Hits} hits, {l.Stats.Misses} misses, {l.Stats.Writes} writes, {l.Stats.BytesRead} bytes downloaded, {l.Stats.BytesWritten} bytes uploaded"
+        : $"{l.Layer}: {l.Stats.Hits} hits, {l.Stats.Misses} misses, {l.Stats.Writes} writes, {l.Stats.Evictions} evictions, {l.Stats.Bytes} bytes"));
 }

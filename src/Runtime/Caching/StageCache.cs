@@ -117,6 +117,12 @@ public sealed class StageCache : IDisposable
         _ => "output",
     };
 
+    /// <summary>Waits (bounded) for background writes (remote uploads) to finish.</summary>
+    internal void Flush()
+    {
+        foreach (var store in _stores) store.Flush();
+    }
+
     public void Dispose()
     {
         foreach (var store in _stores) store.Dispose();

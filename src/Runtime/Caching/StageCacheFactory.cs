@@ -21,26 +21,46 @@ public static class StageCacheFactory
         : config.Execution.CacheDir is { Length: > 0 } fromConfig ? config.ResolvePath(fromConfig)
         : DefaultCacheDirectory(config);
 
-    /// <summary>The cache a config describes (<c>execution.useCaching</c>, limits, compression) with the host's overrides.</summary>
+    /// <summary>
+    /// The cache a config describes (<c>execution.useCaching</c>, limits, compression, <c>execution.cache.remote</c>)
+    /// with the host's overrides. A remote URL the host names explicitly turns caching on (memory) when it is off.
+    /// </summary>
     public static StageCache Create(PipelineConfig config, PipelineOptions options, ILogger logger)
     {
         var mode = options.CacheMode ?? config.Execution.UseCaching;
+        if (mode == CacheMode.None && options.RemoteCache is { Length: > 0 } && options.CacheMode is null) mode = CacheMode.Memory;
         if (mode == CacheMode.None) return StageCache.None();
         var limits = config.Execution.Cache;
         var folder = mode == CacheMode.Disk ? ResolveCacheDirectory(config, options) : null;
-        var cache = Create(limits.MemoryLimitMB * 1024L * 1024, folder, limits.DiskLimitMB * 1024L * 1024, limits.Compression, logger);
-        logger.LogDebug("cache: mode {Mode}, memory limit {MemoryMB} MB{Disk}", mode.ToString().ToLowerInvariant(), limits.MemoryLimitMB,
-            cache.Stores.OfType<DiskStore>().FirstOrDefault() is { } d ? $", disk {d.Folder} (limit {limits.DiskLimitMB} MB, compression {limits.Compression.ToString().ToLowerInvariant()})" : "");
+        var remote = CreateRemote(config, options, logger, Environment.GetEnvironmentVariable);
+        var cache = Create(limits.MemoryLimitMB * 1024L * 1024, folder, limits.DiskLimitMB * 1024L * 1024, limits.Compression, logger, remote);
+        logger.LogDebug("cache: mode {Mode}, memory limit {MemoryMB} MB{Disk}{Remote}", mode.ToString().ToLowerInvariant(), limits.MemoryLimitMB,
+            cache.Stores.OfType<DiskStore>().FirstOrDefault() is { } d ? $", disk {d.Folder} (limit {limits.DiskLimitMB} MB, compression {limits.Compression.ToString().ToLowerInvariant()})" : "",
+            remote is null ? "" : $", remote {remote.Display}{(remote.ReadOnly ? " (read-only)" : "")}");
         return cache;
     }
 
+    /// <summary>The remote layer the host, config or environment names (<see cref="RemoteCacheSettings.Resolve"/>), or null; a bad URL is one IFIO4002 warning.</summary>
+    internal static RemoteStore? CreateRemote(PipelineConfig config, PipelineOptions options, ILogger logger, Func<string, string?> environment)
+    {
+        var settings = RemoteCacheSettings.Resolve(config, options, environment, out var problem);
+        if (problem is not null)
+            logger.LogWarning(CacheEvents.RemoteUnavailable, "{Problem}; running without the remote cache. Check --remote-cache, execution.cache.remote.url or {Variable}", problem, RemoteCacheSettings.UrlVariable);
+        return settings is null ? null : new RemoteStore(settings, new CacheLayerStatistics(), logger);
+    }
+
     /// <summary>A memory layer (when its limit is above 0) in front of a disk layer (when a folder is given and writable), for hosts that share one cache across pipelines.</summary>
-    public static StageCache Create(long memoryLimitBytes, string? diskFolder, long diskLimitBytes, CacheCompression compression, ILogger logger)
+    public static StageCache Create(long memoryLimitBytes, string? diskFolder, long diskLimitBytes, CacheCompression compression, ILogger logger) =>
+        Create(memoryLimitBytes, diskFolder, diskLimitBytes, compression, logger, remote: null);
+
+    /// <summary>Memory → disk → remote (each when given).</summary>
+    internal static StageCache Create(long memoryLimitBytes, string? diskFolder, long diskLimitBytes, CacheCompression compression, ILogger logger, ICacheStore? remote)
     {
         var stores = new List<ICacheStore>();
         if (memoryLimitBytes > 0) stores.Add(new MemoryStore(memoryLimitBytes, new CacheLayerStatistics(), logger));
         var disk = diskFolder is null ? null : DiskStore.Open(diskFolder, diskLimitBytes, compression, new CacheLayerStatistics(), logger);
         if (disk is not null) stores.Add(disk);
+        if (remote is not null) stores.Add(remote);
         var index = new InputDigestIndex(disk is null ? null : Path.Combine(disk.Folder, InputDigestIndex.FileName));
         return new StageCache(stores, index, logger);
     }

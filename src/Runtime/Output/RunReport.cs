@@ -51,6 +51,12 @@ internal static class RunReport
             w.WriteNumber("writes", s.Writes);
             w.WriteNumber("evictions", s.Evictions);
             w.WriteNumber("bytes", s.Bytes);
+            if (layer == "remote")
+            {
+                w.WriteNumber("bytesDownloaded", s.BytesRead);
+                w.WriteNumber("bytesUploaded", s.BytesWritten);
+                w.WriteNumber("rejected", s.Corrupt);
+            }
             w.WriteEndObject();
         }
         w.WriteEndObject();
