@@ -58,6 +58,8 @@ internal interface ICacheStore : IDisposable
     bool Put(CacheEntry entry);
     /// <summary>Waits (bounded) for writes still in flight, so statistics are final at the end of a batch; local stores write synchronously.</summary>
     void Flush() { }
+    /// <summary>Drops an entry the stage's codec rejected, so it is not read (and reported) again; a no-op where entries cannot be removed.</summary>
+    void Discard(CacheStage stage, string key) { }
 }
 
 /// <summary>Turns one stage's value into a <see cref="CacheEntry"/> and back; decoding validates everything it reads.</summary>

@@ -59,6 +59,7 @@ public sealed class StageCache : IDisposable
                     return true;
                 }
                 read = StoreRead.Corrupt(problem);
+                store.Discard(codec.Stage, key);
             }
             store.Statistics.Miss();
             if (read.Problem is { } why)

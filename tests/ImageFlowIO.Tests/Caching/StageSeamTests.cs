@@ -31,6 +31,8 @@ public sealed class StageSeamTests
             return Stored.TryAdd((entry.Stage, entry.Key), entry);
         }
 
+        public void Discard(CacheStage stage, string key) => Stored.TryRemove((stage, key), out _);
+
         public void Dispose() { }
     }
 
@@ -130,6 +132,11 @@ public sealed class StageSeamTests
         using var cache = new StageCache([poisoned], null, log.CreateLogger("t"));
         var run = await RunAsync(s, cache, "poisoned", log);
         Assert.Equal(s.Inputs.Count, log.Count("cache/counting corrupt"));
+        // Rejected entries are discarded from their store and replaced by the recomputed ones: a second run finds no poison.
+        var again = new ListLoggerProvider();
+        using (var cache2 = new StageCache([poisoned], null, again.CreateLogger("t"))) await RunAsync(s, cache2, "again", again);
+        Assert.Equal(0, again.Count("corrupt"));
+        Assert.All(poisoned.Stored.Values.Where(e => e.Stage == CacheStage.Output), e => Assert.DoesNotContain(e.Info.Files!, f => f.Path.Contains("..", StringComparison.Ordinal)));
         Assert.Empty(Directory.GetFiles(s.Dir.Path, "escaped-*", SearchOption.AllDirectories));
         Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(s.Dir.Path)!, "escaped-0.png")));
         foreach (var (name, bytes) in reference.Files) Assert.Equal(bytes, run.Files[name]);
