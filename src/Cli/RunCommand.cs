@@ -77,7 +77,9 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
             ReportError(new OutputException(ErrorCodes.OutputNotWritable, logFile!, $"the log file cannot be written ({ex.Message}); fix --log-file or logging.logPath"));
             return ExitCodes.OutputNotWritable;
         }
-        using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(level).AddProvider(logProvider));
+        using var ownedLogProvider = logProvider; // the factory below does not dispose providers given to its constructor
+        // Built directly, not through LoggerFactory.Create: that builds a DI container (start-up JIT and reflection).
+        using var loggerFactory = new LoggerFactory([logProvider], new LoggerFilterOptions { MinLevel = level });
         var logger = loggerFactory.CreateLogger("imageflowio");
 
         var inputPath = InputPath is not null ? Path.GetFullPath(InputPath) : cfg.Input.Source is { } s ? cfg.ResolvePath(s) : null;
