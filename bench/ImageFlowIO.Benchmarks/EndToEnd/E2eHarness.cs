@@ -70,6 +70,7 @@ internal static class E2eHarness
                 var bare = Child(PipelineChild, "--config", config, "--cache", "none", "--out", Path.Combine(work, "out-nocache"), "--workers", Str(workers));
                 report["nocache_cold_ms"] = bare["batch_ms"]!.GetValue<double>();
                 report["nocache_cold_cpu_ms"] = bare["cpu_ms"]!.GetValue<double>();
+                report["nocache_cold_stage_ms_summed"] = bare["stage_ms"]!.DeepClone();
                 report["disk_cache_cold_ratio_wall"] = Math.Round(report["cold_ms"]!.GetValue<double>() / bare["batch_ms"]!.GetValue<double>(), 3);
                 report["disk_cache_cold_ratio_cpu"] = Math.Round(report["cold_cpu_ms"]!.GetValue<double>() / bare["cpu_ms"]!.GetValue<double>(), 3);
             }
@@ -199,6 +200,7 @@ internal static class E2eHarness
         Console.WriteLine($"peak RSS (cold run process): {r["peak_rss_mb"]} MiB after the cold batch, {r["peak_rss_after_rerun_mb"]} MiB after the re-run" + (r["handwritten_peak_rss_mb"] is { } h ? $"; hand-written: {h} MiB" : ""));
         Console.WriteLine($"process CPU ms: cold {r["cold_cpu_ms"]}" + (r["handwritten_cpu_ms"] is { } hc ? $", hand-written {hc}" : ""));
         Console.WriteLine($"cold per-stage ms (summed over images and workers): {r["cold_stage_ms_summed"]?.ToJsonString()}");
+        if (r["nocache_cold_stage_ms_summed"] is { } ns) Console.WriteLine($"no-cache cold per-stage ms (summed): {ns.ToJsonString()}");
         if (r["handwritten_stage_ms_summed"] is { } hs) Console.WriteLine($"hand-written per-stage ms (summed): {hs.ToJsonString()}");
     }
 }

@@ -52,6 +52,7 @@ public static class StageCacheFactory
         if (memoryLimitBytes > 0) stores.Add(new MemoryStore(memoryLimitBytes, new CacheLayerStatistics(), logger, disk is null ? null : DiskBackedKeeps));
         if (disk is not null) stores.Add(disk);
         var index = new InputDigestIndex(disk is null ? null : Path.Combine(disk.Folder, InputDigestIndex.FileName));
-        return new StageCache(stores, index, logger);
+        var outputs = new OutputFileIndex(disk is null ? null : Path.Combine(disk.Folder, OutputFileIndex.FileName));
+        return new StageCache(stores, index, logger, outputs);
     }
 }
