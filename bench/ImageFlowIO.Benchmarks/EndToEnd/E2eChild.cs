@@ -43,6 +43,7 @@ internal static class E2eChild
             ["disk_bytes_read"] = batch.Cache.Disk.BytesRead,
             ["peak_rss_mb"] = E2eHarness.PeakRssMb(),
             ["cpu_ms"] = E2eHarness.CpuMs(),
+            ["system_cpu_ms"] = E2eHarness.SystemCpuMs(),
         };
         if (args.Flag("rerun"))
         {

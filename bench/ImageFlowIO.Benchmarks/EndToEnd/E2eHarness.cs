@@ -53,6 +53,7 @@ internal static class E2eHarness
             report["peak_rss_mb"] = cold["peak_rss_mb"]!.GetValue<double>();
             report["peak_rss_after_rerun_mb"] = cold["peak_rss_after_rerun_mb"]?.GetValue<double>();
             report["cold_cpu_ms"] = cold["cpu_ms"]!.GetValue<double>();
+            report["cold_system_cpu_ms"] = cold["system_cpu_ms"]?.DeepClone();
             report["cold_process_ms"] = cold["process_ms"]!.GetValue<double>();
             report["cold_stage_ms_summed"] = cold["stage_ms"]!.DeepClone();
             report["cold_cache"] = cold["cache"]!.DeepClone();
@@ -66,10 +67,17 @@ internal static class E2eHarness
                 report["disk_rerun_cpu_ms"] = disk["cpu_ms"]!.GetValue<double>();
                 report["disk_rerun_cache"] = disk["cache"]!.DeepClone();
                 report["disk_rerun_bytes_read"] = disk["disk_bytes_read"]?.DeepClone();
+                // A new process into the cold run's own output folder (the usual re-run): up-to-date outputs are only stat-ed.
+                var same = Child(PipelineChild, "--config", config, "--cache", "disk", "--cache-dir", cacheDir, "--out", Path.Combine(work, "out-cold"), "--workers", Str(workers));
+                report["disk_rerun_same_out_ms"] = same["batch_ms"]!.GetValue<double>();
+                report["disk_rerun_same_out_process_ms"] = same["process_ms"]!.GetValue<double>();
+                report["disk_rerun_same_out_cpu_ms"] = same["cpu_ms"]!.GetValue<double>();
+                report["disk_rerun_same_out_bytes_read"] = same["disk_bytes_read"]?.DeepClone();
                 // The same cold run with no cache at all (same workers): the disk cache's own cost is cold ÷ this.
                 var bare = Child(PipelineChild, "--config", config, "--cache", "none", "--out", Path.Combine(work, "out-nocache"), "--workers", Str(workers));
                 report["nocache_cold_ms"] = bare["batch_ms"]!.GetValue<double>();
                 report["nocache_cold_cpu_ms"] = bare["cpu_ms"]!.GetValue<double>();
+                report["nocache_cold_system_cpu_ms"] = bare["system_cpu_ms"]?.DeepClone();
                 report["nocache_cold_stage_ms_summed"] = bare["stage_ms"]!.DeepClone();
                 report["disk_cache_cold_ratio_wall"] = Math.Round(report["cold_ms"]!.GetValue<double>() / bare["batch_ms"]!.GetValue<double>(), 3);
                 report["disk_cache_cold_ratio_cpu"] = Math.Round(report["cold_cpu_ms"]!.GetValue<double>() / bare["cpu_ms"]!.GetValue<double>(), 3);
@@ -160,6 +168,9 @@ internal static class E2eHarness
     /// <summary>CPU time (user + system, all threads) this process has used, in ms: less sensitive than wall time to a busy machine.</summary>
     public static double CpuMs() { using var p = Process.GetCurrentProcess(); return Math.Round(p.TotalProcessorTime.TotalMilliseconds, 1); }
 
+    /// <summary>The kernel's share of <see cref="CpuMs"/> (system calls, page faults), in ms.</summary>
+    public static double SystemCpuMs() { using var p = Process.GetCurrentProcess(); return Math.Round(p.PrivilegedProcessorTime.TotalMilliseconds, 1); }
+
     /// <summary>The peak resident set of this process in MiB (VmHWM on Linux).</summary>
     public static double PeakRssMb() { using var p = Process.GetCurrentProcess(); p.Refresh(); return Math.Round(p.PeakWorkingSet64 / (1024.0 * 1024.0), 1); }
 
@@ -177,11 +188,13 @@ internal static class E2eHarness
         Console.WriteLine(Row("memory re-run (same process)", Get("memory_rerun_ms"), "≤ 0.05 × cold", Get("memory_rerun_ms") <= 0.05 * cold));
         if (Get("disk_rerun_ms") is { } disk)
         {
-            Console.WriteLine(Row("disk re-run (new process)", disk, "≤ 0.10 × cold", disk <= 0.10 * cold));
+            Console.WriteLine(Row("disk re-run (new process, new folder)", disk, "≤ 0.10 × cold", disk <= 0.10 * cold));
+            if (Get("disk_rerun_same_out_ms") is { } same)
+                Console.WriteLine(Row("disk re-run (new process, same folder)", same, "≤ 0.05 × cold", same <= 0.05 * cold));
             var bare = Get("nocache_cold_ms")!.Value;
             Console.WriteLine(Row("cold, no cache", bare, "cold ≤ 1.15 × this", cold <= 1.15 * bare));
-            Console.WriteLine($"  disk-cached cold ÷ no-cache cold: wall {r["disk_cache_cold_ratio_wall"]}, CPU {r["disk_cache_cold_ratio_cpu"]} (CPU ms {r["cold_cpu_ms"]} vs {r["nocache_cold_cpu_ms"]}); disk cache bytes written {r["cold_disk_bytes_written"]}");
-            Console.WriteLine($"  CPU ms: memory re-run {r["memory_rerun_cpu_ms"]}, disk re-run process {r["disk_rerun_cpu_ms"]} (payload bytes read {r["disk_rerun_bytes_read"]})");
+            Console.WriteLine($"  disk-cached cold ÷ no-cache cold: wall {r["disk_cache_cold_ratio_wall"]}, CPU {r["disk_cache_cold_ratio_cpu"]} (CPU ms {r["cold_cpu_ms"]} vs {r["nocache_cold_cpu_ms"]}, of which kernel {r["cold_system_cpu_ms"]} vs {r["nocache_cold_system_cpu_ms"]}); disk cache bytes written {r["cold_disk_bytes_written"]}");
+            Console.WriteLine($"  CPU ms: memory re-run {r["memory_rerun_cpu_ms"]}, disk re-run process {r["disk_rerun_cpu_ms"]} (payload bytes read {r["disk_rerun_bytes_read"]}), same folder {r["disk_rerun_same_out_cpu_ms"]} (payload bytes read {r["disk_rerun_same_out_bytes_read"]})");
         }
         if (Get("handwritten_ms") is not null)
         {

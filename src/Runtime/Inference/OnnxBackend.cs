@@ -105,9 +105,10 @@ public sealed class OnnxBackend : IInferenceBackend
                 return info.ElementDataType switch
                 {
                     TensorElementType.Float => TensorData.FromFloats(outShape, output.GetTensorDataAsSpan<float>(), layout),
-                    TensorElementType.Float16 => TensorData.FromFloats(outShape, output.GetTensorDataAsSpan<Float16>().ToArray().Select(h => (float)(Half)h.ToFloat()).ToArray(), layout),
-                    TensorElementType.UInt8 => TensorData.FromFloats(outShape, output.GetTensorDataAsSpan<byte>().ToArray().Select(b => b / 255f).ToArray(), layout),
-                    TensorElementType.Double => TensorData.FromFloats(outShape, output.GetTensorDataAsSpan<double>().ToArray().Select(d => (float)d).ToArray(), layout),
+                    // Other element types convert straight from ONNX Runtime's buffer into the tensor's own array: one pass, no intermediate arrays.
+                    TensorElementType.Float16 => Converted<Float16>(output, outShape, layout, static h => (float)(Half)h.ToFloat()),
+                    TensorElementType.UInt8 => Converted<byte>(output, outShape, layout, static b => b / 255f),
+                    TensorElementType.Double => Converted<double>(output, outShape, layout, static d => (float)d),
                     var t => throw new ModelException(ErrorCodes.ModelRunFailed, _modelPath, $"the model output '{Signature.OutputName}' is {t}; ImageFlowIO reads float outputs"),
                 };
             }
@@ -116,6 +117,17 @@ public sealed class OnnxBackend : IInferenceBackend
         {
             throw new ModelException(ErrorCodes.ModelRunFailed, _modelPath, $"the model failed on an input of shape [{string.Join(",", shape)}]: {FirstLine(ex.Message)}", ex);
         }
+    }
+
+    private static TensorData Converted<T>(OrtValue output, int[] shape, TensorLayout layout, Func<T, float> convert) where T : unmanaged
+    {
+        var source = output.GetTensorDataAsSpan<T>();
+        var count = source.Length;
+        return TensorData.FloatsFilledBy(shape, count, layout, (output, convert), static (dst, s) =>
+        {
+            var src = s.output.GetTensorDataAsSpan<T>();
+            for (var i = 0; i < src.Length; i++) dst[i] = s.convert(src[i]);
+        });
     }
 
     public void Dispose()
