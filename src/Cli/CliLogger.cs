@@ -2,17 +2,43 @@ using Microsoft.Extensions.Logging;
 
 namespace ImageFlowIO.Cli;
 
-/// <summary>Plain "level: message" lines to stderr and, optionally, a log file: greppable and stable for tests.</summary>
-internal sealed class CliLoggerProvider(LogLevel minimum, TextWriter console, string? logFile) : ILoggerProvider
+/// <summary>
+/// Plain "level: message" lines to stderr and, optionally, a log file: greppable and stable for tests. While a live
+/// progress display owns the terminal, console lines go through it (<see cref="RouteConsole"/>) so neither overwrites the other.
+/// </summary>
+internal sealed class CliLoggerProvider : ILoggerProvider
 {
     private readonly object _gate = new();
-    internal LogLevel Minimum { get; } = minimum;
-    private readonly StreamWriter? _file = logFile is null ? null : OpenLog(logFile);
+    private readonly TextWriter _console;
+    private readonly StreamWriter? _file;
+    private Action<string>? _live;
+
+    /// <summary>Opens the log file (creating its folder) now, so a bad path fails before any work; throws IOException or UnauthorizedAccessException.</summary>
+    public CliLoggerProvider(LogLevel minimum, TextWriter console, string? logFile)
+    {
+        Minimum = minimum;
+        _console = console;
+        _file = logFile is null ? null : OpenLog(logFile);
+    }
+
+    internal LogLevel Minimum { get; }
 
     private static StreamWriter OpenLog(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         return new StreamWriter(path, append: true) { AutoFlush = true };
+    }
+
+    /// <summary>Sends console lines to <paramref name="live"/> until the returned scope ends (the log file is unaffected).</summary>
+    public IDisposable RouteConsole(Action<string> live)
+    {
+        lock (_gate) _live = live;
+        return new Route(this);
+    }
+
+    private sealed class Route(CliLoggerProvider owner) : IDisposable
+    {
+        public void Dispose() { lock (owner._gate) owner._live = null; }
     }
 
     public ILogger CreateLogger(string categoryName) => new Logger(this);
@@ -26,10 +52,12 @@ internal sealed class CliLoggerProvider(LogLevel minimum, TextWriter console, st
             LogLevel.Warning => "warn",
             _ => "error",
         };
+        var line = $"{label}: {message}";
         lock (_gate)
         {
-            console.WriteLine($"{label}: {message}");
-            _file?.WriteLine($"{DateTime.UtcNow:O} {label}: {message}");
+            if (_live is { } live) live(line);
+            else _console.WriteLine(line);
+            _file?.WriteLine($"{DateTime.UtcNow:O} {line}");
         }
     }
 

@@ -8,6 +8,8 @@ internal static class ExitCodes
     public const int UsageOrConfig = 2;
     public const int Model = 3;
     public const int OutputNotWritable = 4;
+    /// <summary>Interrupted (Ctrl+C), the shell convention 128 + SIGINT.</summary>
+    public const int Cancelled = 130;
 
     public static int For(ImageFlowException ex) => ex.Family switch
     {

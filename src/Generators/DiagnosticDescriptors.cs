@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Linq;
 using ImageFlowIO.Config;
 using DiagnosticSeverity = Microsoft.CodeAnalysis.DiagnosticSeverity;
 using Microsoft.CodeAnalysis;
@@ -6,59 +8,56 @@ using Microsoft.CodeAnalysis;
 namespace ImageFlowIO.Generators
 {
     /// <summary>
-    /// One descriptor per config error code. The IDs are the parser's <see cref="ConfigErrorCodes"/>, so the build,
-    /// the CLI and the IDE report the same IFIO0### for the same mistake. Never renumber (AnalyzerReleases.*.md).
+    /// One descriptor per config diagnostic code. IDs and titles are the parser's <see cref="ConfigErrorCodes"/> (one
+    /// source), so the build, the CLI and the IDE report the same IFIO0### for the same mistake, and a code the parser
+    /// adds later gets its descriptor here without an edit. Never renumber (AnalyzerReleases.*.md).
     /// </summary>
     internal static class DiagnosticDescriptors
     {
         private const string Category = "ImageFlowIO.Config";
 
-        public static readonly DiagnosticDescriptor InvalidJson = Error(ConfigErrorCodes.InvalidJson, "The config is not valid JSON");
-        public static readonly DiagnosticDescriptor UnknownProperty = Error(ConfigErrorCodes.UnknownProperty, "Unknown property in the config");
-        public static readonly DiagnosticDescriptor WrongType = Error(ConfigErrorCodes.WrongType, "A config value has the wrong JSON type");
-        public static readonly DiagnosticDescriptor InvalidValue = Error(ConfigErrorCodes.InvalidValue, "A config value is not one of the allowed values");
-        public static readonly DiagnosticDescriptor MissingProperty = Error(ConfigErrorCodes.MissingProperty, "A required config property is missing");
-        public static readonly DiagnosticDescriptor OutOfRange = Error(ConfigErrorCodes.OutOfRange, "A config number is out of range");
-        public static readonly DiagnosticDescriptor UnsupportedModelFormat = Error(ConfigErrorCodes.UnsupportedModelFormat, "The model format is not supported (convert it to ONNX)");
-        public static readonly DiagnosticDescriptor DuplicateProperty = Error(ConfigErrorCodes.DuplicateProperty, "A property appears twice in one object");
-        public static readonly DiagnosticDescriptor InvalidFilenamePattern = Error(ConfigErrorCodes.InvalidFilenamePattern, "The output file name pattern is invalid");
-        public static readonly DiagnosticDescriptor InconsistentSettings = Error(ConfigErrorCodes.InconsistentSettings, "Config settings contradict each other");
-        public static readonly DiagnosticDescriptor ConfigNotFound = Error(ConfigErrorCodes.ConfigNotFound, "The config file cannot be read");
-        public static readonly DiagnosticDescriptor CustomFunctionNotRun = Warning(ConfigErrorCodes.CustomFunctionNotRun, "A JavaScript custom function is not run in .NET");
-        public static readonly DiagnosticDescriptor NonReproducibleOutput = Warning(ConfigErrorCodes.NonReproducibleOutput, "The output file name makes builds non-reproducible");
-
+        // Constant IDs, one field each, so the release tracking (AnalyzerReleases.*.md) sees every rule; titles from the parser's list.
+        public static readonly DiagnosticDescriptor InvalidJson = Error(ConfigErrorCodes.InvalidJson);
+        public static readonly DiagnosticDescriptor UnknownProperty = Error(ConfigErrorCodes.UnknownProperty);
+        public static readonly DiagnosticDescriptor WrongType = Error(ConfigErrorCodes.WrongType);
+        public static readonly DiagnosticDescriptor InvalidValue = Error(ConfigErrorCodes.InvalidValue);
+        public static readonly DiagnosticDescriptor MissingProperty = Error(ConfigErrorCodes.MissingProperty);
+        public static readonly DiagnosticDescriptor OutOfRange = Error(ConfigErrorCodes.OutOfRange);
+        public static readonly DiagnosticDescriptor UnsupportedModelFormat = Error(ConfigErrorCodes.UnsupportedModelFormat);
+        public static readonly DiagnosticDescriptor DuplicateProperty = Error(ConfigErrorCodes.DuplicateProperty);
+        public static readonly DiagnosticDescriptor InvalidFilenamePattern = Error(ConfigErrorCodes.InvalidFilenamePattern);
+        public static readonly DiagnosticDescriptor InconsistentSettings = Error(ConfigErrorCodes.InconsistentSettings);
+        public static readonly DiagnosticDescriptor ConfigNotFound = Error(ConfigErrorCodes.ConfigNotFound);
+        /// <summary>A JavaScript custom function: answered once the matching partial hook is implemented.</summary>
+        public static readonly DiagnosticDescriptor CustomFunctionNotRun = Warning(ConfigErrorCodes.CustomFunctionNotRun);
+        public static readonly DiagnosticDescriptor NonReproducibleOutput = Warning(ConfigErrorCodes.NonReproducibleOutput);
+        public static readonly DiagnosticDescriptor InvalidPath = Error(ConfigErrorCodes.InvalidPath);
+        public static readonly DiagnosticDescriptor PathIsFolder = Error(ConfigErrorCodes.PathIsFolder);
+        /// <summary>Two configs would generate the same class (instead of the compiler's CS0101).</summary>
+        public static readonly DiagnosticDescriptor ClassNameClash = Error(ConfigErrorCodes.ClassNameClash);
         /// <summary>The generator itself failed on a config: a bug to report, never a crash of the compiler.</summary>
-        public static readonly DiagnosticDescriptor GeneratorFailed = new DiagnosticDescriptor(
-            "IFIO0099", "The ImageFlowIO generator failed on this config", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        public static readonly DiagnosticDescriptor GeneratorFailed = Error(ConfigErrorCodes.GeneratorFailed);
 
-        private static readonly Dictionary<string, DiagnosticDescriptor> ById = new Dictionary<string, DiagnosticDescriptor>
+        private static readonly ConcurrentDictionary<string, DiagnosticDescriptor> ById = new ConcurrentDictionary<string, DiagnosticDescriptor>(new[]
         {
-            [InvalidJson.Id] = InvalidJson,
-            [UnknownProperty.Id] = UnknownProperty,
-            [WrongType.Id] = WrongType,
-            [InvalidValue.Id] = InvalidValue,
-            [MissingProperty.Id] = MissingProperty,
-            [OutOfRange.Id] = OutOfRange,
-            [UnsupportedModelFormat.Id] = UnsupportedModelFormat,
-            [DuplicateProperty.Id] = DuplicateProperty,
-            [InvalidFilenamePattern.Id] = InvalidFilenamePattern,
-            [InconsistentSettings.Id] = InconsistentSettings,
-            [ConfigNotFound.Id] = ConfigNotFound,
-            [CustomFunctionNotRun.Id] = CustomFunctionNotRun,
-            [NonReproducibleOutput.Id] = NonReproducibleOutput,
-            [GeneratorFailed.Id] = GeneratorFailed,
-        };
+            InvalidJson, UnknownProperty, WrongType, InvalidValue, MissingProperty, OutOfRange, UnsupportedModelFormat, DuplicateProperty,
+            InvalidFilenamePattern, InconsistentSettings, ConfigNotFound, CustomFunctionNotRun, NonReproducibleOutput, InvalidPath, PathIsFolder, ClassNameClash, GeneratorFailed,
+        }.ToDictionary(d => d.Id, d => d));
 
-        /// <summary>Every descriptor the generator can report.</summary>
+        /// <summary>Every descriptor the generator has reported or can report.</summary>
         public static IEnumerable<DiagnosticDescriptor> All => ById.Values;
 
-        /// <summary>The descriptor of a parser code; a code added to the parser later still reports, as an error.</summary>
-        public static DiagnosticDescriptor For(string id) => ById.TryGetValue(id, out var d) ? d : GeneratorFailed;
+        /// <summary>The descriptor of a parser code; a code the parser added later (with its title) reports under its own ID, as an error.</summary>
+        public static DiagnosticDescriptor For(string id) => ById.GetOrAdd(id, code => TitleOf(code) is { } title
+            ? new DiagnosticDescriptor(code, title, "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true)
+            : GeneratorFailed);
 
-        private static DiagnosticDescriptor Error(string id, string title) =>
-            new DiagnosticDescriptor(id, title, "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        private static string? TitleOf(string id) => ConfigErrorCodes.Titles.Where(t => t.Key == id).Select(t => t.Value).FirstOrDefault();
 
-        private static DiagnosticDescriptor Warning(string id, string title) =>
-            new DiagnosticDescriptor(id, title, "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+        private static DiagnosticDescriptor Error(string id) =>
+            new DiagnosticDescriptor(id, TitleOf(id) ?? id, "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+        private static DiagnosticDescriptor Warning(string id) =>
+            new DiagnosticDescriptor(id, TitleOf(id) ?? id, "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
     }
 }

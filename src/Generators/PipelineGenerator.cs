@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using ImageFlowIO.Generators.Model;
@@ -19,7 +20,7 @@ namespace ImageFlowIO.Generators
     public sealed class PipelineGenerator : IIncrementalGenerator
     {
         /// <summary>Tracking names of the pipeline's steps (tests assert they stay cached).</summary>
-        public static class Steps
+        internal static class Steps
         {
             public const string ConfigFiles = "ImageFlowIO.ConfigFiles";
             public const string RootNamespace = "ImageFlowIO.RootNamespace";
@@ -28,10 +29,12 @@ namespace ImageFlowIO.Generators
             public const string Diagnostics = "ImageFlowIO.Diagnostics";
             public const string Hooks = "ImageFlowIO.Hooks";
             public const string Sources = "ImageFlowIO.Sources";
+            public const string Stubs = "ImageFlowIO.Stubs";
+            public const string Clashes = "ImageFlowIO.Clashes";
         }
 
         /// <summary>AdditionalFiles metadata that marks (true) or unmarks (false) a file as an ImageFlowIO config.</summary>
-        public const string ConfigMetadata = "build_metadata.AdditionalFiles.ImageFlowConfig";
+        internal const string ConfigMetadata = "build_metadata.AdditionalFiles.ImageFlowConfig";
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
@@ -56,6 +59,13 @@ namespace ImageFlowIO.Generators
                 .Select((all, _) => all.Distinct().OrderBy(h => h.ClassFullName, StringComparer.Ordinal).ThenBy(h => h.MethodName, StringComparer.Ordinal).ToImmutableEquatableArray())
                 .WithTrackingName(Steps.Hooks);
 
+            // Every config claims a class (a placeholder when it has errors); a name claimed twice is IFIO0098, not CS0101.
+            var clashes = parsed
+                .Select((outcome, _) => outcome.Claim)
+                .Collect()
+                .Select((claims, _) => FindClashes(claims))
+                .WithTrackingName(Steps.Clashes);
+
             var sources = parsed
                 .Where(outcome => outcome.Spec is not null)
                 .Select((outcome, _) => outcome.Spec!)
@@ -64,8 +74,36 @@ namespace ImageFlowIO.Generators
                 .Select((pair, _) => new PipelineSource(pair.Left,
                     pair.Right.Contains(new HookImplementation(pair.Left.FullName, "OnPreprocessing")),
                     pair.Right.Contains(new HookImplementation(pair.Left.FullName, "OnPostprocessing"))))
-                .WithTrackingName(Steps.Sources);
-            context.RegisterSourceOutput(sources, static (spc, source) => spc.AddSource(PipelineEmitter.HintName(source.Spec), PipelineEmitter.Emit(source)));
+                .WithTrackingName(Steps.Sources)
+                .Combine(clashes);
+            context.RegisterSourceOutput(sources, static (spc, pair) =>
+            {
+                if (!LostItsName(pair.Left.Spec.ConfigPath, pair.Right)) spc.AddSource(PipelineEmitter.HintName(pair.Left.Spec), PipelineEmitter.Emit(pair.Left));
+            });
+
+            var stubs = parsed
+                .Where(outcome => outcome.Spec is null)
+                .Select((outcome, _) => new StubSpec(outcome.Claim, outcome.Diagnostics.Where(d => DiagnosticDescriptors.For(d.Id).DefaultSeverity == DiagnosticSeverity.Error)
+                    .Select(d => d.Id).Distinct().OrderBy(id => id, StringComparer.Ordinal).ToImmutableEquatableArray()))
+                .WithTrackingName(Steps.Stubs)
+                .Combine(clashes);
+            context.RegisterSourceOutput(stubs, static (spc, pair) =>
+            {
+                var claim = pair.Left.Claim;
+                if (!LostItsName(claim.ConfigPath, pair.Right)) spc.AddSource(PipelineEmitter.HintName(claim.ClassName, claim.ConfigFileName), PipelineEmitter.EmitStub(pair.Left));
+            });
+
+            context.RegisterSourceOutput(clashes, static (spc, all) =>
+            {
+                foreach (var clash in all)
+                {
+                    var loser = clash.Loser;
+                    var info = new DiagnosticInfo(DiagnosticDescriptors.ClassNameClash.Id,
+                        "this config would generate the class '" + loser.FullName + "', which '" + clash.OwnerPath + "' already generates; give one of them another model.name (the class is its PascalCase + 'Pipeline')",
+                        loser.ConfigPath, loser.NameOffset, loser.NameLength, loser.NameLine, loser.NameColumn);
+                    spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ClassNameClash, info.ToLocation(), info.Message));
+                }
+            });
 
             var diagnostics = parsed
                 .Select((outcome, _) => (outcome.ClassFullName, outcome.Diagnostics))
@@ -80,6 +118,21 @@ namespace ImageFlowIO.Generators
                 }
             });
         }
+
+        /// <summary>Configs whose class another config (first by ordinal path) already claims.</summary>
+        private static ImmutableEquatableArray<ClassClash> FindClashes(ImmutableArray<ClassClaim> claims) =>
+            claims.GroupBy(c => c.FullName, StringComparer.Ordinal)
+                .Where(g => g.Count() > 1)
+                .SelectMany(g =>
+                {
+                    var ordered = g.OrderBy(c => c.ConfigPath, StringComparer.Ordinal).ToList();
+                    return ordered.Skip(1).Select(loser => new ClassClash(loser, ordered[0].ConfigPath));
+                })
+                .OrderBy(c => c.Loser.ConfigPath, StringComparer.Ordinal)
+                .ToImmutableEquatableArray();
+
+        private static bool LostItsName(string configPath, ImmutableEquatableArray<ClassClash> clashes) =>
+            clashes.Any(c => string.Equals(c.Loser.ConfigPath, configPath, StringComparison.Ordinal));
 
         internal static bool IsConfig(string path, AnalyzerConfigOptions options)
         {
@@ -110,12 +163,16 @@ namespace ImageFlowIO.Generators
             return new HookImplementation(name, method.Identifier.ValueText);
         }
 
-        /// <summary>IFIO0012 says "implement the hook instead": once the hook is implemented the warning is answered.</summary>
+        /// <summary>IFIO0012 says "implement the hook instead": once the hook of its property is implemented the warning is answered.</summary>
         private static bool IsAnsweredByHook(DiagnosticInfo info, string classFullName, ImmutableEquatableArray<HookImplementation> hooks)
         {
             if (info.Id != DiagnosticDescriptors.CustomFunctionNotRun.Id) return false;
-            var hook = info.Message.StartsWith("custom.preprocessingFn", StringComparison.Ordinal) ? "OnPreprocessing"
-                : info.Message.StartsWith("custom.postprocessingFn", StringComparison.Ordinal) ? "OnPostprocessing" : null;
+            var hook = info.Subject switch
+            {
+                "custom.preprocessingFn" => "OnPreprocessing",
+                "custom.postprocessingFn" => "OnPostprocessing",
+                _ => null,
+            };
             return hook is not null && hooks.Contains(new HookImplementation(classFullName, hook));
         }
     }

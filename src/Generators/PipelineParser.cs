@@ -25,37 +25,60 @@ namespace ImageFlowIO.Generators
         {
             var ns = NamespaceOf(rootNamespace);
             var fileName = FileNameOf(file.Path);
-            var fallbackClass = ns + "." + ClassNameOf(null, fileName);
             if (file.Text is null)
             {
                 var missing = new DiagnosticInfo(ConfigErrorCodes.ConfigNotFound, "the config file cannot be read; check that it exists and is readable", file.Path, 0, 0, 0, 0);
-                return new ParseOutcome(null, fallbackClass, new[] { missing }.ToImmutableEquatableArray());
+                return new ParseOutcome(null, Claim(ns, fileName, file.Path, null), new[] { missing }.ToImmutableEquatableArray());
             }
             try
             {
                 var result = ConfigParser.Parse(file.Text, file.Path, baseDirectory: "");
                 cancellationToken.ThrowIfCancellationRequested();
                 var diagnostics = result.Diagnostics
-                    .Select(d => new DiagnosticInfo(d.Code, d.Message, file.Path, d.Offset, d.Length, d.Line, d.Column))
+                    .Select(d => new DiagnosticInfo(d.Code, d.Message, file.Path, d.Offset, d.Length, d.Line, d.Column, d.Subject))
                     .ToImmutableEquatableArray();
-                if (result.Config is null) return new ParseOutcome(null, fallbackClass, diagnostics);
-                var spec = ToSpec(result.Config, ns, fileName);
-                return new ParseOutcome(spec, spec.FullName, diagnostics);
+                var claim = Claim(ns, fileName, file.Path, file.Text);
+                if (result.Config is null) return new ParseOutcome(null, claim, diagnostics);
+                var spec = ToSpec(result.Config, ns, fileName, file.Path);
+                return new ParseOutcome(spec, claim with { ClassName = spec.ClassName }, diagnostics);
             }
             catch (Exception ex) when (!(ex is OperationCanceledException))
             {
                 var failed = new DiagnosticInfo(DiagnosticDescriptors.GeneratorFailed.Id,
                     "the ImageFlowIO generator failed on this config (" + ex.GetType().Name + ": " + ex.Message + "); please report it with the config", file.Path, 0, 0, 0, 0);
-                return new ParseOutcome(null, fallbackClass, new[] { failed }.ToImmutableEquatableArray());
+                return new ParseOutcome(null, Claim(ns, fileName, file.Path, null), new[] { failed }.ToImmutableEquatableArray());
             }
         }
 
-        private static PipelineSpec ToSpec(PipelineConfig config, string ns, string fileName)
+        /// <summary>
+        /// The class a config claims: from <c>model.name</c> when the JSON is well-formed enough to read it (also when other
+        /// values are wrong, so the placeholder of a broken config keeps the name user code uses), else from the file name.
+        /// </summary>
+        private static ClassClaim Claim(string ns, string fileName, string path, string? text)
+        {
+            var name = text is null ? null : ModelNameOf(text);
+            var at = name?.Location ?? default;
+            return new ClassClaim(ns, ClassNameOf(name?.String, fileName), path, fileName, at.Offset, at.Length, at.Line, at.Column);
+        }
+
+        private static LocatedJson? ModelNameOf(string text)
+        {
+            LocatedJson root;
+            try { root = LocatedJson.Parse(text); }
+            catch (LocatedJsonException) { return null; }
+            if (root.Kind != JsonKind.Object) return null;
+            var model = root.Properties.LastOrDefault(p => p.Name == "model")?.Value;
+            if (model is null || model.Kind != JsonKind.Object) return null;
+            var name = model.Properties.LastOrDefault(p => p.Name == "name")?.Value;
+            return name is { Kind: JsonKind.String } && !string.IsNullOrWhiteSpace(name.String) ? name : null;
+        }
+
+        private static PipelineSpec ToSpec(PipelineConfig config, string ns, string fileName, string path)
         {
             var className = ClassNameOf(config.Model.Name, fileName);
             return new PipelineSpec(ns, className, fileName, config.ModelName, ConstantsOf(config).ToImmutableEquatableArray(),
                 ObjectOf(config, skip: new[] { nameof(PipelineConfig.ConfigPath), nameof(PipelineConfig.BaseDirectory) }),
-                config.Custom.PreprocessingFn, config.Custom.PostprocessingFn);
+                config.Custom.PreprocessingFn, config.Custom.PostprocessingFn, path);
         }
 
         private static IEnumerable<ConstantSpec> ConstantsOf(PipelineConfig config)

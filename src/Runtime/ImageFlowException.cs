@@ -32,11 +32,14 @@ public static class ErrorCodes
 
     // IFIO4### caches (warnings: a cache never fails a run)
     public const string CacheUnavailable = "IFIO4001";
+    public const string RemoteCacheUnavailable = "IFIO4002";
+    public const string RemoteCacheReadOnly = "IFIO4003";
 
     // IFIO5### build integration
     public const string BuildNoConfig = "IFIO5001";
     public const string BuildTaskFailed = "IFIO5002";
     public const string BuildFileOutsideProject = "IFIO5003";
+    public const string BuildBadShard = "IFIO5004";
 
     // IFIO9### bugs
     public const string Internal = "IFIO9001";
@@ -109,4 +112,6 @@ internal static class CodedEvents
 internal static class CacheEvents
 {
     public static readonly Microsoft.Extensions.Logging.EventId Unavailable = CodedEvents.For(ErrorCodes.CacheUnavailable);
+    public static readonly Microsoft.Extensions.Logging.EventId RemoteUnavailable = CodedEvents.For(ErrorCodes.RemoteCacheUnavailable);
+    public static readonly Microsoft.Extensions.Logging.EventId RemoteReadOnly = CodedEvents.For(ErrorCodes.RemoteCacheReadOnly);
 }

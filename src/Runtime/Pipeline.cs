@@ -66,11 +66,11 @@ public sealed class Pipeline : IDisposable
     public TensorLayout Layout { get; }
     public ModelSignature ModelSignature => _backend.Signature;
     /// <summary>SHA-256 (hex) of the model file, part of every inference key; empty for the noop backend.</summary>
-    public string ModelDigest => _backend.ModelDigest;
+    internal string ModelDigest => _backend.ModelDigest;
     internal IInferenceBackend Backend => _backend;
     public CacheStatistics CacheStatistics => _cache.Statistics;
     /// <summary>How many times this pipeline ran the model (warm-up runs excluded).</summary>
-    public int InferenceRuns => _inference.Runs;
+    internal int InferenceRuns => _inference.Runs;
 
     /// <summary>Loads and validates a config file and builds its pipeline. Throws <see cref="ConfigException"/> or <see cref="ModelException"/>.</summary>
     public static Pipeline FromConfig(string configPath, PipelineOptions? options = null)
@@ -144,6 +144,7 @@ public sealed class Pipeline : IDisposable
     }
 
     /// <summary>Runs one image file through the whole pipeline. Failures come back in the result, not as exceptions.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "A trailing optional CancellationToken is the .NET async convention; the overloads differ in their required parameters.")]
     public Task<PipelineResult> RunAsync(string path, CancellationToken cancellationToken = default) =>
         Task.Run(() => WithRunMeta(Process(new InputItem(path), 0, null, cancellationToken)), cancellationToken);
 
@@ -155,6 +156,7 @@ public sealed class Pipeline : IDisposable
     }
 
     /// <summary>Runs one image read from a stream; <paramref name="name"/> names it in outputs and logs.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "A trailing optional CancellationToken is the .NET async convention; the overloads differ in their required parameters.")]
     public async Task<PipelineResult> RunAsync(Stream stream, string name, CancellationToken cancellationToken = default)
     {
         using var buffer = new MemoryStream();
@@ -202,6 +204,7 @@ public sealed class Pipeline : IDisposable
                 foreach (var i in group.Where(collisions.ContainsKey)) progress?.Report(results[i]);
                 return ValueTask.CompletedTask;
             }).ConfigureAwait(false);
+        _cache.Flush(); // background uploads finish (bounded) before the batch's statistics are final
         var batch = new BatchResult { Items = results, Cache = _cache.Statistics, ElapsedMs = sw.Elapsed.TotalMilliseconds };
         WriteBatchMeta(batch);
         _logger.LogInformation("cache statistics: {Stats}", _cache.Statistics);
@@ -209,7 +212,7 @@ public sealed class Pipeline : IDisposable
     }
 
     /// <summary>Inputs per model run: the configured batch size when the model has a dynamic batch axis and tiling is off, else 1.</summary>
-    public int ModelBatchSize => _inference.BatchSize;
+    internal int ModelBatchSize => _inference.BatchSize;
 
     private Dictionary<int, ImageFlowException> FindCollisions(IReadOnlyList<InputItem> inputs)
     {
@@ -367,6 +370,7 @@ public sealed class Pipeline : IDisposable
             TimingsMs = pending.Timings,
             Cache = pending.CacheLayers,
             TopK = TopK(pending.FinalOutput ?? value.Tensor),
+            OutputStatistics = OutputChannelStatistics.Compute(pending.FinalOutput ?? value.Tensor),
             RanInference = pending.RanInference,
         };
         if (_outputs.MetaPath(item) is not { } metaPath) return result;
@@ -481,11 +485,15 @@ public sealed class Pipeline : IDisposable
         return new(digest, read);
     }
 
-    /// <summary>The bytes to decode; after a fast-path digest they are read now and checked against it, so a result is never cached under another content's key.</summary>
-    private static byte[] BytesToDecode(string path, InputContent input)
+    /// <summary>
+    /// The bytes to decode; after a fast-path digest they are read now and checked, so a result is never cached under
+    /// another content's key: by the file's unchanged size and time (as the fast path trusts them), else by hashing.
+    /// </summary>
+    private byte[] BytesToDecode(string path, InputContent input)
     {
         if (input.Bytes is { } known) return known;
         var bytes = ReadInput(path);
+        if (_cache.InputDigests?.StillDescribes(path, input.Digest) == true && bytes.Length == new FileInfo(path).Length) return bytes;
         if (CacheKeys.ContentDigest(bytes) != input.Digest)
             throw new ImageInputException(ErrorCodes.ImageNotFound, path, "the input file changed while it was being processed; run again");
         return bytes;

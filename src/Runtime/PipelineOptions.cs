@@ -13,6 +13,10 @@ public sealed class PipelineOptions
     public BackendKind? Backend { get; init; }
     public CacheMode? CacheMode { get; init; }
     public string? CacheDirectory { get; init; }
+    /// <summary>Shared remote cache URL (CLI <c>--remote-cache</c>, MSBuild <c>ImageFlowRemoteCache</c>); overrides <c>execution.cache.remote.url</c> and <c>IMAGEFLOWIO_REMOTE_CACHE</c>.</summary>
+    public string? RemoteCache { get; init; }
+    /// <summary>Only read from the remote cache; null: the config's <c>readOnly</c>.</summary>
+    public bool? RemoteCacheReadOnly { get; init; }
     /// <summary>Images processed at once in a batch.</summary>
     public int MaxParallelism { get; init; } = Math.Max(1, Environment.ProcessorCount);
     /// <summary>ONNX Runtime intra-op threads; null: the config's threads, else cores / parallelism.</summary>

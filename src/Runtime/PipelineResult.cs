@@ -12,7 +12,8 @@ public sealed class PipelineResult
     public TensorData? Output { get; init; }
     /// <summary>Shape of the model output (also when the tensor itself was not kept).</summary>
     public IReadOnlyList<int> OutputShape { get; init; } = [];
-    public IReadOnlyList<string> Outputs { get; init; } = [];
+    public IReadOnlyList<string> Outputs { get => _outputs; init => _outputs = value; }
+    private IReadOnlyList<string> _outputs = [];
     public int SourceWidth { get; init; }
     public int SourceHeight { get; init; }
     /// <summary>Milliseconds per stage (decode, preprocess, inference, postprocess, save).</summary>
@@ -21,14 +22,18 @@ public sealed class PipelineResult
     public IReadOnlyDictionary<string, string> Cache { get; init; } = new Dictionary<string, string>();
     /// <summary>For classifier outputs with labels: top-k (label, score), best first.</summary>
     public IReadOnlyList<(string Label, float Score)> TopK { get; init; } = [];
+    /// <summary>Min/max/mean per channel of the model output (<see cref="OutputChannelStatistics"/>); empty when the output stage came from a cache.</summary>
+    public IReadOnlyList<ChannelStatistics> OutputStatistics { get; init; } = [];
     /// <summary>True when the model ran for this input (false when the inference stage came from a cache).</summary>
     public bool RanInference { get; init; }
 
-    internal PipelineResult WithOutputs(IReadOnlyList<string> outputs) => new()
+    /// <summary>A copy listing other output files (every other member kept, whatever members are added later).</summary>
+    internal PipelineResult WithOutputs(IReadOnlyList<string> outputs)
     {
-        Input = Input, Error = Error, Output = Output, OutputShape = OutputShape, Outputs = outputs, SourceWidth = SourceWidth,
-        SourceHeight = SourceHeight, TimingsMs = TimingsMs, Cache = Cache, TopK = TopK, RanInference = RanInference,
-    };
+        var copy = (PipelineResult)MemberwiseClone();
+        copy._outputs = outputs;
+        return copy;
+    }
 }
 
 /// <summary>The outcome of a batch: one result per input, in input order, and the cache statistics.</summary>

@@ -1,4 +1,3 @@
-using System.IO.Hashing;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -7,9 +6,7 @@ namespace ImageFlowIO.Tasks;
 /// <summary>What the last build produced for one asset, so the next build can skip it when nothing it depends on changed.</summary>
 internal sealed class AssetRecord
 {
-    public long Length { get; set; }
-    public long LastWriteTicks { get; set; }
-    /// <summary>XxHash128 of the image bytes: a touched file with the same content stays up to date.</summary>
+    /// <summary>The runtime's content digest of the image (SHA-256): a touched file with the same content stays up to date.</summary>
     public string ContentDigest { get; set; } = "";
     /// <summary>Digest of everything else that decides the outputs (config values, model, tool version).</summary>
     public string Fingerprint { get; set; } = "";
@@ -36,14 +33,6 @@ internal sealed class AssetState
 
     public void Save(string path) =>
         Output.AtomicFile.Write(path, s => JsonSerializer.Serialize(s, this, AssetStateJsonContext.Default.AssetState));
-
-    public static string Digest(string path)
-    {
-        var hash = new XxHash128();
-        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
-            hash.Append(stream);
-        return Convert.ToHexStringLower(hash.GetCurrentHash());
-    }
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true)]

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using ImageFlowIO.Caching;
 using ImageFlowIO.Config;
@@ -12,7 +11,8 @@ namespace ImageFlowIO.Tasks;
 /// <summary>
 /// Runs the <c>ImageFlowAsset</c> items of a project through their configs' pipelines, writing outputs under obj/
 /// with each item's relative folder kept. An asset whose content, config values, model and output folder are all
-/// unchanged since the last build is skipped; outputs of removed or renamed assets are deleted.
+/// unchanged since the last build, and whose outputs all exist, is skipped; outputs of removed or renamed assets are
+/// deleted. Content is compared by the runtime's digests (<see cref="InputDigests"/>), never by a second engine.
 /// </summary>
 public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancelableTask
 {
@@ -48,6 +48,14 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     public string? CacheDirectory { get; set; }
     /// <summary>Images processed at once; 0: one per core.</summary>
     public int MaxParallelism { get; set; }
+    /// <summary>The asset catalogue the source generator reads (<see cref="AssetCatalogueWriter"/>); none when not set.</summary>
+    public string? CatalogueFile { get; set; }
+    private AssetCatalogueWriter? _catalogue;
+    /// <summary>Shared remote cache URL (<c>ImageFlowRemoteCache</c>); credentials belong in IMAGEFLOWIO_REMOTE_CACHE_TOKEN, not here.</summary>
+    public string? RemoteCache { get; set; }
+    public bool RemoteCacheReadOnly { get; set; }
+    /// <summary><c>k/n</c>: process only that share of the assets (<c>ImageFlowShard</c>, CI matrix jobs filling a remote cache).</summary>
+    public string? Shard { get; set; }
 
     public void Cancel() => _cancel.Cancel();
 
@@ -56,6 +64,8 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         _clock.Restart();
         if (StampFile is not null) TryDelete(StampFile);
         var previous = AssetState.Load(StateFile);
+        _catalogue = string.IsNullOrEmpty(CatalogueFile) ? null : AssetCatalogueWriter.Open(CatalogueFile, ProjectDirectory, OutputDirectory, AssetCatalogueWriter.Items(Assets, ProjectDirectory));
+        _catalogue?.ForgetUncatalogued(previous.Assets);
         var previousOutputs = ReadLines(OutputsFile);
         Phase("state loaded");
         var next = new AssetState();
@@ -64,10 +74,20 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         var processed = 0;
         var fromCache = 0;
         var failed = 0;
+        var assets = Assets;
+        if (!string.IsNullOrWhiteSpace(Shard))
+        {
+            if (!InputShard.TryParse(Shard, out var shard, out var shardProblem))
+            {
+                Log.LogError(Subcategory, ErrorCodes.BuildBadShard, null, BuildEngine?.ProjectFileOfTaskNode, 0, 0, 0, 0, "ImageFlowShard: {0}", shardProblem);
+                return false;
+            }
+            assets = [.. shard.Select(Assets, a => a.GetMetadata("FullPath"), ProjectDirectory)];
+        }
 
         try
         {
-            foreach (var group in Assets.GroupBy(a => Path.GetFullPath(a.GetMetadata("Config"), ProjectDirectory), StringComparer.Ordinal))
+            foreach (var group in assets.GroupBy(a => Path.GetFullPath(a.GetMetadata("Config"), ProjectDirectory), StringComparer.Ordinal))
             {
                 var items = group.ToList();
                 var config = LoadConfig(group.Key, items);
@@ -100,14 +120,16 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         var outputs = new SortedSet<string>(next.Assets.Values.SelectMany(r => r.Outputs), StringComparer.Ordinal);
         DeleteStaleOutputs(previousOutputs, outputs);
         next.Save(StateFile);
+        _catalogue?.Save();
         WriteLinesIfChanged(OutputsFile, outputs);
         WriteLinesIfChanged(DependenciesFile, dependencies);
         WriteSummary(batches);
         Phase("state saved");
 
         _clock.Stop();
-        Log.LogMessage(MessageImportance.Normal, "ImageFlowIO: {0} assets, {1} processed, {2} from cache, {3} failed ({4} ms)",
-            Assets.Length, processed, fromCache, failed, (long)_clock.Elapsed.TotalMilliseconds);
+        // High: a CI log or terminal at default verbosity shows what the build did (SPEC §4); per-asset detail stays low.
+        Log.LogMessage(MessageImportance.High, "ImageFlowIO: {0} assets, {1} processed, {2} from cache, {3} failed ({4} ms){5}",
+            assets.Length, processed, fromCache, failed, (long)_clock.Elapsed.TotalMilliseconds, RemoteSummary(batches));
         Log.LogMessage(MessageImportance.Low, "ImageFlowIO: time (ms since the task started): {0}", string.Join(", ", _phases));
         return !Log.HasLoggedErrors;
     }
@@ -131,33 +153,6 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
 
     private BatchResult? RunConfig(PipelineConfig config, string modelPath, List<ITaskItem> items, AssetState previous, AssetState next)
     {
-        var fingerprint = Fingerprint(config, modelPath);
-        Phase("fingerprint");
-        // An asset's position only shapes its outputs through the {index} token.
-        var usesIndex = (config.Output.Save.Filename ?? "").Contains("{index}", StringComparison.Ordinal);
-        var work = new List<(InputItem Input, AssetRecord Record)>();
-        for (var index = 0; index < items.Count; index++)
-        {
-            var path = items[index].GetMetadata("FullPath");
-            var outputDir = ItemOutputDirectory(items[index]);
-            if (IsUpToDate(previous, path, fingerprint, outputDir, usesIndex ? index : 0, out var record))
-            {
-                next.Assets[path] = record;
-                continue;
-            }
-            var file = new FileInfo(path);
-            var stamp = new AssetRecord { Fingerprint = fingerprint, OutputDirectory = outputDir, Index = usesIndex ? index : 0 };
-            if (file.Exists)
-            {
-                stamp.Length = file.Length;
-                stamp.LastWriteTicks = file.LastWriteTimeUtc.Ticks;
-                stamp.ContentDigest = AssetState.Digest(path);
-            }
-            work.Add((new InputItem(path) { OutputDirectory = outputDir, Index = index }, stamp));
-        }
-        Phase("up-to-date check");
-        if (work.Count == 0) return new BatchResult { Items = [], Cache = new CacheStatistics() };
-
         var options = new PipelineOptions
         {
             LoggerFactory = new TaskLoggerFactory(Log),
@@ -166,7 +161,37 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
             CacheDirectory = string.IsNullOrWhiteSpace(CacheDirectory) ? null : Path.GetFullPath(CacheDirectory, ProjectDirectory),
             MaxParallelism = MaxParallelism > 0 ? MaxParallelism : Environment.ProcessorCount,
             KeepOutputTensors = false, // only the files matter here: keep memory flat over many assets
+            RemoteCache = string.IsNullOrWhiteSpace(RemoteCache) ? null : RemoteCache.Trim(),
+            RemoteCacheReadOnly = RemoteCacheReadOnly ? true : null,
         };
+        // The runtime's digests, through the index the pipeline reads too: an unchanged file is not read, a changed one once here.
+        var digests = InputDigests.Open(config, options, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(StateFile))!, InputDigestIndex.FileName));
+        var fingerprint = Fingerprint(config, modelPath, digests);
+        Phase("fingerprint");
+        // An asset's position only shapes its outputs through the {index} token.
+        var usesIndex = (config.Output.Save.Filename ?? "").Contains("{index}", StringComparison.Ordinal);
+        var work = new List<(InputItem Input, AssetRecord Record)>();
+        for (var index = 0; index < items.Count; index++)
+        {
+            var path = items[index].GetMetadata("FullPath");
+            var record = new AssetRecord
+            {
+                Fingerprint = fingerprint,
+                OutputDirectory = ItemOutputDirectory(items[index]),
+                Index = usesIndex ? index : 0,
+                ContentDigest = InputDigests.TryGet(digests, path) ?? "",
+            };
+            if (IsUpToDate(previous, path, record, out var kept))
+            {
+                next.Assets[path] = kept;
+                continue;
+            }
+            work.Add((new InputItem(path) { OutputDirectory = record.OutputDirectory, Index = index }, record));
+        }
+        digests.Save();
+        Phase("up-to-date check");
+        if (work.Count == 0) return new BatchResult { Items = [], Cache = new CacheStatistics() };
+
         Pipeline pipeline;
         try { pipeline = Pipeline.Create(config, options); Phase("pipeline created"); }
         catch (ConfigException ex)
@@ -191,14 +216,16 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
                 var record = work[i].Record;
                 if (result.Succeeded)
                 {
-                    record.Outputs = result.Outputs.Select(Path.GetFullPath).Concat(MetaFiles(config, work[i].Input)).Distinct().ToList();
+                    // Every file the pipeline wrote for the asset (images, raw tensors, per-asset metas) is an output alike.
+                    record.Outputs = result.Outputs.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
                     next.Assets[result.Input] = record;
                 }
                 else if (result.Error is { } error) LogError(error);
             }
-            if (config.Output.WriteMeta is { Apply: true, JsonPath: { } jsonPath })
+            _catalogue?.Record(config, options, work.Select(w => w.Input).ToList(), batch, p => next.Assets.TryGetValue(p, out var r) ? r.Outputs : null);
+            if (config.Output.WriteMeta is { Apply: true, JsonPath: { } jsonPath } && !jsonPath.Contains('{'))
             {
-                // The batch meta file is written beside the outputs; list it so clean removes it.
+                // The one batch meta file (not an asset's output) is written beside the outputs; list it so clean removes it.
                 var meta = Path.Combine(OutputDirectory, Path.GetFileName(jsonPath));
                 if (File.Exists(meta) && next.Assets.Values.FirstOrDefault() is { } first && !first.Outputs.Contains(meta)) first.Outputs.Add(meta);
             }
@@ -206,27 +233,23 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         }
     }
 
-    private void Phase(string name) => _phases.Add($"{name} {(long)_clock.Elapsed.TotalMilliseconds}");
-
-    private static IEnumerable<string> MetaFiles(PipelineConfig config, InputItem item)
+    /// <summary>"; remote: ..." for the summary line when a remote cache was in use (hits, uploads, bytes both ways).</summary>
+    private static string RemoteSummary(List<BatchResult> batches)
     {
-        if (config.Output.WriteMeta is not { Apply: true, JsonPath: null }) yield break;
-        var path = Path.Combine(item.OutputDirectory!, Path.GetFileNameWithoutExtension(item.Path) + ".json");
-        if (File.Exists(path)) yield return path;
+        var remote = batches.SelectMany(b => b.Cache.Layers).Where(l => l.Layer == "remote").Select(l => l.Stats).ToList();
+        return remote.Count == 0 ? "" : string.Format(System.Globalization.CultureInfo.InvariantCulture, "; remote: {0} hits, {1} misses, {2} writes, {3} bytes downloaded, {4} bytes uploaded",
+            remote.Sum(s => s.Hits), remote.Sum(s => s.Misses), remote.Sum(s => s.Writes), remote.Sum(s => s.BytesRead), remote.Sum(s => s.BytesWritten));
     }
 
-    private static bool IsUpToDate(AssetState previous, string path, string fingerprint, string outputDir, int index, out AssetRecord record)
+    private void Phase(string name) => _phases.Add($"{name} {(long)_clock.Elapsed.TotalMilliseconds}");
+
+    /// <summary>Up to date: same content, fingerprint, output folder and index as last time, and every file it wrote still there.</summary>
+    private static bool IsUpToDate(AssetState previous, string path, AssetRecord current, out AssetRecord kept)
     {
-        if (!previous.Assets.TryGetValue(path, out record!)) return false;
-        if (record.Fingerprint != fingerprint || record.OutputDirectory != outputDir || record.Index != index) return false;
-        if (record.Outputs.Count == 0 || !record.Outputs.All(File.Exists)) return false;
-        var file = new FileInfo(path);
-        if (!file.Exists) return false;
-        if (file.Length == record.Length && file.LastWriteTimeUtc.Ticks == record.LastWriteTicks) return true;
-        // Touched or copied back: same bytes keep the outputs.
-        if (file.Length != record.Length || AssetState.Digest(path) != record.ContentDigest) return false;
-        record.LastWriteTicks = file.LastWriteTimeUtc.Ticks;
-        return true;
+        if (!previous.Assets.TryGetValue(path, out kept!)) return false;
+        return current.ContentDigest.Length > 0 && kept.ContentDigest == current.ContentDigest
+            && kept.Fingerprint == current.Fingerprint && kept.OutputDirectory == current.OutputDirectory && kept.Index == current.Index
+            && kept.Outputs.All(File.Exists);
     }
 
     private static void CarryOver(AssetState previous, AssetState next, string path)
@@ -253,16 +276,18 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     }
 
     /// <summary>Everything besides the image that decides its outputs. Canonical values, so a whitespace or comment edit keeps it.</summary>
-    private static string Fingerprint(PipelineConfig config, string modelPath)
+    private static string Fingerprint(PipelineConfig config, string modelPath, InputDigestIndex digests)
     {
-        var model = new FileInfo(modelPath);
+        // The model and labels by content (the digests the pipeline keys its caches by), not by size and time.
+        var labels = config.Model.Labels is { } l ? InputDigests.TryGet(digests, config.ResolvePath(l)) ?? "missing" : "none";
         return ConfigFingerprint.Digest(
         [
             new("tool", CacheKeys.ToolVersion),
             new("task", typeof(ImageFlowAssetTask).Assembly.ManifestModule.ModuleVersionId.ToString()),
             new("base", config.BaseDirectory),
             new("model", config.Model),
-            new("modelFile", model.Exists ? model.Length + "@" + model.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture) : "missing"),
+            new("modelFile", InputDigests.TryGet(digests, modelPath) ?? "missing"),
+            new("labelsFile", labels),
             new("execution", config.Execution),
             new("input", config.Input),
             new("preprocessing", config.Preprocessing),

@@ -8,7 +8,8 @@ public sealed partial class ConsumerProject
 {
     private readonly PackageFeedFixture _feed;
 
-    public ConsumerProject(PackageFeedFixture feed, string name, string assetsInclude = "assets/**/*.png", string? directory = null)
+    /// <param name="extraItems">More items (MSBuild XML) beside the one <c>ImageFlowAsset</c> glob.</param>
+    public ConsumerProject(PackageFeedFixture feed, string name, string assetsInclude = "assets/**/*.png", string? directory = null, string extraItems = "")
     {
         _feed = feed;
         Directory = directory ?? Path.Combine(feed.Root, name);
@@ -23,6 +24,7 @@ public sealed partial class ConsumerProject
               <ItemGroup>
                 <PackageReference Include="ImageFlowIO" Version="{feed.Version}" />
                 <ImageFlowAsset Include="{assetsInclude}" />
+                {extraItems}
               </ItemGroup>
             </Project>
             """);
@@ -51,9 +53,15 @@ public sealed partial class ConsumerProject
     public BuildLog Build(params string[] extra) => Run("build", extra);
     public BuildLog Clean() => Run("clean");
 
-    public BuildLog Run(string command, params string[] extra)
+    /// <summary><c>dotnet build</c> as a CI log or a terminal user runs it: no <c>-v</c> (console logger, as output is redirected).</summary>
+    public BuildLog BuildAtDefaultVerbosity(params string[] extra) => Run("build", verbosity: null, extra);
+
+    public BuildLog Run(string command, params string[] extra) => Run(command, "n", extra);
+
+    private BuildLog Run(string command, string? verbosity, string[] extra)
     {
-        var args = new List<string> { command, ProjectFile, "-nodeReuse:false", "-v:n", "-clp:NoSummary" };
+        var args = new List<string> { command, ProjectFile, "-nodeReuse:false", "-clp:NoSummary" };
+        if (verbosity is not null) args.Add("-v:" + verbosity);
         if (command == "build" && File.Exists(Path.Combine(Directory, "obj", "project.assets.json"))) args.Add("--no-restore");
         args.AddRange(extra);
         var result = Dotnet.Run(Directory, [.. args]);

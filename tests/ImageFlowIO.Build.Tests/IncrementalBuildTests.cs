@@ -33,6 +33,12 @@ public sealed class IncrementalBuildTests(PackageFeedFixture feed)
         return image[x, y];
     }
 
+    private static void WriteSolidPng(string path, Rgba32 color)
+    {
+        using var image = new Image<Rgba32>(20, 10, color);
+        image.SaveAsPng(path);
+    }
+
     private static Rgba32 Inverted(Rgba32 p) => new((byte)(255 - p.R), (byte)(255 - p.G), (byte)(255 - p.B), 255);
 
     private static void AssertClose(Rgba32 expected, Rgba32 actual)
@@ -160,6 +166,108 @@ public sealed class IncrementalBuildTests(PackageFeedFixture feed)
     }
 
     [Fact]
+    public void Default_verbosity_shows_the_summary_line_and_an_unwritable_cache_is_a_coded_warning()
+    {
+        var p = new ConsumerProject(feed, "Quiet");
+        p.Copy(TestData("models", "invert_nchw.onnx"), "models/model.onnx");
+        p.WriteConfig(Config());
+        p.Copy(TestData("images", "photo_64x48.png"), "assets/a.png");
+        p.Copy(TestData("images", "gradient_33x17.png"), "assets/sub/b.png");
+
+        // No -v: what a CI log shows. The summary is there; per-asset detail (low importance) is not.
+        var log = p.BuildAtDefaultVerbosity();
+        Assert.True(log.ExitCode == 0, log.ToString());
+        AssertSummary((2, 2, 0, 0), log);
+        Assert.DoesNotContain("ImageFlowIO: time (ms since the task started)", log.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("cache statistics", log.Output, StringComparison.Ordinal);
+
+        // One edit, still at default verbosity: the line says one image was processed.
+        WriteSolidPng(p.File_("assets/a.png"), new Rgba32(200, 40, 90, 255));
+        log = p.BuildAtDefaultVerbosity();
+        AssertSummary((2, 1, 0, 0), log);
+
+        // A cache folder below a regular file cannot be created: a warning whose code is MSBuild's code field
+        // (so `warning IFIO4001:`, and the code not repeated inside the text), and the build still writes every output.
+        File.WriteAllText(p.File_("not-a-folder"), "a file where the cache folder's parent should be");
+        log = p.BuildAtDefaultVerbosity("-p:ImageFlowCacheDir=not-a-folder/cache/", "-t:Rebuild");
+        Assert.True(log.ExitCode == 0, log.ToString());
+        var warnings = log.Output.Split('\n').Where(l => l.Contains("warning IFIO4001:", StringComparison.Ordinal)).Distinct().ToList();
+        Assert.True(warnings.Count >= 1, "no IFIO4001 warning\n" + log);
+        Assert.All(warnings, w => Assert.Single(System.Text.RegularExpressions.Regex.Matches(w, "IFIO4001")));
+        Assert.Contains("ImageFlowIO warning IFIO4001:", warnings[0], StringComparison.Ordinal);
+        Assert.Contains("set the ImageFlowCacheDir property", warnings[0], StringComparison.Ordinal); // the build's own hint
+        AssertSummary((2, 2, 0, 0), log);
+        AssertClose(Inverted(Pixel(p.File_("assets/sub/b.png"), 5, 5)), Pixel(p.Obj("assets/sub/b.out.png"), 5, 5));
+        Assert.True(File.Exists(p.Bin("assets/a.out.png")) && File.Exists(p.Bin("assets/sub/b.out.png")), log.ToString());
+    }
+
+    /// <summary>A config that classifies (no image saved) and writes one meta file per asset under a pattern's folder.</summary>
+    private const string MetaConfig = """
+        {
+          "model": { "path": "models/model.onnx" },
+          "execution": { "backend": "onnx" },
+          "preprocessing": { "format": { "dataType": "float32", "channels": 3, "channelOrder": "rgb" } },
+          "output": { "save": { "apply": false }, "writeMeta": { "apply": true, "jsonPath": "cls/{name}.json" } }
+        }
+        """;
+
+    [Fact]
+    public void Two_configs_in_one_project_per_asset_metas_are_outputs_like_images()
+    {
+        var p = new ConsumerProject(feed, "TwoConfigs", assetsInclude: "assets/main/**/*.png",
+            extraItems: """<ImageFlowAsset Include="assets/q/**/*.png" Config="cls.imageflow.json" />""");
+        p.Copy(TestData("models", "invert_nchw.onnx"), "models/model.onnx");
+        p.WriteConfig(Config());
+        p.WriteConfig(MetaConfig, "cls.imageflow.json");
+        p.Copy(TestData("images", "photo_64x48.png"), "assets/main/a.png");
+        p.Copy(TestData("images", "gradient_33x17.png"), "assets/main/b.png");
+        // One file name in two folders: their metas must not meet.
+        p.Copy(TestData("images", "solid_red_32x32.png"), "assets/q/x.png");
+        p.Copy(TestData("images", "photo_160x120.png"), "assets/q/sub/x.png");
+        // As images: the asset's relative folder, then the pattern's folders.
+        string[] metas = ["assets/q/cls/x.json", "assets/q/sub/cls/x.json"];
+
+        var log = p.Build();
+        Assert.True(log.ExitCode == 0, log.ToString());
+        AssertSummary((4, 4, 0, 0), log);
+        foreach (var (meta, asset) in metas.Zip(["assets/q/x.png", "assets/q/sub/x.png"]))
+        {
+            Assert.True(File.Exists(p.Obj(meta)), meta + " missing in obj\n" + log);
+            Assert.True(File.Exists(p.Bin(meta)), meta + " missing in bin\n" + log);
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(p.Bin(meta)));
+            Assert.Equal(p.File_(asset), json.RootElement.GetProperty("input").GetString());
+        }
+        Assert.Equal(160, System.Text.Json.JsonDocument.Parse(File.ReadAllText(p.Obj(metas[1]))).RootElement.GetProperty("width").GetInt32());
+        var outputsList = File.ReadAllLines(Path.Combine(p.ObjFolder, "imageflow.outputs.txt"));
+        Assert.Contains(p.Obj(metas[0]), outputsList);
+        Assert.Contains(p.Obj(metas[1]), outputsList);
+
+        // One asset of the other config edited: exactly that one is processed (the metas' assets are up to date).
+        WriteSolidPng(p.File_("assets/main/b.png"), new Rgba32(10, 200, 30, 255)); // content no cache has seen
+        log = p.Build();
+        Assert.True(log.ExitCode == 0, log.ToString());
+        AssertSummary((4, 1, 0, 0), log);
+
+        // An asset of the meta config removed: its meta leaves obj/ and bin/, the other stays.
+        File.Delete(p.File_("assets/q/sub/x.png"));
+        log = p.Build();
+        AssertSummary((3, 0, 0, 0), log);
+        Assert.False(File.Exists(p.Obj(metas[1])) || File.Exists(p.Bin(metas[1])), "a removed asset's meta remains\n" + log);
+        Assert.True(File.Exists(p.Bin(metas[0])), log.ToString());
+
+        // A meta deleted by hand: its asset runs again (its outputs are not all there).
+        File.Delete(p.Obj(metas[0]));
+        log = p.Build();
+        AssertSummary((3, 1, 1, 0), log);
+        Assert.True(File.Exists(p.Obj(metas[0])) && File.Exists(p.Bin(metas[0])), log.ToString());
+
+        // Clean removes the metas from bin/ too.
+        log = p.Clean();
+        Assert.True(log.ExitCode == 0, log.ToString());
+        Assert.False(File.Exists(p.Bin(metas[0])), "a meta survives clean in bin\n" + log);
+    }
+
+    [Fact]
     public void Two_projects_sharing_one_asset_folder_build_in_parallel()
     {
         var root = Path.Combine(feed.Root, "Shared");
@@ -183,20 +291,22 @@ public sealed class IncrementalBuildTests(PackageFeedFixture feed)
 
         var build = Dotnet.Run(root, "build", "all.slnx", "-m:2", "-nodeReuse:false", "-v:n");
         Assert.True(build.ExitCode == 0, build.Output);
-        var log = new BuildLog(build.ExitCode, build.Output);
+        // Neither build trips over the other (no IFIO warning or error from a shared file).
+        Assert.DoesNotMatch(@"(warning|error) IFIO\d{4}", build.Output);
         Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(build.Output, @"ImageFlowIO: 2 assets, 2 processed, 0 from cache, 0 failed").Count);
         foreach (var p in projects)
         {
             // Assets outside the project keep their folder below the glob's wildcard (RecursiveDir).
             Assert.True(File.Exists(p.Obj("one.out.png")) && File.Exists(p.Obj("nested/two.out.png")), build.Output);
             Assert.True(File.Exists(p.Bin("nested/two.out.png")), build.Output);
+            AssertClose(Inverted(Pixel(Path.Combine(shared, "nested", "two.png"), 7, 9)), Pixel(p.Obj("nested/two.out.png"), 7, 9));
         }
 
         build = Dotnet.Run(root, "build", "all.slnx", "-m:2", "-nodeReuse:false", "-v:n", "--no-restore");
         Assert.True(build.ExitCode == 0, build.Output);
         Assert.DoesNotContain("ImageFlowIO: ", build.Output.Replace("ImageFlowIO: deleted", ""), StringComparison.Ordinal);
-        Assert.True(new BuildLog(0, build.Output).ProcessingSkipped, build.Output);
-        Assert.NotNull(log);
+        // Both projects skipped their processing target.
+        Assert.True(System.Text.RegularExpressions.Regex.Matches(build.Output, "Skipping target \"_ImageFlowProcessAssets\" because all output files are up-to-date").Count == 2, build.Output);
     }
 
     [Fact]

@@ -37,8 +37,9 @@ public sealed class DiagnosticTests
         var span = diagnostic.Location.GetLineSpan();
         Assert.Equal(path, span.Path);
         Assert.Equal((line, column), (span.StartLinePosition.Line + 1, span.StartLinePosition.Character + 1));
-        // Errors stop generation; warnings do not.
-        Assert.Equal(severity == DiagnosticSeverity.Error ? 0 : 1, result.Results.Single().GeneratedSources.Length);
+        // Errors generate the placeholder class instead of the pipeline; warnings do not stop generation.
+        var source = Assert.Single(result.Results.Single().GeneratedSources).SourceText.ToString();
+        Assert.Equal(severity == DiagnosticSeverity.Error, source.Contains("which has errors: a placeholder", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -58,7 +59,8 @@ public sealed class DiagnosticTests
         var (result, _, _) = GeneratorHarness.Run("/app/imageflow.json", json);
 
         Assert.Equal(["IFIO0002", "IFIO0003", "IFIO0005", "IFIO0006"], result.Diagnostics.Select(d => d.Id).Order(StringComparer.Ordinal));
-        Assert.Empty(result.Results.Single().GeneratedSources);
+        // The placeholder names every error code in what its members throw.
+        Assert.Contains("imageflow.json has errors (IFIO0002, IFIO0003, IFIO0005, IFIO0006)", Assert.Single(result.Results.Single().GeneratedSources).SourceText.ToString());
     }
 
     [Fact]
@@ -71,7 +73,7 @@ public sealed class DiagnosticTests
         Assert.Equal("IFIO0011", diagnostic.Id);
         Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
         Assert.Equal("/app/imageflow.json", diagnostic.Location.GetLineSpan().Path);
-        Assert.Empty(result.Results.Single().GeneratedSources);
+        Assert.Equal("ImageflowPipeline.imageflow.json.g.cs", Assert.Single(result.Results.Single().GeneratedSources).HintName);
     }
 
     [Fact]
@@ -84,5 +86,87 @@ public sealed class DiagnosticTests
         var remaining = Assert.Single(result.Diagnostics);
         Assert.Equal("IFIO0012", remaining.Id);
         Assert.Contains("custom.preprocessingFn", remaining.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private const string UserCode = """
+        namespace Consumer
+        {
+            public static class App
+            {
+                public static async System.Threading.Tasks.Task<int> Run()
+                {
+                    using var pipeline = new MyModelPipeline();
+                    var result = await pipeline.RunAsync("photo.png");
+                    return result.Succeeded ? 0 : 1;
+                }
+            }
+
+            public sealed partial class MyModelPipeline
+            {
+                partial void OnPreprocessing(ref ImageFlowIO.TensorData tensor) { }
+            }
+        }
+        """;
+
+    [Fact]
+    public void A_config_with_errors_still_gives_user_code_its_class_so_the_located_error_is_the_only_one()
+    {
+        // model.name is readable although input.batchSize is wrong: the placeholder keeps the name user code uses.
+        const string json = "{\n  \"model\": { \"name\": \"my-model\", \"path\": \"m.onnx\" },\n  \"input\": { \"batchSize\": \"four\" }\n}";
+        var (result, output, _) = GeneratorHarness.Run("/app/imageflow.json", json, UserCode);
+
+        Assert.Equal("IFIO0003", Assert.Single(result.Diagnostics).Id);
+        // Without the placeholder the same user code fails (no RunAsync, no hook declaration): the test would catch its loss.
+        Assert.Contains(GeneratorHarness.CreateCompilation(UserCode).GetDiagnostics(), d => d.Id == "CS1061");
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+
+        // At run time the placeholder says what is wrong instead of running anything.
+        var assembly = GeneratorHarness.Load(output, out var context);
+        try
+        {
+            var type = assembly.GetType("Consumer.MyModelPipeline")!;
+            using var instance = (IDisposable)Activator.CreateInstance(type, [null])!;
+            var error = Assert.Throws<System.Reflection.TargetInvocationException>(() => type.GetMethod("Preprocess")!.Invoke(instance, ["x.png"]));
+            var inner = Assert.IsType<InvalidOperationException>(error.InnerException);
+            Assert.Equal("imageflow.json has errors (IFIO0003); fix them and rebuild", inner.Message);
+            Assert.Null(type.GetField("InputChannels")); // no value of a broken config is trusted
+        }
+        finally { context.Unload(); }
+    }
+
+    [Fact]
+    public void A_config_that_is_not_even_json_gets_its_placeholder_from_the_file_name()
+    {
+        const string use = "class Use { Consumer.DetectorPipeline? P; }";
+        var (result, output, _) = GeneratorHarness.Run("/app/detector.imageflow.json", "{ \"model\": ", use);
+        Assert.Contains(GeneratorHarness.CreateCompilation(use).GetDiagnostics(), d => d.Id == "CS0246");
+
+        Assert.Equal("IFIO0001", Assert.Single(result.Diagnostics).Id);
+        Assert.Equal("DetectorPipeline.detector.imageflow.json.g.cs", Assert.Single(result.Results.Single().GeneratedSources).HintName);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Two_configs_naming_one_class_give_IFIO0098_at_the_second_ones_name_instead_of_CS0101(bool secondHasErrors)
+    {
+        const string first = "{ \"model\": { \"name\": \"detector\", \"path\": \"a.onnx\" } }";
+        var second = "{\n  \"model\": {\n    \"path\": \"b.onnx\",\n    \"name\": \"Detector\"\n  }" + (secondHasErrors ? ",\n  \"modle\": 1" : "") + "\n}";
+        var texts = new[] { new GeneratorHarness.InMemoryText("/app/b.imageflow.json", second), new GeneratorHarness.InMemoryText("/app/a.imageflow.json", first) };
+        var driver = GeneratorHarness.CreateDriver(texts).RunGeneratorsAndUpdateCompilation(
+            GeneratorHarness.CreateCompilation("class Use { Consumer.DetectorPipeline? P; }"), out var output, out _);
+        var result = driver.GetRunResult();
+
+        var clash = Assert.Single(result.Diagnostics, d => d.Id == "IFIO0098");
+        Assert.Equal(DiagnosticSeverity.Error, clash.Severity);
+        var span = clash.Location.GetLineSpan();
+        Assert.Equal("/app/b.imageflow.json", span.Path);
+        Assert.Equal((4, 13), (span.StartLinePosition.Line + 1, span.StartLinePosition.Character + 1));
+        Assert.Contains("'Consumer.DetectorPipeline', which '/app/a.imageflow.json' already generates", clash.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(secondHasErrors ? ["IFIO0002", "IFIO0098"] : ["IFIO0098"], result.Diagnostics.Select(d => d.Id).Order(StringComparer.Ordinal));
+        // Only the first config's class is generated: the compiler has nothing to report twice.
+        Assert.Equal("DetectorPipeline.a.imageflow.json.g.cs", Assert.Single(result.Results.Single().GeneratedSources).HintName);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
     }
 }

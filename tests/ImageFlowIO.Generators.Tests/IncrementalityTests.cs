@@ -10,7 +10,7 @@ namespace ImageFlowIO.Generators.Tests;
 /// <summary>Editing C# or moving JSON text must not redo work (NetEscapades.EnumGenerators' TestHelpers pattern).</summary>
 public sealed class IncrementalityTests
 {
-    private static readonly string[] TrackedSteps = [Steps.ConfigFiles, Steps.RootNamespace, Steps.Parsed, Steps.Specs, Steps.Diagnostics, Steps.Hooks, Steps.Sources];
+    private static readonly string[] TrackedSteps = [Steps.ConfigFiles, Steps.RootNamespace, Steps.Parsed, Steps.Specs, Steps.Diagnostics, Steps.Hooks, Steps.Sources, Steps.Stubs, Steps.Clashes];
 
     private static string Textdet => File.ReadAllText(Path.Combine(GeneratorHarness.ConfigsDirectory, "textdet", "imageflow.json"));
 
@@ -18,7 +18,8 @@ public sealed class IncrementalityTests
     public void An_unrelated_csharp_edit_leaves_every_step_cached_or_unchanged()
     {
         var compilation = GeneratorHarness.CreateCompilation("namespace Consumer { public class Program { public static int Main() => 0; } }");
-        var driver = GeneratorHarness.CreateDriver([new GeneratorHarness.InMemoryText("/app/imageflow.json", Textdet)]);
+        // A broken config too, so the placeholder's steps are walked as well.
+        var driver = GeneratorHarness.CreateDriver([new GeneratorHarness.InMemoryText("/app/imageflow.json", Textdet), new GeneratorHarness.InMemoryText("/app/broken.imageflow.json", "{ \"modle\": 1 }")]);
         driver = driver.RunGenerators(compilation);
         var first = driver.GetRunResult();
 
@@ -27,7 +28,8 @@ public sealed class IncrementalityTests
             .ReplaceSyntaxTree(compilation.SyntaxTrees.First(), GeneratorHarness.Parse("namespace Consumer { public class Program { public static int Main() => 1; } }"));
         var second = driver.RunGenerators(edited).GetRunResult();
 
-        Assert.Equal(first.Results.Single().GeneratedSources.Single().SourceText.ToString(), second.Results.Single().GeneratedSources.Single().SourceText.ToString());
+        Assert.Equal(2, first.Results.Single().GeneratedSources.Length);
+        Assert.Equal(first.Results.Single().GeneratedSources.Select(g => g.SourceText.ToString()), second.Results.Single().GeneratedSources.Select(g => g.SourceText.ToString()));
         var steps = second.Results.Single().TrackedSteps;
         foreach (var name in TrackedSteps)
         {

@@ -12,7 +12,8 @@ namespace ImageFlowIO.Generators.Model
         ImmutableEquatableArray<ConstantSpec> Constants,
         ObjectSpec Config,
         string? PreprocessingFn,
-        string? PostprocessingFn)
+        string? PostprocessingFn,
+        string ConfigPath)
     {
         /// <summary>Namespace-qualified class name, as hook implementations are matched by it.</summary>
         public string FullName => Namespace + "." + ClassName;

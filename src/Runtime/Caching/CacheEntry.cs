@@ -56,6 +56,10 @@ internal interface ICacheStore : IDisposable
     StoreRead TryGet(CacheStage stage, string key);
     /// <summary>Stores an entry (best effort); false when it was not kept (too large, store off, already there, or queued for later).</summary>
     bool Put(CacheEntry entry);
+    /// <summary>Waits (bounded) for writes still in flight, so statistics are final at the end of a batch; local stores write synchronously.</summary>
+    void Flush() { }
+    /// <summary>Drops an entry the stage's codec rejected, so it is not read (and reported) again; a no-op where entries cannot be removed.</summary>
+    void Discard(CacheStage stage, string key) { }
 }
 
 /// <summary>Turns one stage's value into a <see cref="CacheEntry"/> and back; decoding validates everything it reads.</summary>

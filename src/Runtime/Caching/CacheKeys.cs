@@ -11,7 +11,7 @@ namespace ImageFlowIO.Caching;
 /// Content-addressed cache keys (SPEC §3): the input's content digest, the canonical JSON of exactly the config
 /// sections a stage reads, the model's digest (inference) and the tool version. Never the raw path.
 /// </summary>
-public static class CacheKeys
+internal static class CacheKeys
 {
     /// <summary>Version of this tool; part of every key so a new release never reads an older format.</summary>
     public static readonly string ToolVersion = typeof(CacheKeys).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
@@ -28,8 +28,8 @@ public static class CacheKeys
         JsonSerializer.Serialize(new OutputKeyParts(config.Postprocessing, config.Output, config.Visualization, config.Custom, config.ModelName, labelsDigest), CanonicalJsonContext.Default.OutputKeyParts);
 
     /// <summary>The output stage: the inference entry, the output sections, and the files' places relative to the input's output folder (a new name pattern writes anew; another output folder reuses the entry).</summary>
-    public static string Output(string inferenceKey, string outputSection, string relativeImagePath, string relativeRawFolder) =>
-        Digest("output", ToolVersion, inferenceKey, outputSection, relativeImagePath, relativeRawFolder);
+    public static string Output(string inferenceKey, string outputSection, string relativeImagePath, string rawNameStem) =>
+        Digest("output", ToolVersion, inferenceKey, outputSection, relativeImagePath, rawNameStem);
 
     public static string Preprocess(string inputDigest, string preprocessSection) =>
         Digest("preprocess", ToolVersion, inputDigest, preprocessSection);

@@ -1,7 +1,7 @@
 namespace ImageFlowIO.Caching;
 
 /// <summary>The cached stages of the pipeline (SPEC §3): each is a pure function of its key.</summary>
-public enum CacheStage
+internal enum CacheStage
 {
     /// <summary>Decoded, preprocessed tensor ready for the model.</summary>
     Preprocess,
@@ -15,6 +15,8 @@ public enum CacheStage
 public sealed class CacheLayerStatistics
 {
     private long _hits, _misses, _writes, _evictions, _bytes, _corrupt, _bytesRead, _bytesWritten;
+    /// <summary>Only the cache layers that count into it create one.</summary>
+    internal CacheLayerStatistics() { }
     public long Hits => Interlocked.Read(ref _hits);
     public long Misses => Interlocked.Read(ref _misses);
     public long Writes => Interlocked.Read(ref _writes);
@@ -44,7 +46,7 @@ public sealed class CacheStatistics
     private readonly IReadOnlyList<(string Layer, CacheLayerStatistics Stats)> _layers;
 
     /// <summary>Statistics with no layer in use (no caching).</summary>
-    public CacheStatistics() : this([]) { }
+    internal CacheStatistics() : this([]) { }
 
     internal CacheStatistics(IReadOnlyList<(string Layer, CacheLayerStatistics Stats)> layers) => _layers = layers;
 
@@ -60,6 +62,7 @@ public sealed class CacheStatistics
     public CacheLayerStatistics Disk => this["disk"];
     public CacheLayerStatistics Remote => this["remote"];
 
-    public override string ToString() => _layers.Count == 0 ? "no cache" : string.Join("; ", _layers.Select(l =>
-        $"{l.Layer}: {l.Stats.Hits} hits, {l.Stats.Misses} misses, {l.Stats.Writes} writes, {l.Stats.Evictions} evictions, {l.Stats.Bytes} bytes"));
+    public override string ToString() => _layers.Count == 0 ? "no cache" : string.Join("; ", _layers.Select(l => l.Layer == "remote"
+        ? $"{l.Layer}: {l.Stats.Hits} hits, {l.Stats.Misses} misses, {l.Stats.Writes} writes, {l.Stats.BytesRead} bytes downloaded, {l.Stats.BytesWritten} bytes uploaded"
+        : $"{l.Layer}: {l.Stats.Hits} hits, {l.Stats.Misses} misses, {l.Stats.Writes} writes, {l.Stats.Evictions} evictions, {l.Stats.Bytes} bytes"));
 }

@@ -3,7 +3,7 @@ using ImageFlowIO.Output;
 namespace ImageFlowIO.Caching;
 
 /// <summary>Maintenance of a disk cache folder (<c>imageflowio cache stats|clear|prune</c> and the disk store's eviction): list, evict, clear.</summary>
-public static class DiskCacheFolder
+internal static class DiskCacheFolder
 {
     internal const string MetadataExtension = ".json";
     internal const string DataExtension = ".bin";
@@ -112,4 +112,4 @@ public static class DiskCacheFolder
 }
 
 /// <summary>One entry (or leftover file) of a disk cache folder, as <c>imageflowio cache stats|prune</c> see it.</summary>
-public sealed record DiskEntryInfo(string Key, string MetadataPath, string? DataPath, long Bytes, DateTime LastUsedUtc, CacheStage? Stage, string? Input, bool IsLeftover);
+internal sealed record DiskEntryInfo(string Key, string MetadataPath, string? DataPath, long Bytes, DateTime LastUsedUtc, CacheStage? Stage, string? Input, bool IsLeftover);

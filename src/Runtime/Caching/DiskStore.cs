@@ -164,6 +164,8 @@ internal sealed class DiskStore : ICacheStore
         return true;
     }
 
+    public void Discard(CacheStage stage, string key) => DeleteEntry(MetadataPath(key), DataPath(key));
+
     private string MetadataPath(string key) => Path.Combine(Folder, key + DiskCacheFolder.MetadataExtension);
     private string DataPath(string key) => Path.Combine(Folder, key + DiskCacheFolder.DataExtension);
 

@@ -10,7 +10,7 @@ namespace ImageFlowIO.Caching;
 /// only costs one re-hash. Persisted as <see cref="FileName"/> in the disk cache folder (merged, temp + rename, at
 /// dispose); memory-only without a disk cache. Thread-safe.
 /// </summary>
-public sealed class InputDigestIndex : IDisposable
+internal sealed class InputDigestIndex : IDisposable
 {
     public const string FileName = "inputs.idx";
     private const string Header = "imageflowio-input-index 1";
@@ -108,16 +108,24 @@ public sealed class InputDigestIndex : IDisposable
         foreach (var (path, entry) in merged.Take(MaxEntries))
             text.Append(entry.Digest).Append('\t').Append(entry.Stamp.Length.ToString(CultureInfo.InvariantCulture)).Append('\t')
                 .Append(entry.Stamp.LastWriteTicks.ToString(CultureInfo.InvariantCulture)).Append('\t').Append(path).Append('\n');
-        var temp = _persistPath + "." + Guid.NewGuid().ToString("N")[..12] + ".tmp";
+        try { Output.AtomicFile.Replace(_persistPath, stream => stream.Write(new UTF8Encoding(false).GetBytes(text.ToString()))); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { } // the index is an optimisation: never fail a run for it
+    }
+
+    /// <summary>
+    /// True when the file still has the size and time its remembered <paramref name="digest"/> was recorded with: bytes
+    /// read now are then the ones the digest describes, with the same trust the fast path itself gives (no second hash).
+    /// </summary>
+    public bool StillDescribes(string path, string digest)
+    {
+        var full = Path.GetFullPath(path);
+        if (!_entries.TryGetValue(full, out var known) || known.Digest != digest) return false;
         try
         {
-            File.WriteAllText(temp, text.ToString(), new UTF8Encoding(false));
-            File.Move(temp, _persistPath, overwrite: true);
+            var info = new FileInfo(full);
+            return info.Exists && new Stamp(info.Length, info.LastWriteTimeUtc.Ticks) == known.Stamp;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            try { File.Delete(temp); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return false; }
     }
 
     public void Dispose() => Save();

@@ -82,6 +82,17 @@ internal sealed class MemoryStore : ICacheStore
         return true;
     }
 
+    public void Discard(CacheStage stage, string key)
+    {
+        lock (_gate)
+        {
+            if (!_index.Remove((stage, key), out var node)) return;
+            _recency.Remove(node);
+            _bytes -= node.Value.Size;
+            Statistics.SetBytes(_bytes);
+        }
+    }
+
     public void Clear()
     {
         lock (_gate)

@@ -26,7 +26,7 @@ public sealed class StageCache : IDisposable
     }
 
     /// <summary>No caching: every lookup misses and nothing is stored.</summary>
-    public static StageCache None() => new([], null, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+    internal static StageCache None() => new([], null, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
 
     /// <summary>Hits, misses, writes, evictions and bytes of each layer in use.</summary>
     public CacheStatistics Statistics { get; }
@@ -63,6 +63,7 @@ public sealed class StageCache : IDisposable
                     return true;
                 }
                 read = StoreRead.Corrupt(problem);
+                store.Discard(codec.Stage, key);
             }
             store.Statistics.Miss();
             if (read.Problem is { } why)
@@ -120,6 +121,12 @@ public sealed class StageCache : IDisposable
         CacheStage.Inference => "inference",
         _ => "output",
     };
+
+    /// <summary>Waits (bounded) for background writes (remote uploads) to finish.</summary>
+    internal void Flush()
+    {
+        foreach (var store in _stores) store.Flush();
+    }
 
     public void Dispose()
     {

@@ -9,11 +9,14 @@ namespace ImageFlowIO.Config
     /// <summary>One problem found in a config file, located at the JSON token that caused it.</summary>
     public sealed class ConfigDiagnostic : IEquatable<ConfigDiagnostic>
     {
-        public ConfigDiagnostic(string code, DiagnosticSeverity severity, string message, string? filePath, int line, int column, int offset, int length)
+        public ConfigDiagnostic(string code, DiagnosticSeverity severity, string message, string? filePath, int line, int column, int offset, int length, string? subject = null)
         {
             Code = code; Severity = severity; Message = message; FilePath = filePath;
-            Line = line; Column = column; Offset = offset; Length = length;
+            Line = line; Column = column; Offset = offset; Length = length; Subject = subject;
         }
+
+        /// <summary>The config property the diagnostic is about (<c>custom.preprocessingFn</c>), where a host acts on it; else null.</summary>
+        public string? Subject { get; }
 
         /// <summary>Stable code, <c>IFIO0###</c>.</summary>
         public string Code { get; }
@@ -41,7 +44,7 @@ namespace ImageFlowIO.Config
 
         public bool Equals(ConfigDiagnostic? other) => other is not null && Code == other.Code && Severity == other.Severity
             && Message == other.Message && FilePath == other.FilePath && Line == other.Line && Column == other.Column
-            && Offset == other.Offset && Length == other.Length;
+            && Offset == other.Offset && Length == other.Length && Subject == other.Subject;
         public override bool Equals(object? obj) => Equals(obj as ConfigDiagnostic);
         public override int GetHashCode() => (Code.GetHashCode() * 31 + Offset) * 31 + Message.GetHashCode();
     }
@@ -49,6 +52,9 @@ namespace ImageFlowIO.Config
     /// <summary>Stable diagnostic IDs for config problems. Never renumber: users suppress and search by them.</summary>
     public static class ConfigErrorCodes
     {
+        // The generator's own codes, at the end of the range so parser codes can keep growing from the start.
+        public const string ClassNameClash = "IFIO0098";
+        public const string GeneratorFailed = "IFIO0099";
         public const string InvalidJson = "IFIO0001";
         public const string UnknownProperty = "IFIO0002";
         public const string WrongType = "IFIO0003";
@@ -62,10 +68,14 @@ namespace ImageFlowIO.Config
         public const string ConfigNotFound = "IFIO0011";
         public const string CustomFunctionNotRun = "IFIO0012";
         public const string NonReproducibleOutput = "IFIO0013";
+        public const string InvalidPath = "IFIO0014";
+        public const string PathIsFolder = "IFIO0015";
 
         /// <summary>Every config diagnostic ID with its one-line title (for docs and the generator's descriptors).</summary>
         public static readonly IReadOnlyList<KeyValuePair<string, string>> Titles = new[]
         {
+            new KeyValuePair<string, string>(ClassNameClash, "Two configs generate a pipeline class of the same name"),
+            new KeyValuePair<string, string>(GeneratorFailed, "The ImageFlowIO generator failed on this config (a bug: please report it)"),
             new KeyValuePair<string, string>(InvalidJson, "The config is not valid JSON"),
             new KeyValuePair<string, string>(UnknownProperty, "Unknown property in the config"),
             new KeyValuePair<string, string>(WrongType, "A config value has the wrong JSON type"),
@@ -79,6 +89,8 @@ namespace ImageFlowIO.Config
             new KeyValuePair<string, string>(ConfigNotFound, "The config file cannot be read"),
             new KeyValuePair<string, string>(CustomFunctionNotRun, "A JavaScript custom function is not run in .NET"),
             new KeyValuePair<string, string>(NonReproducibleOutput, "The output file name makes builds non-reproducible"),
+            new KeyValuePair<string, string>(InvalidPath, "A config path is empty or contains control characters"),
+            new KeyValuePair<string, string>(PathIsFolder, "A config path names a folder where a file is meant"),
         };
     }
 }

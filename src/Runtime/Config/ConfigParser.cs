@@ -32,17 +32,23 @@ namespace ImageFlowIO.Config
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
                 var message = ex is FileNotFoundException || ex is DirectoryNotFoundException
-                    ? "config file not found; create it or pass the right path with --config"
+                    ? "config file not found; create it, or point to the right file (CLI: --config, MSBuild: ImageFlowConfig or the item's Config metadata)"
                     : "cannot read the config file: " + ex.Message;
                 return new ConfigParseResult(null, new[] { new ConfigDiagnostic(ConfigErrorCodes.ConfigNotFound, DiagnosticSeverity.Error, message, fullPath, 0, 0, 0, 0) });
             }
-            return Parse(text, fullPath, Path.GetDirectoryName(fullPath));
+            return Parse(text, fullPath, Path.GetDirectoryName(fullPath), Directory.Exists);
         }
 
         /// <summary>Parses config text. <paramref name="filePath"/> only names the file in diagnostics.</summary>
-        public static ConfigParseResult Parse(string text, string? filePath, string? baseDirectory = null)
+        public static ConfigParseResult Parse(string text, string? filePath, string? baseDirectory = null) => Parse(text, filePath, baseDirectory, null);
+
+        /// <summary>
+        /// Parses config text; <paramref name="isExistingFolder"/> (a file-system probe, null where there is none, as in the
+        /// generator) also makes a file path that names an existing folder a located error.
+        /// </summary>
+        internal static ConfigParseResult Parse(string text, string? filePath, string? baseDirectory, Func<string, bool>? isExistingFolder)
         {
-            var binder = new Binder(filePath);
+            var binder = new Binder(filePath, isExistingFolder);
             LocatedJson root;
             try { root = LocatedJson.Parse(text); }
             catch (LocatedJsonException ex)
@@ -56,7 +62,7 @@ namespace ImageFlowIO.Config
         }
 
         /// <summary>Property names the parser accepts, per object path ("" is the root). The JSON Schema must agree.</summary>
-        public static IReadOnlyDictionary<string, string[]> KnownProperties => Shape.Objects;
+        internal static IReadOnlyDictionary<string, string[]> KnownProperties => Shape.Objects;
 
         private static class Shape
         {
@@ -105,15 +111,18 @@ namespace ImageFlowIO.Config
         private sealed class Binder
         {
             private readonly string? _file;
+            private readonly Func<string, bool>? _isExistingFolder;
+            private string _baseDirectory = "";
             public readonly List<ConfigDiagnostic> Diagnostics = new List<ConfigDiagnostic>();
 
-            public Binder(string? file) { _file = file; }
+            public Binder(string? file, Func<string, bool>? isExistingFolder) { _file = file; _isExistingFolder = isExistingFolder; }
 
-            public void Report(string code, string message, TextLocation at, DiagnosticSeverity severity = DiagnosticSeverity.Error)
-                => Diagnostics.Add(new ConfigDiagnostic(code, severity, message, _file, at.Line, at.Column, at.Offset, at.Length));
+            public void Report(string code, string message, TextLocation at, DiagnosticSeverity severity = DiagnosticSeverity.Error, string? subject = null)
+                => Diagnostics.Add(new ConfigDiagnostic(code, severity, message, _file, at.Line, at.Column, at.Offset, at.Length, subject));
 
             public PipelineConfig BindRoot(LocatedJson root, string baseDirectory, string? filePath)
             {
+                _baseDirectory = baseDirectory;
                 var o = Open(root, "");
                 if (o is null) return new PipelineConfig();
                 var model = BindModel(o);
@@ -147,6 +156,9 @@ namespace ImageFlowIO.Config
                     return (new ModelConfig(), root.Node.Location);
                 }
                 var path = o.String("path", required: true) ?? "";
+                if (path.Length > 0) CheckPath(path, "model.path", o.LocationOf("path"), PathKind.File, "model.onnx");
+                var labels = o.String("labels");
+                CheckPath(labels, "model.labels", o.LocationOf("labels"), PathKind.File, "labels.txt");
                 return (new ModelConfig
                 {
                     Path = path,
@@ -154,7 +166,7 @@ namespace ImageFlowIO.Config
                     Layout = o.Enum("layout", TensorLayout.Auto),
                     InputName = o.String("inputName"),
                     OutputName = o.String("outputName"),
-                    Labels = o.String("labels"),
+                    Labels = labels,
                 }, o.LocationOf("path"));
             }
 
@@ -214,13 +226,15 @@ namespace ImageFlowIO.Config
                     };
                 }
 
+                var cacheDir = o.String("cacheDir");
+                CheckPath(cacheDir, "execution.cacheDir", o.LocationOf("cacheDir"), PathKind.Folder, null);
                 return new ExecutionConfig
                 {
                     Backend = backend,
                     Threads = threads,
                     WarmupRuns = o.Int("warmupRuns", 0, 0, 1000),
                     UseCaching = mode,
-                    CacheDir = o.String("cacheDir"),
+                    CacheDir = cacheDir,
                     Cache = cacheOptions,
                 };
             }
@@ -230,13 +244,16 @@ namespace ImageFlowIO.Config
                 if (o is null) return new InputConfig();
                 var type = o.String("type") ?? "image";
                 if (type != "image") Report(ConfigErrorCodes.InvalidValue, "input.type '" + type + "' is not supported; use \"image\"", o.LocationOf("type"));
+                var source = o.String("source");
+                CheckPath(source, "input.source", o.LocationOf("source"), PathKind.FileOrFolder, null);
                 return new InputConfig
                 {
                     Type = type,
-                    Source = o.String("source"),
+                    Source = source,
                     BatchSize = o.Int("batchSize", 1, 1, 4096),
                     AutoOrient = o.Bool("autoOrient", true),
-                    MaxPixels = o.Long("maxPixels", 100_000_000, 1, long.MaxValue),
+                    // 16384²: a float tensor of that many RGBA pixels still fits one .NET array.
+                    MaxPixels = o.Long("maxPixels", 100_000_000, 1, MaxPixelsLimit),
                 };
             }
 
@@ -289,6 +306,10 @@ namespace ImageFlowIO.Config
                     var mean = n.Numbers("mean") ?? new double[] { 0, 0, 0 };
                     var std = n.Numbers("std") ?? new double[] { 1, 1, 1 };
                     if (std.Any(s => s == 0)) Report(ConfigErrorCodes.OutOfRange, "preprocessing.normalize.std must not contain 0 (division by zero)", n.LocationOf("std"));
+                    // The tensor is float32 (or narrower): a mean or std beyond float32 would turn every value into infinity.
+                    foreach (var (name, list) in new[] { ("mean", mean), ("std", std) })
+                        if (list.Any(v => Math.Abs(v) > float.MaxValue))
+                            Report(ConfigErrorCodes.OutOfRange, "preprocessing.normalize." + name + " has a value beyond the float32 range (±3.4e38); use values such as [0.485, 0.456, 0.406]", n.LocationOf(name));
                     normalize = new NormalizeConfig { Apply = n.Bool("apply", false), Mean = mean, Std = std };
                 }
                 return new PreprocessingConfig
@@ -386,6 +407,7 @@ namespace ImageFlowIO.Config
                         if (preset != "pascal_voc" && preset != "cityscapes")
                             Report(ConfigErrorCodes.InvalidValue, "palette.preset '" + preset + "' is unknown; use \"pascal_voc\" or \"cityscapes\"", p.LocationOf("preset"));
                         var file = p.String("file");
+                        CheckPath(file, "postprocessing.paletteMap.palette.file", p.LocationOf("file"), PathKind.File, "palette.json");
                         var inline = p.Colors("inline");
                         if (mode == PaletteMode.File && file is null) Report(ConfigErrorCodes.MissingProperty, "palette.file is required when palette.mode is \"file\"", p.Node.Location);
                         if (mode == PaletteMode.Inline && (inline is null || inline.Count == 0)) Report(ConfigErrorCodes.MissingProperty, "palette.inline (a list of [r, g, b]) is required when palette.mode is \"inline\"", p.Node.Location);
@@ -402,10 +424,13 @@ namespace ImageFlowIO.Config
                     };
                 }
 
+                var clamp = c is null ? new ClampConfig() : new ClampConfig { Apply = c.Bool("apply", false), Min = c.Double("min", 0), Max = c.Double("max", 1) };
+                if (clamp.Apply && clamp.Min > clamp.Max)
+                    Report(ConfigErrorCodes.InconsistentSettings, "postprocessing.clamp.min (" + clamp.Min.ToString(CultureInfo.InvariantCulture) + ") is greater than clamp.max (" + clamp.Max.ToString(CultureInfo.InvariantCulture) + "); swap them", c!.LocationOf("min"));
                 return new PostprocessingConfig
                 {
                     Activation = a is null ? new ActivationConfig() : new ActivationConfig { Apply = a.Bool("apply", false), Type = a.Enum("type", ActivationType.None) },
-                    Clamp = c is null ? new ClampConfig() : new ClampConfig { Apply = c.Bool("apply", false), Min = c.Double("min", 0), Max = c.Double("max", 1) },
+                    Clamp = clamp,
                     Denormalize = d is null ? new DenormalizeConfig() : new DenormalizeConfig { Apply = d.Bool("apply", false), Scale = d.Double("scale", 255, double.Epsilon, 1e12), Dtype = d.Enum("dtype", OutputDataType.Uint8) },
                     ToneMap = t is null ? new ToneMapConfig() : new ToneMapConfig { Apply = t.Bool("apply", false), Method = t.Enum("method", ToneMapMethod.Aces), Exposure = t.Double("exposure", 0, -64, 64), Gamma = t.Double("gamma", 2.2, 0.01, 100) },
                     ColorMap = cm is null ? new ColorMapConfig() : new ColorMapConfig { Apply = cm.Bool("apply", false), Mode = cm.Enum("mode", ColorMapMode.Grayscale), Channel = cm.Int("channel", 0, 0, 4096) },
@@ -435,26 +460,40 @@ namespace ImageFlowIO.Config
                     }
                     var filename = s.String("filename");
                     if (filename is not null) CheckFilenamePattern(filename, s.LocationOf("filename"));
+                    var savePath = s.String("path");
+                    CheckPath(savePath, "output.save.path", s.LocationOf("path"), PathKind.Folder, null);
+                    var channelNames = s.Strings("channelNames");
+                    if (channelNames is not null)
+                        foreach (var name in channelNames)
+                            if (FileNameProblem(name, allowFolders: false) is { } problem)
+                            {
+                                Report(ConfigErrorCodes.InvalidFilenamePattern, "output.save.channelNames entry \"" + Printable(name) + "\" goes into file names but " + problem + "; use letters, digits, '-' or '_'", s.LocationOf("channelNames"));
+                                break;
+                            }
                     save = new SaveConfig
                     {
                         Apply = s.Bool("apply", false),
-                        Path = s.String("path") ?? "outputs",
+                        Path = savePath ?? "outputs",
                         Format = format,
                         BitDepth = bitDepth,
                         ColorSpace = s.Enum("colorSpace", ColorSpace.Srgb),
                         LinearToSRGB = s.Bool("linearToSRGB", false),
                         SplitChannels = s.Bool("splitChannels", false),
-                        ChannelNames = s.Strings("channelNames") ?? (IReadOnlyList<string>)Array.Empty<string>(),
+                        ChannelNames = channelNames ?? (IReadOnlyList<string>)Array.Empty<string>(),
                         Filename = filename,
                         Quality = s.Int("quality", 90, 1, 100),
                         CompressionLevel = s.Int("compressionLevel", 1, 0, 9),
                     };
                 }
+                var rawPath = r?.String("path");
+                if (r is not null) CheckPath(rawPath, "output.saveRaw.path", r.LocationOf("path"), PathKind.Folder, null);
+                var jsonPath = m?.String("jsonPath");
+                if (m is not null) CheckPath(jsonPath, "output.writeMeta.jsonPath", m.LocationOf("jsonPath"), PathKind.File, "meta.json");
                 return new OutputConfig
                 {
                     Save = save,
-                    SaveRaw = r is null ? new SaveRawConfig() : new SaveRawConfig { Apply = r.Bool("apply", false), Format = r.Enum("format", RawFormat.Npy), Dtype = r.Enum("dtype", RawDataType.Float32), Path = r.String("path") ?? "outputs/raw" },
-                    WriteMeta = m is null ? new WriteMetaConfig() : new WriteMetaConfig { Apply = m.Bool("apply", false), JsonPath = m.String("jsonPath") },
+                    SaveRaw = r is null ? new SaveRawConfig() : new SaveRawConfig { Apply = r.Bool("apply", false), Format = r.Enum("format", RawFormat.Npy), Dtype = r.Enum("dtype", RawDataType.Float32), Path = rawPath ?? "outputs/raw" },
+                    WriteMeta = m is null ? new WriteMetaConfig() : new WriteMetaConfig { Apply = m.Bool("apply", false), JsonPath = jsonPath },
                 };
             }
 
@@ -467,6 +506,8 @@ namespace ImageFlowIO.Config
                     Report(ConfigErrorCodes.InvalidFilenamePattern, "output.save.filename must be relative to output.save.path; remove the absolute part of \"" + pattern + "\"", at);
                 else if (normalized.Split('/').Any(seg => seg == ".."))
                     Report(ConfigErrorCodes.InvalidFilenamePattern, "output.save.filename must not leave the output folder with '..'; put the folder in output.save.path instead", at);
+                else if (FileNameProblem(pattern, allowFolders: true) is { } problem)
+                    Report(ConfigErrorCodes.InvalidFilenamePattern, "output.save.filename \"" + Printable(pattern) + "\" " + problem + "; use a pattern such as \"{name}.png\"", at);
                 else
                 {
                     var i = 0;
@@ -484,20 +525,99 @@ namespace ImageFlowIO.Config
 
             private static readonly string[] FilenameTokens = { "name", "ext", "model", "index", "timestamp", "format" };
 
-            private LoggingConfig BindLogging(ObjectReader? o) => o is null ? new LoggingConfig() : new LoggingConfig
-            {
-                Level = o.Enum("level", LogLevel.Info, allowed: new[] { "debug", "info", "warn", "warning", "error" }, aliases: new Dictionary<string, string> { ["warning"] = "warn" }),
-                SaveLogs = o.Bool("saveLogs", false),
-                LogPath = o.String("logPath"),
-            };
+            // Not allowed in Windows file names: a config written on Linux must still run there.
+            private static readonly char[] InvalidFileNameChars = { '<', '>', ':', '"', '|', '?', '*' };
 
-            private VisualizationConfig BindVisualization(ObjectReader? o) => o is null ? new VisualizationConfig() : new VisualizationConfig
+            /// <summary>Why <paramref name="name"/> cannot be (part of) a file name, or null when it can; '/' separates folders only when allowed.</summary>
+            internal static string? FileNameProblem(string name, bool allowFolders)
             {
-                Apply = o.Bool("apply", false),
-                Type = o.Enum("type", VisualizationType.SideBySide),
-                OutputPath = o.String("outputPath"),
-                Alpha = o.Double("alpha", 0.5, 0, 1),
-            };
+                for (var i = 0; i < name.Length; i++)
+                {
+                    var c = name[i];
+                    if (char.IsControl(c)) return "contains the control character " + CharName(c) + " at position " + (i + 1).ToString(CultureInfo.InvariantCulture);
+                    if (Array.IndexOf(InvalidFileNameChars, c) >= 0) return "contains '" + c + "', which file names cannot hold on Windows";
+                    if (!allowFolders && (c == '/' || c == '\\')) return "contains '" + c + "', a folder separator";
+                }
+                var normalized = name.Replace('\\', '/');
+                var last = normalized.Substring(normalized.LastIndexOf('/') + 1);
+                if (last.Length == 0 || last == "." || last == "..") return "names a folder, not a file";
+                if (last.Trim().Length == 0) return "has a file name made of spaces";
+                return null;
+            }
+
+            private static string CharName(char c) => "U+" + ((int)c).ToString("X4", CultureInfo.InvariantCulture);
+
+            /// <summary>A value as it can be shown in a message: control characters written as \uXXXX.</summary>
+            private static string Printable(string value)
+            {
+                var sb = new System.Text.StringBuilder(value.Length);
+                foreach (var c in value) sb.Append(char.IsControl(c) ? "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture) : c.ToString());
+                return sb.ToString();
+            }
+
+            private enum PathKind { File, Folder, FileOrFolder }
+
+            /// <summary>Every later stage can use the path: not empty, no control character, a file name where a file is meant.</summary>
+            private void CheckPath(string? value, string label, TextLocation at, PathKind kind, string? exampleFile)
+            {
+                if (value is null) return;
+                if (value.Trim().Length == 0)
+                {
+                    Report(ConfigErrorCodes.InvalidPath, "'" + label + "' is empty; " + (kind == PathKind.Folder ? "give a folder (\".\" is the config's folder) or remove the property" : "give a path or remove the property"), at);
+                    return;
+                }
+                for (var i = 0; i < value.Length; i++)
+                    if (char.IsControl(value[i]))
+                    {
+                        Report(ConfigErrorCodes.InvalidPath, "'" + label + "' \"" + Printable(value) + "\" contains the control character " + CharName(value[i]) + " at position " + (i + 1).ToString(CultureInfo.InvariantCulture) + "; remove it", at);
+                        return;
+                    }
+                if (kind != PathKind.File) return;
+                var normalized = value.Replace('\\', '/');
+                var last = normalized.Substring(normalized.LastIndexOf('/') + 1);
+                if (last.Length == 0 || last == "." || last == "..")
+                {
+                    Report(ConfigErrorCodes.PathIsFolder, "'" + label + "' is \"" + value + "\", a folder, but it names a file; add a file name, for example \"" + normalized.TrimEnd('/') + (normalized.TrimEnd('/').Length > 0 ? "/" : "") + exampleFile + "\"", at);
+                    return;
+                }
+                if (_isExistingFolder is null || value.IndexOf('{') >= 0) return;
+                string full;
+                try { full = Path.GetFullPath(Path.IsPathRooted(value) ? value : Path.Combine(_baseDirectory.Length > 0 ? _baseDirectory : Directory.GetCurrentDirectory(), value)); }
+                catch (Exception ex) when (ex is ArgumentException || ex is NotSupportedException || ex is PathTooLongException)
+                {
+                    Report(ConfigErrorCodes.InvalidPath, "'" + label + "' \"" + value + "\" is not a valid path (" + ex.Message + ")", at);
+                    return;
+                }
+                if (_isExistingFolder(full))
+                    Report(ConfigErrorCodes.PathIsFolder, "'" + label + "' names the existing folder '" + full + "', but it must be a file; add a file name, for example \"" + normalized.TrimEnd('/') + "/" + exampleFile + "\"", at);
+            }
+
+            private LoggingConfig BindLogging(ObjectReader? o)
+            {
+                if (o is null) return new LoggingConfig();
+                var logPath = o.String("logPath");
+                CheckPath(logPath, "logging.logPath", o.LocationOf("logPath"), PathKind.File, "imageflowio.log");
+                return new LoggingConfig
+                {
+                    Level = o.Enum("level", LogLevel.Info, allowed: new[] { "debug", "info", "warn", "warning", "error" }, aliases: new Dictionary<string, string> { ["warning"] = "warn" }),
+                    SaveLogs = o.Bool("saveLogs", false),
+                    LogPath = logPath,
+                };
+            }
+
+            private VisualizationConfig BindVisualization(ObjectReader? o)
+            {
+                if (o is null) return new VisualizationConfig();
+                var outputPath = o.String("outputPath");
+                CheckPath(outputPath, "visualization.outputPath", o.LocationOf("outputPath"), PathKind.Folder, null);
+                return new VisualizationConfig
+                {
+                    Apply = o.Bool("apply", false),
+                    Type = o.Enum("type", VisualizationType.SideBySide),
+                    OutputPath = outputPath,
+                    Alpha = o.Double("alpha", 0.5, 0, 1),
+                };
+            }
 
             private CustomConfig BindCustom(ObjectReader? o)
             {
@@ -506,19 +626,34 @@ namespace ImageFlowIO.Config
                 var post = o.String("postprocessingFn");
                 foreach (var (name, value) in new[] { ("preprocessingFn", pre), ("postprocessingFn", post) })
                     if (value is not null)
-                        Report(ConfigErrorCodes.CustomFunctionNotRun, "custom." + name + " '" + value + "' is JavaScript and is not run in .NET; implement the partial method On" + char.ToUpperInvariant(name[0]) + name.Substring(1, name.Length - 3) + " of the generated pipeline class instead", o.LocationOf(name), DiagnosticSeverity.Warning);
+                        Report(ConfigErrorCodes.CustomFunctionNotRun, "custom." + name + " '" + value + "' is JavaScript and is not run in .NET; implement the partial method On" + char.ToUpperInvariant(name[0]) + name.Substring(1, name.Length - 3) + " of the generated pipeline class instead", o.LocationOf(name), DiagnosticSeverity.Warning, subject: "custom." + name);
                 return new CustomConfig { PreprocessingFn = pre, PostprocessingFn = post };
             }
+
+            private const long MaxPixelsLimit = 1L << 28;
 
             private void CheckConsistency(PipelineConfig c, ObjectReader root)
             {
                 var pre = c.Preprocessing;
+                // Every image the pipeline holds is bounded like the input: a size over input.maxPixels would allocate gigabytes or overflow.
+                var sizes = new List<(string Label, Size2? Size, bool Used, Func<TextLocation> At)>
+                {
+                    ("preprocessing.resize.imageSize", pre.Resize.ImageSize, pre.Resize.Apply, () => root.Obj("preprocessing")!.Obj("resize")!.LocationOf("imageSize")),
+                    ("preprocessing.centerCrop.size", pre.CenterCrop.Size, pre.CenterCrop.Apply, () => root.Obj("preprocessing")!.Obj("centerCrop")!.LocationOf("size")),
+                    ("inference.tiling.tileSize", c.Inference.Tiling.TileSize, c.Inference.Tiling.Apply, () => root.Obj("inference")!.Obj("tiling")!.LocationOf("tileSize")),
+                    ("postprocessing.resizeTo", c.Postprocessing.ResizeTo.Size, c.Postprocessing.ResizeTo.Kind == ResizeTargetKind.Size, () => root.Obj("postprocessing")!.LocationOf("resizeTo")),
+                };
+                foreach (var (label, size, used, at) in sizes)
+                    if (used && size is { } s && (long)s.Width * s.Height > c.Input.MaxPixels)
+                        Report(ConfigErrorCodes.OutOfRange, label + " " + s + " is " + ((long)s.Width * s.Height).ToString("N0", CultureInfo.InvariantCulture) + " pixels, more than input.maxPixels (" + c.Input.MaxPixels.ToString("N0", CultureInfo.InvariantCulture) + "); use a smaller size or raise input.maxPixels (at most " + MaxPixelsLimit.ToString("N0", CultureInfo.InvariantCulture) + ")", at());
                 if (pre.Normalize.Apply && (pre.Format.DataType == TensorDataType.Uint8 || pre.Format.DataType == TensorDataType.Int8))
                     Report(ConfigErrorCodes.InconsistentSettings, "preprocessing.normalize applies to float tensors only, but format.dataType is " + pre.Format.DataType.ToString().ToLowerInvariant() + "; set dataType to \"float32\" or \"float16\", or set normalize.apply to false", root.Obj("preprocessing")!.Obj("normalize")!.Node.Location);
                 if (pre.Normalize.Apply)
                     foreach (var (name, list) in new[] { ("mean", pre.Normalize.Mean), ("std", pre.Normalize.Std) })
                         if (list.Count != 1 && list.Count < pre.Format.Channels)
                             Report(ConfigErrorCodes.InconsistentSettings, "preprocessing.normalize." + name + " has " + list.Count + " values but the tensor has " + pre.Format.Channels + " channels; give one value per channel", root.Obj("preprocessing")!.Obj("normalize")!.LocationOf(name));
+                if (c.Output.Save.Filename is not null && c.Output.Save.Filename.Contains("{model}") && FileNameProblem(c.ModelName, allowFolders: false) is { } modelProblem)
+                    Report(ConfigErrorCodes.InvalidFilenamePattern, "output.save.filename uses {model}, but the model name \"" + Printable(c.ModelName) + "\" " + modelProblem + "; set model.name to a plain name or remove {model}", root.Obj("output")!.Obj("save")!.LocationOf("filename"));
                 if (c.Output.Save.Filename is not null && c.Output.Save.Filename.Contains("{timestamp}"))
                     Report(ConfigErrorCodes.NonReproducibleOutput, "output.save.filename uses {timestamp}: every run writes new files and builds are not reproducible; use {name} or {index} instead", root.Obj("output")!.Obj("save")!.LocationOf("filename"), DiagnosticSeverity.Warning);
             }

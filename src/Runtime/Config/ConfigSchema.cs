@@ -1,7 +1,7 @@
 namespace ImageFlowIO.Config;
 
 /// <summary>The JSON Schema of the config file, shipped in the assembly (and in the NuGet package for editors).</summary>
-public static class ConfigSchema
+internal static class ConfigSchema
 {
     private static readonly Lazy<string> Schema = new(() =>
     {

@@ -7,10 +7,10 @@ using System.Text.Json;
 
 namespace ImageFlowIO.Config
 {
-    public enum JsonKind { Object, Array, String, Number, True, False, Null }
+    internal enum JsonKind { Object, Array, String, Number, True, False, Null }
 
     /// <summary>A JSON value that remembers where it was written, so every config error can point at its token.</summary>
-    public sealed class LocatedJson
+    internal sealed class LocatedJson
     {
         private LocatedJson(JsonKind kind, TextLocation location) { Kind = kind; Location = location; }
 
@@ -133,7 +133,7 @@ namespace ImageFlowIO.Config
         }
     }
 
-    public sealed class LocatedProperty
+    internal sealed class LocatedProperty
     {
         public LocatedProperty(string name, TextLocation nameLocation, LocatedJson value) { Name = name; NameLocation = nameLocation; Value = value; }
         public string Name { get; }
@@ -142,7 +142,7 @@ namespace ImageFlowIO.Config
     }
 
     /// <summary>1-based line and column, 0-based character offset and length of a token.</summary>
-    public readonly struct TextLocation
+    internal readonly struct TextLocation
     {
         public TextLocation(int line, int column, int offset, int length) { Line = line; Column = column; Offset = offset; Length = length; }
         public int Line { get; }
@@ -152,7 +152,7 @@ namespace ImageFlowIO.Config
         public override string ToString() => Line.ToString(CultureInfo.InvariantCulture) + "," + Column.ToString(CultureInfo.InvariantCulture);
     }
 
-    public sealed class LocatedJsonException : Exception
+    internal sealed class LocatedJsonException : Exception
     {
         public LocatedJsonException(string message, TextLocation location) : base(message) { Location = location; }
         public TextLocation Location { get; }

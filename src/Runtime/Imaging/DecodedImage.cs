@@ -6,7 +6,7 @@ namespace ImageFlowIO.Imaging;
 /// A decoded input image. Owns <see cref="Image"/> (pixel memory from ImageSharp's pool): dispose it.
 /// The pixel type is Rgb24 or Rgba32 for 8-bit sources and Rgba64 for 16-bit ones, so precision is kept.
 /// </summary>
-public sealed class DecodedImage : IDisposable
+internal sealed class DecodedImage : IDisposable
 {
     internal DecodedImage(Image image, string format, bool highPrecision, int sourceWidth, int sourceHeight)
     {

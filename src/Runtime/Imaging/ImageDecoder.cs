@@ -8,7 +8,7 @@ using SixLabors.ImageSharp.Processing;
 namespace ImageFlowIO.Imaging;
 
 /// <summary>Decodes input images with ImageSharp after checking the header, so bad or huge files fail early and clearly.</summary>
-public static class ImageDecoder
+internal static class ImageDecoder
 {
     /// <summary>Extensions a folder input picks up.</summary>
     public static readonly IReadOnlyList<string> SupportedExtensions = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"];

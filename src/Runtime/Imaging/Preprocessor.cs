@@ -8,7 +8,7 @@ using IsResizeMode = SixLabors.ImageSharp.Processing.ResizeMode;
 namespace ImageFlowIO.Imaging;
 
 /// <summary>The geometric and colour steps of preprocessing (SPEC §2 steps 1, 2 and 4), applied to the decoded image in place.</summary>
-public static class Preprocessor
+internal static class Preprocessor
 {
     /// <summary>Applies resize, centre crop and augmentations, in that order.</summary>
     public static void Apply(DecodedImage decoded, PreprocessingConfig pre)

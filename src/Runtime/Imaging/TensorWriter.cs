@@ -12,7 +12,7 @@ namespace ImageFlowIO.Imaging;
 /// Writes a preprocessed image into a model input tensor (SPEC §2 steps 3, 5, 6): grayscale, channels,
 /// channel order, normalisation, data type and layout, straight into the tensor's bytes.
 /// </summary>
-public static class TensorWriter
+internal static class TensorWriter
 {
     // BT.709 luma, as SPEC §2 step 3 says.
     private const float LumaR = 0.2126f, LumaG = 0.7152f, LumaB = 0.0722f;

@@ -3,7 +3,7 @@ using ImageFlowIO.Config;
 namespace ImageFlowIO.Inference;
 
 /// <summary>Runs the model on one input tensor. Implementations are thread-safe; disposing releases what the backend holds (its session lease).</summary>
-public interface IInferenceBackend : IDisposable
+internal interface IInferenceBackend : IDisposable
 {
     /// <summary>What the model takes and gives, for validation before any image is read.</summary>
     ModelSignature Signature { get; }
@@ -30,7 +30,7 @@ public sealed record ModelSignature(
         : (-1, -1, -1);
 
     /// <summary>Picks the layout from a rank-4 shape: the axis that holds 1, 3 or 4 channels.</summary>
-    public static TensorLayout InferLayout(IReadOnlyList<long> shape)
+    internal static TensorLayout InferLayout(IReadOnlyList<long> shape)
     {
         if (shape.Count != 4) return TensorLayout.Nchw;
         static bool IsChannels(long d) => d is 1 or 3 or 4;

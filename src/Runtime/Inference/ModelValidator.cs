@@ -4,7 +4,7 @@ using ImageFlowIO.Imaging;
 namespace ImageFlowIO.Inference;
 
 /// <summary>Checks the config against the model before any image is read (SPEC §7: sizes that do not fit the model).</summary>
-public static class ModelValidator
+internal static class ModelValidator
 {
     /// <summary>Throws <see cref="ModelException"/> (IFIO1003) naming the mismatch and the config change that fixes it.</summary>
     public static void Validate(PipelineConfig config, ModelSignature signature, string? modelPath)

@@ -3,7 +3,7 @@ using ImageFlowIO.Config;
 namespace ImageFlowIO.Inference;
 
 /// <summary>The <c>noop</c> backend: the "model output" is the preprocessed tensor itself, as float32.</summary>
-public sealed class NoopBackend(PreprocessingConfig pre, TensorLayout layout) : IInferenceBackend
+internal sealed class NoopBackend(PreprocessingConfig pre, TensorLayout layout) : IInferenceBackend
 {
     public ModelSignature Signature { get; } = new("input", pre.Format.DataType,
         layout == TensorLayout.Nhwc ? [-1, -1, -1, pre.Format.Channels] : [-1, pre.Format.Channels, -1, -1],

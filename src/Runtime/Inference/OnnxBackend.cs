@@ -10,7 +10,7 @@ namespace ImageFlowIO.Inference;
 /// (the disk cache's), the model's input/output signature is remembered by model digest, so a later process validates
 /// the config without loading ONNX Runtime and creates the session only when an input actually needs the model.
 /// </summary>
-public sealed class OnnxBackend : IInferenceBackend
+internal sealed class OnnxBackend : IInferenceBackend
 {
     // This backend's lease on the process-wide session: released on Dispose, so a shared session outlives no user and no user outlives it.
     private readonly Lazy<SessionLease> _session;

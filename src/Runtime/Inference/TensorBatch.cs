@@ -3,7 +3,7 @@ using ImageFlowIO.Config;
 namespace ImageFlowIO.Inference;
 
 /// <summary>Stacks same-shaped tensors along the batch axis for one model run, and splits a batched output back.</summary>
-public static class TensorBatch
+internal static class TensorBatch
 {
     /// <summary>One tensor of batch <c>n = Σ items' batch</c>; every item must share element type, layout and the other dims.</summary>
     public static TensorData Stack(IReadOnlyList<TensorData> items)

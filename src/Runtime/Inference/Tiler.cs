@@ -8,7 +8,7 @@ namespace ImageFlowIO.Inference;
 /// run in batches of up to <c>batchSize</c>, and stitched back in float with average, feather or max blending.
 /// The output has the model's channel count; an output tile an integer multiple of the input tile scales positions.
 /// </summary>
-public sealed class Tiler(TilingConfig tiling, int batchSize, bool dynamicBatch, string? modelPath)
+internal sealed class Tiler(TilingConfig tiling, int batchSize, bool dynamicBatch, string? modelPath)
 {
     private readonly int _batch = dynamicBatch ? Math.Max(1, batchSize) : 1;
 

@@ -1,7 +1,7 @@
 namespace ImageFlowIO.Output;
 
 /// <summary>Writes files to a temporary name in the same folder, then renames them into place: readers never see half a file.</summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {

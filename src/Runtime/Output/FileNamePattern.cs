@@ -4,7 +4,7 @@ using ImageFlowIO.Config;
 namespace ImageFlowIO.Output;
 
 /// <summary>Expands output file name patterns: {name}, {ext}, {model}, {index}, {timestamp}, {format}.</summary>
-public static class FileNamePattern
+internal static class FileNamePattern
 {
     public static string Extension(ImageFormat format) => format switch
     {

@@ -11,7 +11,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace ImageFlowIO.Output;
 
 /// <summary>Encodes a postprocessed <see cref="FloatImage"/> (0..1 display range) as PNG, JPEG, WebP or TIFF.</summary>
-public static class ImageFileWriter
+internal static class ImageFileWriter
 {
     /// <summary>Writes <paramref name="image"/> to <paramref name="path"/> atomically.</summary>
     public static void Write(string path, FloatImage image, SaveConfig save, int bitDepth)

@@ -5,7 +5,7 @@ using System.Text;
 namespace ImageFlowIO.Output;
 
 /// <summary>Writes tensors as NumPy .npy (format 1.0), .npz (zip of .npy) or headerless little-endian .bin.</summary>
-public static class NpyWriter
+internal static class NpyWriter
 {
     public static void WriteNpy(Stream output, ReadOnlySpan<byte> data, string descr, IReadOnlyList<int> shape)
     {

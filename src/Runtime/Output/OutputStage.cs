@@ -43,7 +43,9 @@ internal sealed class OutputStage
     {
         var folder = CacheFolder(item);
         var image = PlannedImagePath(item, index) is { } planned ? Path.GetRelativePath(folder, planned) : "";
-        return CacheKeys.Output(inferenceKey, _section, image, Path.GetRelativePath(folder, RawFolder(item)));
+        // Raw and visualisation files are named after the input: two inputs with the same bytes must not share an entry.
+        var named = Path.Combine(Path.GetRelativePath(folder, RawFolder(item)), Path.GetFileNameWithoutExtension(item.Path));
+        return CacheKeys.Output(inferenceKey, _section, image, named);
     }
 
     /// <summary>

@@ -10,7 +10,7 @@ namespace ImageFlowIO.Output;
 /// A small PNG encoder over the native zlib behind System.IO.Compression: 8- or 16-bit gray, gray+alpha, RGB, RGBA.
 /// ImageSharp 2.x deflates in managed code (≈45 ms per 320² image); this is several times faster at equal validity.
 /// </summary>
-public static class PngWriter
+internal static class PngWriter
 {
     private static ReadOnlySpan<byte> Signature => [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
 

@@ -4,7 +4,7 @@ using ImageFlowIO.Config;
 namespace ImageFlowIO.Output;
 
 /// <summary>Writes the true model output tensor for <c>output.saveRaw</c> (npy, npz, bin; float32 or uint8).</summary>
-public static class RawTensorWriter
+internal static class RawTensorWriter
 {
     public static void Write(string path, TensorData tensor, SaveRawConfig raw)
     {

@@ -4,7 +4,7 @@ using ImageFlowIO.Caching;
 namespace ImageFlowIO.Output;
 
 /// <summary>Writes <c>summary.json</c> (SPEC §6) and <c>writeMeta</c> files.</summary>
-public static class RunReport
+internal static class RunReport
 {
     private static readonly JsonWriterOptions Indented = new() { Indented = true };
 
@@ -51,6 +51,12 @@ public static class RunReport
             w.WriteNumber("writes", s.Writes);
             w.WriteNumber("evictions", s.Evictions);
             w.WriteNumber("bytes", s.Bytes);
+            if (layer == "remote")
+            {
+                w.WriteNumber("bytesDownloaded", s.BytesRead);
+                w.WriteNumber("bytesUploaded", s.BytesWritten);
+                w.WriteNumber("rejected", s.Corrupt);
+            }
             w.WriteEndObject();
         }
         w.WriteEndObject();
@@ -87,7 +93,9 @@ public static class RunReport
             {
                 w.WriteStartObject();
                 w.WriteString("label", label);
-                w.WriteNumber("score", Math.Round(score, 6));
+                // A model can output NaN or infinity; JSON has no such numbers, so they are written as null.
+                if (float.IsFinite(score)) w.WriteNumber("score", Math.Round(score, 6));
+                else w.WriteNull("score");
                 w.WriteEndObject();
             }
             w.WriteEndArray();

@@ -8,7 +8,7 @@ namespace ImageFlowIO.Output;
 /// no 2-bit or 16-bit modes, so this small writer does it: grey at 1/2/4/8/16 bits (colour images become BT.709 luma
 /// below 8 bits), RGB and RGBA at 8 or 16 bits per sample, little-endian, one strip.
 /// </summary>
-public static class TiffWriter
+internal static class TiffWriter
 {
     public static readonly int[] SupportedBitDepths = [1, 2, 4, 8, 16];
 

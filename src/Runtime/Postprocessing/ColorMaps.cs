@@ -4,7 +4,7 @@ using ImageFlowIO.Config;
 namespace ImageFlowIO.Postprocessing;
 
 /// <summary>Maps one channel (0..1) to colours with matplotlib's perceptual colour maps, indexed as matplotlib does.</summary>
-public static class ColorMaps
+internal static class ColorMaps
 {
     private static readonly Lazy<float[]> Viridis = new(() => Parse(ColorMapTables.Viridis));
     private static readonly Lazy<float[]> Magma = new(() => Parse(ColorMapTables.Magma));

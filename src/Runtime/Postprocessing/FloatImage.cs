@@ -4,7 +4,7 @@ namespace ImageFlowIO.Postprocessing;
 /// A planar float image (value of channel c at (x, y) is <c>Data[c * Width * Height + y * Width + x]</c>).
 /// Postprocessing works on this; after denormalisation, 0..1 is the displayable range.
 /// </summary>
-public sealed class FloatImage
+internal sealed class FloatImage
 {
     public FloatImage(int width, int height, int channels, float[]? data = null)
     {

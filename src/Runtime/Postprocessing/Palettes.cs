@@ -4,7 +4,7 @@ using ImageFlowIO.Config;
 namespace ImageFlowIO.Postprocessing;
 
 /// <summary>Class maps to colours (paletteMap): presets, palette files and inline palettes, with optional class outlines.</summary>
-public static class Palettes
+internal static class Palettes
 {
     /// <summary>The PASCAL VOC colour map (the dataset's bit-interleaving formula), 256 entries; 255 is the "void" colour.</summary>
     public static Rgb8[] PascalVoc { get; } = BuildPascalVoc();

@@ -6,7 +6,7 @@ using SixLabors.ImageSharp.Processing;
 namespace ImageFlowIO.Postprocessing;
 
 /// <summary>The postprocessing steps of SPEC §2 on the model's float output, in SPEC order.</summary>
-public static class Postprocessor
+internal static class Postprocessor
 {
     /// <summary>
     /// Runs every enabled step in SPEC order. <paramref name="inputWidth"/>/<paramref name="inputHeight"/> are the original

@@ -4,7 +4,7 @@ using ImageFlowIO.Postprocessing;
 namespace ImageFlowIO.Visualization;
 
 /// <summary>Renders the <c>visualization</c> views of an input and its postprocessed output (both 0..1), at the input's size.</summary>
-public static class Visualizer
+internal static class Visualizer
 {
     public static FloatImage Render(VisualizationType type, FloatImage original, FloatImage output, float alpha)
     {

@@ -31,6 +31,8 @@ public sealed class StageSeamTests
             return Stored.TryAdd((entry.Stage, entry.Key), entry);
         }
 
+        public void Discard(CacheStage stage, string key) => Stored.TryRemove((stage, key), out _);
+
         public void Dispose() { }
     }
 
@@ -130,8 +132,36 @@ public sealed class StageSeamTests
         using var cache = new StageCache([poisoned], null, log.CreateLogger("t"));
         var run = await RunAsync(s, cache, "poisoned", log);
         Assert.Equal(s.Inputs.Count, log.Count("cache/counting corrupt"));
+        // Rejected entries are discarded from their store and replaced by the recomputed ones: a second run finds no poison.
+        var again = new ListLoggerProvider();
+        using (var cache2 = new StageCache([poisoned], null, again.CreateLogger("t"))) await RunAsync(s, cache2, "again", again);
+        Assert.Equal(0, again.Count("corrupt"));
+        Assert.All(poisoned.Stored.Values.Where(e => e.Stage == CacheStage.Output), e => Assert.DoesNotContain(e.Info.Files!, f => f.Path.Contains("..", StringComparison.Ordinal)));
         Assert.Empty(Directory.GetFiles(s.Dir.Path, "escaped-*", SearchOption.AllDirectories));
         Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(s.Dir.Path)!, "escaped-0.png")));
         foreach (var (name, bytes) in reference.Files) Assert.Equal(bytes, run.Files[name]);
+    }
+
+    [Fact]
+    public async Task Two_inputs_with_the_same_bytes_keep_their_own_raw_file_names()
+    {
+        using var s = new CacheScenario();
+        File.WriteAllText(s.ConfigPath, """
+            {
+              "model": { "path": "model.onnx" },
+              "preprocessing": { "resize": { "apply": true, "imageSize": [24, 16] } },
+              "execution": { "useCaching": "disk", "cacheDir": "cache" },
+              "output": { "save": { "apply": false }, "saveRaw": { "apply": true, "format": "npy", "path": "raw" } }
+            }
+            """);
+        File.Copy(s.Images[0], s.Dir.Combine("images", "twin.png"));
+        var inputs = new[] { new InputItem(s.Images[0]), new InputItem(s.Dir.Combine("images", "twin.png")) };
+        foreach (var run in new[] { "cold", "warm" })
+        {
+            using var pipeline = Pipeline.FromConfig(s.ConfigPath, new PipelineOptions { OutputDirectory = s.Dir.Combine(run), MaxParallelism = 1, KeepOutputTensors = false });
+            var batch = await pipeline.RunBatchAsync(inputs);
+            Assert.Equal(["photo_160x120.npy", "twin.npy"], batch.Items.Select(i => Path.GetFileName(Assert.Single(i.Outputs))).Order());
+            Assert.True(File.Exists(s.Dir.Combine(run, "twin.npy")), run);
+        }
     }
 }

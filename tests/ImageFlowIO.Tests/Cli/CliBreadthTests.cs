@@ -85,6 +85,13 @@ public sealed class CliBreadthTests : IDisposable
     [Fact]
     public async Task Progress_is_off_by_default_when_output_is_redirected()
     {
+        // The decision itself, independent of the host running the tests (a terminal, CI=true or neither).
+        Assert.True(ImageFlowIO.Cli.ProgressReporter.DefaultEnabled(stderrIsTerminal: true, ci: null));
+        Assert.False(ImageFlowIO.Cli.ProgressReporter.DefaultEnabled(stderrIsTerminal: true, ci: "true"));
+        Assert.True(ImageFlowIO.Cli.ProgressReporter.DefaultEnabled(stderrIsTerminal: true, ci: "false"));
+        Assert.False(ImageFlowIO.Cli.ProgressReporter.DefaultEnabled(stderrIsTerminal: false, ci: null));
+        // A writer that is not the process's terminal (here the test's StringWriter) never gets a bar by default.
+        Assert.False(ImageFlowIO.Cli.ProgressReporter.DefaultEnabled(new StringWriter()));
         var r = await CliRunner.RunAsync("--config", Config(), "--input", Folder());
         Assert.Equal(0, r.ExitCode);
         Assert.DoesNotContain("100%", r.Stderr);

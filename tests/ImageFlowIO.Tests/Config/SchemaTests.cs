@@ -144,6 +144,9 @@ public class SchemaFactsTests
                 var property = value?.GetType().GetProperties().FirstOrDefault(p => string.Equals(p.Name, segment, StringComparison.OrdinalIgnoreCase));
                 if (property is null) { problems.Add($"{string.Join(".", path)}: no config model property '{segment}'"); value = null; break; }
                 value = property.GetValue(value);
+                // An optional section (null when absent) has its defaults on its type.
+                if (value is null && property.PropertyType.IsClass && property.PropertyType != typeof(string) && property.PropertyType.GetConstructor(Type.EmptyTypes) is { } ctor)
+                    value = ctor.Invoke(null);
             }
             if (problems.Count > 0 && problems[^1].StartsWith(string.Join(".", path) + ":", StringComparison.Ordinal)) continue;
             checkedDefaults++;

@@ -1,0 +1,235 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ImageFlowIO.Config;
+using ImageFlowIO.Imaging;
+using ImageFlowIO.Output;
+using Microsoft.Extensions.Logging;
+
+namespace ImageFlowIO.Cli;
+
+/// <summary>The root command: run a config over a file or folder (or only validate it, or list what would run).</summary>
+internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
+{
+    public string? ConfigPath { get; init; }
+    public string? InputPath { get; init; }
+    public string? OutputDir { get; init; }
+    public string? Cache { get; init; }
+    public string? CacheDir { get; init; }
+    public string? Backend { get; init; }
+    public string? Threads { get; init; }
+    public int? Concurrency { get; init; }
+    public string? LogLevel { get; init; }
+    public string? LogFile { get; init; }
+    public bool JsonErrors { get; init; }
+    /// <summary>--viz: turns the config's visualization on with this type.</summary>
+    public VisualizationType? Visualization { get; init; }
+    public double? VisualizationAlpha { get; init; }
+    public string? VisualizationOut { get; init; }
+    public bool ValidateOnly { get; init; }
+    public bool DryRun { get; init; }
+    public bool PrintSchema { get; init; }
+    public bool? Progress { get; init; }
+    public string? RemoteCache { get; init; }
+    public bool RemoteCacheReadOnly { get; init; }
+    public string? Shard { get; init; }
+
+    public async Task<int> ExecuteAsync(CancellationToken ct)
+    {
+        if (PrintSchema)
+        {
+            stdout.WriteLine(ConfigSchema.Text);
+            return ExitCodes.Ok;
+        }
+
+        var configPath = ConfigPath ?? new[] { "imageflow.json", "config.json" }.FirstOrDefault(File.Exists);
+        if (configPath is null)
+        {
+            ReportError(new ConfigException([new ConfigDiagnostic(ConfigErrorCodes.ConfigNotFound, DiagnosticSeverity.Error,
+                "no config given and no imageflow.json or config.json in the current folder; pass --config <file>", null, 0, 0, 0, 0)], null));
+            return ExitCodes.UsageOrConfig;
+        }
+
+        var parsed = ConfigParser.ParseFile(configPath);
+        foreach (var d in parsed.Diagnostics) ReportDiagnostic(d);
+        if (parsed.Config is not { } cfg) return ExitCodes.UsageOrConfig;
+
+        if (Concurrency is < 1) return ImageFlowCli.UsageError(stderr, "--concurrency must be at least 1");
+        int? intraOp = null;
+        if (Threads is { } t && t != "auto")
+        {
+            if (!int.TryParse(t, out var n) || n < 1) return ImageFlowCli.UsageError(stderr, "--threads must be a positive number or auto");
+            intraOp = n;
+        }
+        else if (Threads == "auto") intraOp = Environment.ProcessorCount;
+
+        if ((VisualizationAlpha is not null || VisualizationOut is not null) && Visualization is null && !cfg.Visualization.Apply)
+            return ImageFlowCli.UsageError(stderr, "--viz-alpha and --viz-out change a visualisation, but none is on: add --viz <type> or set visualization.apply in the config");
+        cfg = WithVisualizationOverrides(cfg);
+
+        var level = CliLogLevel.Parse(LogLevel ?? cfg.Logging.Level.ToString().ToLowerInvariant());
+        // --validate-only and --dry-run write nothing: the config's saveLogs is for runs (an explicit --log-file is still honoured).
+        var writesNothing = ValidateOnly || DryRun;
+        var logFile = LogFile ?? (cfg.Logging.SaveLogs && !writesNothing ? cfg.ResolvePath(cfg.Logging.LogPath ?? "imageflowio.log") : null);
+        CliLoggerProvider logProvider;
+        try { logProvider = new CliLoggerProvider(level, stderr, logFile); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ReportError(new OutputException(ErrorCodes.OutputNotWritable, logFile!, $"the log file cannot be written ({ex.Message}); fix --log-file or logging.logPath"));
+            return ExitCodes.OutputNotWritable;
+        }
+        using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(level).AddProvider(logProvider));
+        var logger = loggerFactory.CreateLogger("imageflowio");
+
+        var inputPath = InputPath is not null ? Path.GetFullPath(InputPath) : cfg.Input.Source is { } s ? cfg.ResolvePath(s) : null;
+
+        if (ValidateOnly) return Validate(cfg, inputPath);
+
+        if (inputPath is null) return ImageFlowCli.UsageError(stderr, "no input: pass --input <file|folder> or set input.source in the config");
+        var isFolder = Directory.Exists(inputPath);
+        if (!isFolder && !File.Exists(inputPath))
+        {
+            ReportError(new ImageInputException(ErrorCodes.ImageNotFound, inputPath, "the input does not exist; check --input or input.source"));
+            return ExitCodes.UsageOrConfig;
+        }
+        var inputs = isFolder ? InputFiles(inputPath) : [new InputItem(inputPath)];
+        if (Shard is not null)
+        {
+            if (!InputShard.TryParse(Shard, out var part, out var shardProblem)) return ImageFlowCli.UsageError(stderr, $"--shard: {shardProblem}");
+            inputs = [.. part.Select(inputs, i => i.Path, isFolder ? inputPath : Path.GetDirectoryName(inputPath)!)];
+        }
+
+        var options = new PipelineOptions
+        {
+            LoggerFactory = loggerFactory,
+            OutputDirectory = OutputDir is null ? null : Path.GetFullPath(OutputDir),
+            Backend = Backend is null ? null : Enum.Parse<BackendKind>(Backend, ignoreCase: true),
+            // A dry run opens no cache: a disk cache would create its folder (and remember the model's signature there).
+            CacheMode = DryRun ? CacheMode.None : Cache is null ? null : Enum.Parse<CacheMode>(Cache, ignoreCase: true),
+            CacheDirectory = CacheDir is null ? null : Path.GetFullPath(CacheDir),
+            MaxParallelism = Concurrency ?? Math.Max(1, Environment.ProcessorCount),
+            IntraOpThreads = intraOp,
+            KeepOutputTensors = false,
+            RemoteCache = RemoteCache,
+            RemoteCacheReadOnly = RemoteCacheReadOnly ? true : null,
+        };
+
+        Pipeline pipeline;
+        try
+        {
+            pipeline = Pipeline.Create(cfg, options);
+            if (!DryRun) pipeline.EnsureOutputWritable();
+        }
+        catch (ImageFlowException ex)
+        {
+            ReportError(ex);
+            return ExitCodes.For(ex);
+        }
+
+        using (pipeline)
+        {
+            if (DryRun)
+            {
+                stdout.WriteLine($"config: {cfg.ConfigPath}");
+                stdout.WriteLine($"backend: {pipeline.BackendKind.ToString().ToLowerInvariant()}, layout: {pipeline.Layout.ToString().ToLowerInvariant()}");
+                foreach (var item in inputs) stdout.WriteLine($"would process: {item.Path}");
+                return ExitCodes.Ok;
+            }
+
+            var sw = Stopwatch.StartNew();
+            var showProgress = isFolder && (Progress ?? ProgressReporter.DefaultEnabled(stderr));
+            BatchResult batch;
+            try
+            {
+                batch = showProgress
+                    ? await ProgressReporter.RunAsync(stderr, logProvider, inputs.Count, p => pipeline.RunBatchAsync(inputs, p, ct)).ConfigureAwait(false)
+                    : await pipeline.RunBatchAsync(inputs, null, ct).ConfigureAwait(false);
+            }
+            catch (ImageFlowException ex)
+            {
+                // A batch-level output (writeMeta's one array) that cannot be written.
+                ReportError(ex);
+                return ExitCodes.For(ex);
+            }
+
+            foreach (var item in batch.Items.Where(i => !i.Succeeded)) ReportError(item.Error!);
+            if (isFolder)
+            {
+                var summaryDir = options.OutputDirectory ?? cfg.ResolvePath(cfg.Output.Save.Path);
+                try { RunReport.WriteSummary(Path.Combine(summaryDir, "summary.json"), batch); }
+                catch (ImageFlowException ex) { ReportError(ex); return ExitCodes.OutputNotWritable; }
+            }
+            stdout.WriteLine($"ImageFlowIO: {batch.Items.Count} inputs, {batch.Processed} processed, {batch.FromCache} from cache, {batch.Failed} failed ({sw.ElapsedMilliseconds} ms)");
+            return batch.Failed > 0 ? ExitCodes.SomeInputsFailed : ExitCodes.Ok;
+        }
+    }
+
+    /// <summary>The images of a folder (by extension, not recursive), in ordinal order so runs are reproducible.</summary>
+    internal static List<InputItem> InputFiles(string folder) =>
+        Directory.EnumerateFiles(folder).Where(ImageDecoder.IsSupportedExtension).Order(StringComparer.Ordinal).Select(p => new InputItem(p)).ToList();
+
+    /// <summary>The config with --viz, --viz-alpha and --viz-out applied to its visualization section.</summary>
+    private PipelineConfig WithVisualizationOverrides(PipelineConfig cfg)
+    {
+        if (Visualization is null && VisualizationAlpha is null && VisualizationOut is null) return cfg;
+        var viz = cfg.Visualization;
+        var copy = new PipelineConfig
+        {
+            Visualization = new VisualizationConfig
+            {
+                Apply = viz.Apply || Visualization is not null,
+                Type = Visualization ?? viz.Type,
+                Alpha = VisualizationAlpha ?? viz.Alpha,
+                // Like --output, a folder given on the command line is relative to the current folder.
+                OutputPath = VisualizationOut is not null ? Path.GetFullPath(VisualizationOut) : viz.OutputPath,
+            },
+        };
+        // Every other section as it is: copied by property so a section added to the model later is never dropped here.
+        foreach (var property in typeof(PipelineConfig).GetProperties().Where(p => p.CanWrite && p.Name != nameof(PipelineConfig.Visualization)))
+            property.SetValue(copy, property.GetValue(cfg));
+        return copy;
+    }
+
+    private int Validate(PipelineConfig cfg, string? inputPath)
+    {
+        var modelPath = cfg.ResolvePath(cfg.Model.Path);
+        var exit = ExitCodes.Ok;
+        if (!File.Exists(modelPath))
+            stderr.WriteLine($"{modelPath}: warning {ErrorCodes.ModelNotFound}: the model file does not exist yet (a real run with backend onnx needs it)");
+        else if ((Backend ?? cfg.Execution.Backend.ToString().ToLowerInvariant()) != "noop")
+        {
+            // Cache off: a disk cache would create its folder and remember the model's signature in it.
+            try { using var p = Pipeline.Create(cfg, new PipelineOptions { MaxParallelism = 1, CacheMode = CacheMode.None }); }
+            catch (ImageFlowException ex) { ReportError(ex); exit = ExitCodes.For(ex); }
+        }
+        if (inputPath is not null && !File.Exists(inputPath) && !Directory.Exists(inputPath))
+            stderr.WriteLine($"{inputPath}: warning {ErrorCodes.ImageNotFound}: the input does not exist yet");
+        if (exit == ExitCodes.Ok) stdout.WriteLine($"{cfg.ConfigPath}: config is valid");
+        return exit;
+    }
+
+    private void ReportDiagnostic(ConfigDiagnostic d)
+    {
+        if (JsonErrors)
+            stderr.WriteLine(JsonSerializer.Serialize(new JsonDiagnostic(d.IsError ? "error" : "warning", d.Code, d.FilePath, d.Line > 0 ? d.Line : null, d.Line > 0 ? d.Column : null, d.Message), CliJsonContext.Default.JsonDiagnostic));
+        else stderr.WriteLine(d.ToString());
+    }
+
+    private void ReportError(ImageFlowException ex)
+    {
+        if (ex is ConfigException ce) { foreach (var d in ce.Diagnostics) ReportDiagnostic(d); return; }
+        if (JsonErrors)
+            stderr.WriteLine(JsonSerializer.Serialize(new JsonDiagnostic("error", ex.Code, ex.FilePath, null, null, ex.Message), CliJsonContext.Default.JsonDiagnostic));
+        else stderr.WriteLine(ex.ToString());
+    }
+}
+
+internal static class CliLogLevel
+{
+    public static Microsoft.Extensions.Logging.LogLevel Parse(string name) => name switch
+    {
+        "debug" => Microsoft.Extensions.Logging.LogLevel.Debug,
+        "warn" => Microsoft.Extensions.Logging.LogLevel.Warning,
+        "error" => Microsoft.Extensions.Logging.LogLevel.Error,
+        _ => Microsoft.Extensions.Logging.LogLevel.Information,
+    };
+}

@@ -1,0 +1,312 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ImageFlowIO.Config;
+using ImageFlowIO.Output;
+using Microsoft.Build.Framework;
+
+namespace ImageFlowIO.Tasks;
+
+/// <summary>
+/// Keeps the asset catalogue (<c>imageflow.catalogue.json</c> in obj/): one deterministic record per asset of what the build
+/// computed — paths relative to the project and to the app's base directory, sizes, output shape, per-channel statistics,
+/// top-k for classifiers, the error of a failed asset — which the source generator turns into <c>ImageFlowAssets</c>.
+/// The file itself is the record of assets this build did not process (up to date): their entries are carried over, so
+/// it always describes every current asset. No timings, no absolute paths, invariant numbers, entries ordered by path;
+/// rewritten only when its bytes change.
+/// </summary>
+internal sealed class AssetCatalogueWriter
+{
+    /// <summary>The catalogue format; the generator ignores other versions (and so does this writer: all assets are processed again).</summary>
+    public const int FormatVersion = 1;
+    private static readonly JsonWriterOptions Indented = new() { Indented = true };
+
+    private readonly string _file;
+    private readonly string _projectDirectory;
+    private readonly string _outputDirectory;
+    /// <summary>This build's assets (full path → relative path), in item order.</summary>
+    private readonly List<(string FullPath, string RelativePath)> _assets;
+    private readonly Dictionary<string, CatalogueEntry> _previous;
+    private readonly Dictionary<string, CatalogueEntry> _fresh = new(StringComparer.Ordinal);
+
+    private AssetCatalogueWriter(string file, string projectDirectory, string outputDirectory, List<(string, string)> assets, Dictionary<string, CatalogueEntry> previous)
+    {
+        _file = file;
+        _projectDirectory = projectDirectory;
+        _outputDirectory = outputDirectory;
+        _assets = assets;
+        _previous = previous;
+    }
+
+    /// <summary>Opens the catalogue at <paramref name="file"/> (missing or unreadable: no previous entries).</summary>
+    public static AssetCatalogueWriter Open(string file, string projectDirectory, string outputDirectory, IEnumerable<(string FullPath, string RelativePath)> assets)
+    {
+        var previous = new Dictionary<string, CatalogueEntry>(StringComparer.Ordinal);
+        try
+        {
+            if (File.Exists(file))
+                foreach (var entry in Read(File.ReadAllBytes(file))) previous[entry.Path] = entry;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or FormatException)
+        {
+            previous.Clear();
+        }
+        return new AssetCatalogueWriter(file, Path.GetFullPath(projectDirectory), Path.GetFullPath(outputDirectory), assets.ToList(), previous);
+    }
+
+    /// <summary>
+    /// Drops the up-to-date records (keyed by full path) of assets the catalogue has no entry for, so the task processes
+    /// them again: an asset skipped as up to date must still be described.
+    /// </summary>
+    public void ForgetUncatalogued<T>(IDictionary<string, T> records)
+    {
+        foreach (var (fullPath, relative) in _assets)
+            if (!_previous.ContainsKey(relative)) records.Remove(fullPath);
+    }
+
+    /// <summary>
+    /// Records the results of one config's batch. A result whose outputs came straight from the output cache carries no
+    /// tensor facts (shape, statistics, top-k); those inputs are run once more keeping their tensors (served by the
+    /// inference cache, outputs rewritten with the same bytes).
+    /// </summary>
+    /// <param name="config">The config the batch ran.</param>
+    /// <param name="options">The options it ran with (the rerun keeps them, with tensors kept).</param>
+    /// <param name="inputs">The batch's inputs, in the order of <paramref name="batch"/>'s items.</param>
+    /// <param name="batch">The batch's results.</param>
+    /// <param name="outputsOf">The files the task recorded for an input (full paths), or null to take the result's.</param>
+    public void Record(PipelineConfig config, PipelineOptions options, IReadOnlyList<InputItem> inputs, BatchResult batch, Func<string, IEnumerable<string>?> outputsOf)
+    {
+        var results = batch.Items.ToList();
+        var bare = Enumerable.Range(0, results.Count).Where(i => results[i].Succeeded && results[i].OutputShape.Count == 0 && i < inputs.Count).ToList();
+        if (bare.Count > 0) Refill(config, options, inputs, results, bare);
+        foreach (var result in results)
+            _fresh[result.Input] = ToEntry(config, result, result.Succeeded ? (outputsOf(result.Input) ?? result.Outputs).ToList() : []);
+    }
+
+    private static void Refill(PipelineConfig config, PipelineOptions options, IReadOnlyList<InputItem> inputs, List<PipelineResult> results, List<int> bare)
+    {
+        var keep = new PipelineOptions
+        {
+            LoggerFactory = options.LoggerFactory, OutputDirectory = options.OutputDirectory, Backend = options.Backend,
+            CacheMode = options.CacheMode, CacheDirectory = options.CacheDirectory, MaxParallelism = options.MaxParallelism,
+            IntraOpThreads = options.IntraOpThreads, Cache = options.Cache, KeepOutputTensors = true,
+        }.WithHooks(options.PreprocessHook, options.PostprocessHook);
+        Pipeline pipeline;
+        // The same config was just created for the batch; should it fail now, the entries just lack the tensor facts.
+        try { pipeline = Pipeline.Create(config, keep); }
+        catch (ImageFlowException) { return; }
+        using var _ = pipeline;
+        // Small chunks: these results hold their tensors until recorded.
+        foreach (var chunk in bare.Chunk(Math.Max(1, keep.MaxParallelism)))
+        {
+            var again = pipeline.RunBatchAsync(chunk.Select(i => inputs[i]).ToList()).GetAwaiter().GetResult();
+            for (var k = 0; k < chunk.Length; k++)
+                if (again.Items[k].Succeeded) results[chunk[k]] = again.Items[k];
+        }
+    }
+
+    /// <summary>Writes the catalogue for this build's assets (fresh entries, else the previous ones); true when the file changed.</summary>
+    public bool Save()
+    {
+        var entries = new SortedDictionary<string, CatalogueEntry>(StringComparer.Ordinal);
+        foreach (var (fullPath, relative) in _assets)
+        {
+            CatalogueEntry? entry = _fresh.TryGetValue(fullPath, out var fresh) ? fresh with { Path = relative }
+                : _previous.TryGetValue(relative, out var kept) ? kept : null;
+            if (entry is not null) entries[relative] = entry;
+        }
+        var bytes = Serialize(entries.Values);
+        try { if (File.Exists(_file) && File.ReadAllBytes(_file).AsSpan().SequenceEqual(bytes)) return false; }
+        catch (IOException) { }
+        Directory.CreateDirectory(Path.GetDirectoryName(_file)!);
+        AtomicFile.WriteAllBytes(_file, bytes);
+        return true;
+    }
+
+    private CatalogueEntry ToEntry(PipelineConfig config, PipelineResult result, List<string> outputs)
+    {
+        var configPath = config.ConfigPath is { } c ? Relative(_projectDirectory, c) : "";
+        if (result.Error is { } error)
+            return new CatalogueEntry { Path = Relative(_projectDirectory, result.Input), Config = configPath, ErrorCode = error.Code, ErrorMessage = Portable(error.Message) };
+        var classifier = config.Model.Labels is not null && result.OutputShape.Count == 2;
+        var (outputWidth, outputHeight) = SavedImageSize(config, outputs);
+        return new CatalogueEntry
+        {
+            Path = Relative(_projectDirectory, result.Input),
+            Config = configPath,
+            Outputs = outputs.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).Select(o => Relative(_outputDirectory, o)).ToList(),
+            InputWidth = result.SourceWidth,
+            InputHeight = result.SourceHeight,
+            OutputWidth = outputWidth,
+            OutputHeight = outputHeight,
+            OutputShape = [.. result.OutputShape],
+            Channels = result.OutputStatistics.Select(s => new CatalogueChannel(Significant(s.Min), Significant(s.Max), Significant(s.Mean))).ToList(),
+            // Rounded as writeMeta rounds them, so the catalogue and the meta files agree.
+            TopK = classifier ? result.TopK.Select(k => new CatalogueScore(k.Label, Math.Round(k.Score, 6))).ToList() : [],
+        };
+    }
+
+    /// <summary>The saved image's size (the first output in the save format), read from its header; (0, 0) when none was saved.</summary>
+    private static (int Width, int Height) SavedImageSize(PipelineConfig config, List<string> outputs)
+    {
+        if (!config.Output.Save.Apply) return (0, 0);
+        string[] extensions = config.Output.Save.Format switch
+        {
+            ImageFormat.Jpeg => [".jpg", ".jpeg"],
+            ImageFormat.Webp => [".webp"],
+            ImageFormat.Tiff => [".tif", ".tiff"],
+            _ => [".png"],
+        };
+        var image = outputs.FirstOrDefault(o => extensions.Contains(Path.GetExtension(o), StringComparer.OrdinalIgnoreCase));
+        if (image is null) return (0, 0);
+        try
+        {
+            var info = SixLabors.ImageSharp.Image.Identify(image);
+            return info is null ? (0, 0) : (info.Width, info.Height);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or SixLabors.ImageSharp.ImageFormatException) { return (0, 0); }
+    }
+
+    /// <summary>6 significant digits: the last bits of a float model output may differ between CPUs; the catalogue should not.</summary>
+    private static double Significant(float value) =>
+        float.IsFinite(value) ? double.Parse(value.ToString("G6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) : value;
+
+    /// <summary>A message without this machine's folders (they would differ between two clones).</summary>
+    private string Portable(string message) => message
+        .Replace(_projectDirectory + Path.DirectorySeparatorChar, "", StringComparison.Ordinal)
+        .Replace(_projectDirectory, ".", StringComparison.Ordinal);
+
+    private static string Relative(string root, string path) => Path.GetRelativePath(root, Path.GetFullPath(path, root)).Replace('\\', '/');
+
+    /// <summary>An asset's project-relative path as the outputs keep it: its Link, else its path inside the project, else RecursiveDir + file name.</summary>
+    public static string RelativePath(string projectDirectory, string fullPath, string? link, string? recursiveDir)
+    {
+        if (!string.IsNullOrEmpty(link)) return link.Replace('\\', '/');
+        var fromProject = Path.GetRelativePath(projectDirectory, fullPath);
+        if (!fromProject.StartsWith("..", StringComparison.Ordinal) && !Path.IsPathRooted(fromProject)) return fromProject.Replace('\\', '/');
+        return Path.Combine(recursiveDir ?? "", Path.GetFileName(fullPath)).Replace('\\', '/');
+    }
+
+    /// <summary>(full path, relative path) of the task's items.</summary>
+    public static IEnumerable<(string FullPath, string RelativePath)> Items(IEnumerable<ITaskItem> items, string projectDirectory) =>
+        items.Select(i => (i.GetMetadata("FullPath"), RelativePath(projectDirectory, i.GetMetadata("FullPath"), i.GetMetadata("Link"), i.GetMetadata("RecursiveDir"))))
+            .DistinctBy(a => a.Item1, StringComparer.Ordinal);
+
+    public static byte[] Serialize(IEnumerable<CatalogueEntry> entries)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, Indented))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("version", FormatVersion);
+            w.WriteStartArray("assets");
+            foreach (var e in entries.OrderBy(e => e.Path, StringComparer.Ordinal))
+            {
+                w.WriteStartObject();
+                w.WriteString("path", e.Path);
+                w.WriteString("config", e.Config);
+                w.WriteString("status", e.ErrorCode is null ? "ok" : "failed");
+                if (e.ErrorCode is not null)
+                {
+                    w.WriteString("code", e.ErrorCode);
+                    w.WriteString("error", e.ErrorMessage);
+                }
+                w.WriteNumber("inputWidth", e.InputWidth);
+                w.WriteNumber("inputHeight", e.InputHeight);
+                w.WriteNumber("outputWidth", e.OutputWidth);
+                w.WriteNumber("outputHeight", e.OutputHeight);
+                w.WriteStartArray("outputShape");
+                foreach (var d in e.OutputShape) w.WriteNumberValue(d);
+                w.WriteEndArray();
+                w.WriteStartArray("outputs");
+                foreach (var o in e.Outputs) w.WriteStringValue(o);
+                w.WriteEndArray();
+                w.WriteStartArray("channels");
+                foreach (var c in e.Channels)
+                {
+                    w.WriteStartObject();
+                    Number(w, "min", c.Min);
+                    Number(w, "max", c.Max);
+                    Number(w, "mean", c.Mean);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteStartArray("topK");
+                foreach (var k in e.TopK)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("label", k.Label);
+                    Number(w, "score", k.Score);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        stream.WriteByte((byte)'\n');
+        return stream.ToArray();
+    }
+
+    private static void Number(Utf8JsonWriter w, string name, double value)
+    {
+        if (double.IsFinite(value)) w.WriteNumber(name, value);
+        else w.WriteString(name, double.IsNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity");
+    }
+
+    public static List<CatalogueEntry> Read(byte[] json)
+    {
+        var result = new List<CatalogueEntry>();
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("version", out var v) || v.GetInt32() != FormatVersion) return result;
+        foreach (var a in root.GetProperty("assets").EnumerateArray())
+        {
+            result.Add(new CatalogueEntry
+            {
+                Path = a.GetProperty("path").GetString()!,
+                Config = a.GetProperty("config").GetString()!,
+                ErrorCode = a.TryGetProperty("code", out var code) ? code.GetString() : null,
+                ErrorMessage = a.TryGetProperty("error", out var error) ? error.GetString() : null,
+                InputWidth = a.GetProperty("inputWidth").GetInt32(),
+                InputHeight = a.GetProperty("inputHeight").GetInt32(),
+                OutputWidth = a.GetProperty("outputWidth").GetInt32(),
+                OutputHeight = a.GetProperty("outputHeight").GetInt32(),
+                OutputShape = a.GetProperty("outputShape").EnumerateArray().Select(d => d.GetInt32()).ToList(),
+                Outputs = a.GetProperty("outputs").EnumerateArray().Select(o => o.GetString()!).ToList(),
+                Channels = a.GetProperty("channels").EnumerateArray().Select(c => new CatalogueChannel(ReadNumber(c, "min"), ReadNumber(c, "max"), ReadNumber(c, "mean"))).ToList(),
+                TopK = a.GetProperty("topK").EnumerateArray().Select(k => new CatalogueScore(k.GetProperty("label").GetString()!, ReadNumber(k, "score"))).ToList(),
+            });
+        }
+        return result;
+    }
+
+    private static double ReadNumber(JsonElement e, string name)
+    {
+        var v = e.GetProperty(name);
+        return v.ValueKind == JsonValueKind.String
+            ? v.GetString() switch { "Infinity" => double.PositiveInfinity, "-Infinity" => double.NegativeInfinity, _ => double.NaN }
+            : v.GetDouble();
+    }
+}
+
+/// <summary>One asset's record in the catalogue file (see <see cref="AssetCatalogueWriter"/>).</summary>
+internal sealed record CatalogueEntry
+{
+    public string Path { get; init; } = "";
+    public string Config { get; init; } = "";
+    public string? ErrorCode { get; init; }
+    public string? ErrorMessage { get; init; }
+    public int InputWidth { get; init; }
+    public int InputHeight { get; init; }
+    public int OutputWidth { get; init; }
+    public int OutputHeight { get; init; }
+    public IReadOnlyList<int> OutputShape { get; init; } = [];
+    public IReadOnlyList<string> Outputs { get; init; } = [];
+    public IReadOnlyList<CatalogueChannel> Channels { get; init; } = [];
+    public IReadOnlyList<CatalogueScore> TopK { get; init; } = [];
+}
+
+internal readonly record struct CatalogueChannel(double Min, double Max, double Mean);
+internal readonly record struct CatalogueScore(string Label, double Score);
