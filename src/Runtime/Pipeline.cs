@@ -276,8 +276,8 @@ public sealed class Pipeline : IDisposable
         public List<string> Files { get; set; } = [];
         /// <summary>The model output after the host's postprocess hook (what outputs and results show).</summary>
         public TensorData? FinalOutput { get; set; }
-        /// <summary>Set when the output stage served this input before its inference was even looked up.</summary>
-        public OutputBundle? ServedOutput { get; set; }
+        /// <summary>The source size, set when the output stage served this input (cached or up-to-date files) before its inference was even looked up.</summary>
+        public (int Width, int Height)? ServedOutput { get; set; }
         /// <summary>The output-stage key, once looked up (a miss is looked up once).</summary>
         public string? OutputKey { get; set; }
         public bool NeedsModel => Error is null && Inference is null && ServedOutput is null;
@@ -341,7 +341,7 @@ public sealed class Pipeline : IDisposable
         if (pending.Error is null && pending.ServedOutput is { } served)
             return new PipelineResult
             {
-                Input = item.Path, Outputs = pending.Files, SourceWidth = served.SourceWidth, SourceHeight = served.SourceHeight,
+                Input = item.Path, Outputs = pending.Files, SourceWidth = served.Width, SourceHeight = served.Height,
                 TimingsMs = pending.Timings, Cache = pending.CacheLayers,
             };
         if (pending.Error is null)
@@ -419,17 +419,31 @@ public sealed class Pipeline : IDisposable
 
     private string OutputKey(PendingInput pending) => pending.OutputKey ??= _outputs.Key(pending.InferenceKey, pending.Item, pending.Index);
 
-    /// <summary>Writes the files this input's output stage cached, if any; records the lookup either way.</summary>
+    /// <summary>
+    /// Serves this input's outputs when its output stage has them: files still as they were written are only stat-ed
+    /// (<see cref="OutputFileIndex"/>), else the cached files are written back. Records the lookup either way.
+    /// </summary>
     private bool TryWriteCachedOutputs(PendingInput pending)
     {
         var sw = Stopwatch.StartNew();
+        var folder = _outputs.CacheFolder(pending.Item);
+        if (_cache.OutputFiles is { } index && index.TryGetUpToDate(OutputKey(pending), folder, out var current))
+        {
+            _logger.LogDebug("output/up-to-date {Input}", pending.Item.Path);
+            pending.CacheLayers["output"] = "up-to-date";
+            pending.Files = current.Files;
+            pending.ServedOutput = (current.SourceWidth, current.SourceHeight);
+            pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
+            return true;
+        }
         if (_cache.TryGet(_outputs.Codec, OutputKey(pending), pending.Item.Path, out var cached, out _))
         {
-            if (cached.TryWrite(_outputs.CacheFolder(pending.Item), out var files, out var problem))
+            if (cached.TryWrite(folder, out var files, out var problem))
             {
+                _cache.OutputFiles?.Record(OutputKey(pending), folder, cached, files);
                 pending.CacheLayers["output"] = "hit";
                 pending.Files = files;
-                pending.ServedOutput = cached;
+                pending.ServedOutput = (cached.SourceWidth, cached.SourceHeight);
                 pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
                 return true;
             }
@@ -453,7 +467,10 @@ public sealed class Pipeline : IDisposable
         if (!lookedUp && TryWriteCachedOutputs(pending)) return pending.Files;
         var files = _outputs.Write(item, pending.Index, output, inference.SourceWidth, inference.SourceHeight, original);
         if (OutputBundle.Capture(files, _outputs.CacheFolder(item), inference.SourceWidth, inference.SourceHeight) is { } bundle)
+        {
             _cache.Put(_outputs.Codec, OutputKey(pending), bundle, item.Path);
+            _cache.OutputFiles?.Record(OutputKey(pending), _outputs.CacheFolder(item), bundle, files);
+        }
         return files;
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using ImageFlowIO.Config;
 
@@ -55,7 +56,21 @@ public sealed class TensorData
     }
 
     public static TensorData FromFloats(int[] shape, ReadOnlySpan<float> values, TensorLayout layout = TensorLayout.Nchw)
-        => new(TensorDataType.Float32, shape, MemoryMarshal.AsBytes(values).ToArray(), layout);
+    {
+        // One copy into an array that is not zeroed first (the copy overwrites every byte).
+        var source = MemoryMarshal.AsBytes(values);
+        var bytes = GC.AllocateUninitializedArray<byte>(source.Length);
+        source.CopyTo(bytes);
+        return new(TensorDataType.Float32, shape, bytes, layout);
+    }
+
+    /// <summary>A float32 tensor of <paramref name="count"/> elements whose values <paramref name="fill"/> writes straight into its own (not zeroed) array.</summary>
+    internal static TensorData FloatsFilledBy<TState>(int[] shape, int count, TensorLayout layout, TState state, SpanAction<float, TState> fill)
+    {
+        var bytes = GC.AllocateUninitializedArray<byte>(checked(count * sizeof(float)));
+        fill(MemoryMarshal.Cast<byte, float>(bytes.AsSpan()), state);
+        return new(TensorDataType.Float32, shape, bytes, layout);
+    }
 
     public static int ElementCount(IReadOnlyList<int> shape)
     {

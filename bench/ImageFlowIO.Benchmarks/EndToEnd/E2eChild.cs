@@ -39,13 +39,18 @@ internal static class E2eChild
             ["batch_ms"] = Math.Round(batchMs, 1),
             ["stage_ms"] = StageTotals(batch.Items),
             ["cache"] = batch.Cache.ToString(),
+            ["disk_bytes_written"] = batch.Cache.Disk.BytesWritten,
+            ["disk_bytes_read"] = batch.Cache.Disk.BytesRead,
             ["peak_rss_mb"] = E2eHarness.PeakRssMb(),
             ["cpu_ms"] = E2eHarness.CpuMs(),
+            ["system_cpu_ms"] = E2eHarness.SystemCpuMs(),
         };
         if (args.Flag("rerun"))
         {
             sw.Restart();
+            var cpuBefore = E2eHarness.CpuMs();
             var again = await pipeline.RunBatchAsync(inputs);
+            result["rerun_cpu_ms"] = Math.Round(E2eHarness.CpuMs() - cpuBefore, 1);
             result["rerun_ms"] = Math.Round(sw.Elapsed.TotalMilliseconds, 1);
             result["rerun_stage_ms"] = StageTotals(again.Items);
             result["rerun_cache"] = again.Cache.ToString();

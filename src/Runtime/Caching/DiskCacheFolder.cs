@@ -106,6 +106,7 @@ internal static class DiskCacheFolder
     private static bool IsCacheFile(string name) =>
         name.EndsWith(AtomicFile.TempExtension, StringComparison.Ordinal)
         || name == InputDigestIndex.FileName
+        || name == OutputFileIndex.FileName
         || (name.EndsWith(MetadataExtension, StringComparison.Ordinal) && IsKey(name[..^MetadataExtension.Length]))
         || (name.EndsWith(DataExtension, StringComparison.Ordinal) && IsKey(name[..^DataExtension.Length]));
 }

@@ -15,10 +15,13 @@ internal sealed class MemoryStore : ICacheStore
     private readonly Dictionary<(CacheStage, string), LinkedListNode<Node>> _index = [];
     private readonly LinkedList<Node> _recency = new(); // first = most recently used
     private readonly ILogger _logger;
+    private readonly Func<CacheStage, bool>? _accepts;
     private long _bytes;
 
-    public MemoryStore(long limitBytes, CacheLayerStatistics stats, ILogger logger)
+    /// <summary>A layer of at most <paramref name="limitBytes"/> payload bytes keeping the stages <paramref name="accepts"/> names (null: every stage).</summary>
+    public MemoryStore(long limitBytes, CacheLayerStatistics stats, ILogger logger, Func<CacheStage, bool>? accepts = null)
     {
+        _accepts = accepts;
         LimitBytes = Math.Max(0, limitBytes);
         Statistics = stats;
         _logger = logger;
@@ -32,7 +35,7 @@ internal sealed class MemoryStore : ICacheStore
     public long Bytes { get { lock (_gate) return _bytes; } }
     public int Count { get { lock (_gate) return _index.Count; } }
 
-    public bool Accepts(CacheStage stage) => true;
+    public bool Accepts(CacheStage stage) => _accepts?.Invoke(stage) ?? true;
 
     public StoreRead TryGet(CacheStage stage, string key)
     {

@@ -40,7 +40,9 @@ internal sealed record OutputBundle(IReadOnlyList<OutputFileInfo> Files, byte[] 
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
 
-        var payload = new byte[total];
+        // One file (the common case) is its own payload: no concatenating copy.
+        if (parts.Count == 1) return new OutputBundle(infos, parts[0], sourceWidth, sourceHeight);
+        var payload = GC.AllocateUninitializedArray<byte>(checked((int)total));
         var at = 0;
         foreach (var part in parts)
         {

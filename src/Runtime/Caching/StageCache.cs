@@ -16,11 +16,12 @@ public sealed class StageCache : IDisposable
     private readonly IReadOnlyList<ICacheStore> _stores;
     private readonly ILogger _logger;
 
-    internal StageCache(IReadOnlyList<ICacheStore> stores, InputDigestIndex? inputDigests, ILogger logger)
+    internal StageCache(IReadOnlyList<ICacheStore> stores, InputDigestIndex? inputDigests, ILogger logger, OutputFileIndex? outputFiles = null)
     {
         _stores = stores;
         _logger = logger;
         InputDigests = inputDigests;
+        OutputFiles = outputFiles;
         Statistics = new CacheStatistics(stores.Select(s => (s.Layer, s.Statistics)).ToList());
     }
 
@@ -35,6 +36,9 @@ public sealed class StageCache : IDisposable
 
     /// <summary>The mtime+size fast path for input digests; null: every input is read and hashed.</summary>
     internal InputDigestIndex? InputDigests { get; }
+
+    /// <summary>The files the output stage wrote, by key and folder, so an up-to-date output is only stat-ed; null: always looked up.</summary>
+    internal OutputFileIndex? OutputFiles { get; }
 
     internal IReadOnlyList<ICacheStore> Stores => _stores;
 
@@ -128,5 +132,6 @@ public sealed class StageCache : IDisposable
     {
         foreach (var store in _stores) store.Dispose();
         InputDigests?.Dispose();
+        OutputFiles?.Dispose();
     }
 }

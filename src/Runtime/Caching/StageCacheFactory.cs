@@ -49,6 +49,17 @@ public static class StageCacheFactory
         return settings is null ? null : new RemoteStore(settings, new CacheLayerStatistics(), logger);
     }
 
+    /// <summary>
+    /// What a disk-backed cache keeps, by what an entry saves per byte written (measured, bench/README.md): an output
+    /// entry (≈ 150 KB of PNG) saves the whole pipeline; an inference entry (the raw model output) saves the model run
+    /// and lets a postprocessing change skip it; a preprocess tensor (1.2 MB of float32 for 320², ≈ 8× the encoded
+    /// image) saves only a decode and a resize that cost less than writing and reading it back, so it is not kept
+    /// there — nor in the memory layer in front of it, where it would only grow a cold batch's memory with the
+    /// number of images. The remote layer chose the same by its own measurement (<see cref="RemoteStore.DefaultAccepts"/>).
+    /// A memory-only cache keeps every stage (a model change in one process reuses preprocess).
+    /// </summary>
+    internal static bool DiskBackedKeeps(CacheStage stage) => stage != CacheStage.Preprocess;
+
     /// <summary>A memory layer (when its limit is above 0) in front of a disk layer (when a folder is given and writable), for hosts that share one cache across pipelines.</summary>
     public static StageCache Create(long memoryLimitBytes, string? diskFolder, long diskLimitBytes, CacheCompression compression, ILogger logger) =>
         Create(memoryLimitBytes, diskFolder, diskLimitBytes, compression, logger, remote: null);
@@ -57,11 +68,12 @@ public static class StageCacheFactory
     internal static StageCache Create(long memoryLimitBytes, string? diskFolder, long diskLimitBytes, CacheCompression compression, ILogger logger, ICacheStore? remote)
     {
         var stores = new List<ICacheStore>();
-        if (memoryLimitBytes > 0) stores.Add(new MemoryStore(memoryLimitBytes, new CacheLayerStatistics(), logger));
-        var disk = diskFolder is null ? null : DiskStore.Open(diskFolder, diskLimitBytes, compression, new CacheLayerStatistics(), logger);
+        var disk = diskFolder is null ? null : DiskStore.Open(diskFolder, diskLimitBytes, compression, new CacheLayerStatistics(), logger, DiskBackedKeeps);
+        if (memoryLimitBytes > 0) stores.Add(new MemoryStore(memoryLimitBytes, new CacheLayerStatistics(), logger, disk is null ? null : DiskBackedKeeps));
         if (disk is not null) stores.Add(disk);
         if (remote is not null) stores.Add(remote);
         var index = new InputDigestIndex(disk is null ? null : Path.Combine(disk.Folder, InputDigestIndex.FileName));
-        return new StageCache(stores, index, logger);
+        var outputs = new OutputFileIndex(disk is null ? null : Path.Combine(disk.Folder, OutputFileIndex.FileName));
+        return new StageCache(stores, index, logger, outputs);
     }
 }

@@ -15,6 +15,8 @@ internal sealed class OnnxBackend : IInferenceBackend
     // This backend's lease on the process-wide session: released on Dispose, so a shared session outlives no user and no user outlives it.
     private readonly Lazy<SessionLease> _session;
     private readonly string _modelPath;
+    /// <summary>Input shape → the float output shape the model gave it (models whose output shape follows from the input's).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]> _floatOutputShapes = new(StringComparer.Ordinal);
 
     public OnnxBackend(string modelPath, ModelConfig model, int intraOpThreads, ILogger? logger = null, string? signatureFolder = null)
     {
@@ -37,6 +39,9 @@ internal sealed class OnnxBackend : IInferenceBackend
     }
 
     public ModelSignature Signature { get; }
+    /// <summary>Runs whose output ONNX Runtime wrote straight into the tensor's array (no copy out of its buffer).</summary>
+    internal int RunsIntoOwnArray => Volatile.Read(ref _runsIntoOwnArray);
+    private int _runsIntoOwnArray;
     public string ModelDigest { get; }
     /// <summary>Whether this backend has needed ONNX Runtime yet (false while every input came from a cache).</summary>
     public bool IsSessionCreated => _session.IsValueCreated;
@@ -97,17 +102,22 @@ internal sealed class OnnxBackend : IInferenceBackend
             {
                 using var value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, elementType, shape, (IntPtr)data, bytes.Length);
                 using var runOptions = new RunOptions();
+                var inputShapeKey = string.Join(",", shape);
+                if (_floatOutputShapes.TryGetValue(inputShapeKey, out var knownShape) && RunIntoOwnArray(runOptions, value, knownShape) is { } direct)
+                    return direct;
                 using var results = _session.Value.Session.Run(runOptions, [Signature.InputName], [value], [Signature.OutputName]);
                 var output = results[0];
                 var info = output.GetTensorTypeAndShape();
                 var outShape = info.Shape.Select(d => checked((int)d)).ToArray();
                 var layout = outShape.Length == 4 ? Signature.Layout : TensorLayout.Nchw;
+                if (info.ElementDataType == TensorElementType.Float) _floatOutputShapes.TryAdd(inputShapeKey, outShape);
                 return info.ElementDataType switch
                 {
                     TensorElementType.Float => TensorData.FromFloats(outShape, output.GetTensorDataAsSpan<float>(), layout),
-                    TensorElementType.Float16 => TensorData.FromFloats(outShape, output.GetTensorDataAsSpan<Float16>().ToArray().Select(h => (float)(Half)h.ToFloat()).ToArray(), layout),
-                    TensorElementType.UInt8 => TensorData.FromFloats(outShape, output.GetTensorDataAsSpan<byte>().ToArray().Select(b => b / 255f).ToArray(), layout),
-                    TensorElementType.Double => TensorData.FromFloats(outShape, output.GetTensorDataAsSpan<double>().ToArray().Select(d => (float)d).ToArray(), layout),
+                    // Other element types convert straight from ONNX Runtime's buffer into the tensor's own array: one pass, no intermediate arrays.
+                    TensorElementType.Float16 => Converted<Float16>(output, outShape, layout, static h => (float)(Half)h.ToFloat()),
+                    TensorElementType.UInt8 => Converted<byte>(output, outShape, layout, static b => b / 255f),
+                    TensorElementType.Double => Converted<double>(output, outShape, layout, static d => (float)d),
                     var t => throw new ModelException(ErrorCodes.ModelRunFailed, _modelPath, $"the model output '{Signature.OutputName}' is {t}; ImageFlowIO reads float outputs"),
                 };
             }
@@ -116,6 +126,44 @@ internal sealed class OnnxBackend : IInferenceBackend
         {
             throw new ModelException(ErrorCodes.ModelRunFailed, _modelPath, $"the model failed on an input of shape [{string.Join(",", shape)}]: {FirstLine(ex.Message)}", ex);
         }
+    }
+
+    /// <summary>
+    /// Runs the model with its float output written by ONNX Runtime straight into the tensor's own (new, unpooled: the
+    /// tensor is cached and returned) array, saving the copy out of ONNX Runtime's buffer. The shape comes from an
+    /// earlier run on an input of the same shape; null, forgetting it, when the model now disagrees (a data-dependent
+    /// output shape), so the caller runs it the ordinary way.
+    /// </summary>
+    private unsafe TensorData? RunIntoOwnArray(RunOptions runOptions, OrtValue input, int[] outShape)
+    {
+        var bytes = GC.AllocateUninitializedArray<byte>(checked(TensorData.ElementCount(outShape) * sizeof(float)));
+        try
+        {
+            fixed (byte* data = bytes)
+            {
+                using var output = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
+                    outShape.Select(d => (long)d).ToArray(), (IntPtr)data, bytes.Length);
+                _session.Value.Session.Run(runOptions, [Signature.InputName], [input], [Signature.OutputName], [output]);
+            }
+            Interlocked.Increment(ref _runsIntoOwnArray);
+        }
+        catch (OnnxRuntimeException)
+        {
+            _floatOutputShapes.TryRemove(string.Join(",", input.GetTensorTypeAndShape().Shape), out _);
+            return null;
+        }
+        return new TensorData(TensorDataType.Float32, outShape, bytes, outShape.Length == 4 ? Signature.Layout : TensorLayout.Nchw);
+    }
+
+    private static TensorData Converted<T>(OrtValue output, int[] shape, TensorLayout layout, Func<T, float> convert) where T : unmanaged
+    {
+        var source = output.GetTensorDataAsSpan<T>();
+        var count = source.Length;
+        return TensorData.FloatsFilledBy(shape, count, layout, (output, convert), static (dst, s) =>
+        {
+            var src = s.output.GetTensorDataAsSpan<T>();
+            for (var i = 0; i < src.Length; i++) dst[i] = s.convert(src[i]);
+        });
     }
 
     public void Dispose()

@@ -21,6 +21,8 @@ internal sealed class OutputStage
     private readonly Rgb8[]? _palette;
 
     private readonly string _section;
+    /// <summary>Per worker thread: the float copy of the last model output postprocessed here (reused when the next has its size).</summary>
+    [ThreadStatic] private static float[]? t_outputScratch;
 
     public OutputStage(PipelineConfig config, PipelineOptions options, ILogger logger, string? labelsDigest)
     {
@@ -135,7 +137,9 @@ internal sealed class OutputStage
         FloatImage? originalImage = null;
         FloatImage Original() => originalImage ??= original?.Invoke() ?? throw new InvalidOperationException("the original image is needed but was not provided");
 
-        var image = FloatImage.FromTensor(modelOutput);
+        // The model output's copy goes into this worker thread's buffer: the image never outlives this call.
+        var image = FloatImage.FromTensor(modelOutput, 0, t_outputScratch);
+        t_outputScratch = image.Data;
         image = Postprocessor.Apply(image, _config.Postprocessing, sourceWidth, sourceHeight, _palette, original is null ? null : Original);
 
         if (save.Apply)

@@ -24,14 +24,24 @@ internal sealed class FloatImage
     public Span<float> Plane(int channel) => Data.AsSpan(channel * PlaneLength, PlaneLength);
 
     /// <summary>Builds one image per batch element from a rank-4 tensor (either layout).</summary>
-    public static FloatImage FromTensor(TensorData tensor, int batchIndex = 0)
+    public static FloatImage FromTensor(TensorData tensor, int batchIndex = 0) => FromTensor(tensor, batchIndex, reuse: null);
+
+    /// <summary>
+    /// As <see cref="FromTensor(TensorData, int)"/>; for float32 NCHW the copy goes into <paramref name="reuse"/> when it
+    /// has exactly the image's length (a per-worker buffer whose previous image is no longer used), else into a new array.
+    /// </summary>
+    internal static FloatImage FromTensor(TensorData tensor, int batchIndex, float[]? reuse)
     {
         var (channels, height, width) = tensor.ImageDims;
         var plane = width * height;
         var perImage = plane * channels;
         // Float32 NCHW (the common case) is one copy straight from the tensor's bytes; the postprocessing steps change it in place.
         if (tensor.ElementType == Config.TensorDataType.Float32 && tensor.Layout != Config.TensorLayout.Nhwc)
-            return new FloatImage(width, height, channels, tensor.AsFloat32().Slice(batchIndex * perImage, perImage).ToArray());
+        {
+            var data = reuse is { } r && r.Length == perImage ? r : GC.AllocateUninitializedArray<float>(perImage);
+            tensor.AsFloat32().Slice(batchIndex * perImage, perImage).CopyTo(data);
+            return new FloatImage(width, height, channels, data);
+        }
         var all = tensor.ToFloatArray();
         var image = new FloatImage(width, height, channels);
         var src = all.AsSpan(batchIndex * perImage, perImage);

@@ -19,10 +19,11 @@ public sealed class DiskCacheTests
         var cold = await s.RunAsync();
         Assert.Equal(4, cold.InferenceRuns);
         Assert.Equal(4, Lines(cold.Log, "cache/disk write", "inference"));
-        Assert.Equal(4, Lines(cold.Log, "cache/disk write", "preprocess"));
+        // The disk layer keeps inference and output entries, not preprocess tensors (StageCacheFactory.DiskBackedKeeps).
+        Assert.Equal(0, Lines(cold.Log, "cache/disk write", "preprocess"));
         Assert.Equal(4, Lines(cold.Log, "cache/disk write", "output"));
-        Assert.Equal(12, s.EntryFiles(".json").Length);
-        Assert.Equal(12, s.EntryFiles(".bin").Length);
+        Assert.Equal(8, s.EntryFiles(".json").Length);
+        Assert.Equal(8, s.EntryFiles(".bin").Length);
         foreach (var (name, bytes) in reference.Files) Assert.Equal(bytes, cold.Files[name]);
 
         foreach (var file in Directory.GetFiles(s.OutDir)) File.Delete(file);
@@ -124,7 +125,7 @@ public sealed class DiskCacheTests
         var after = await s.RunAsync();
         Assert.Equal(1, after.InferenceRuns);
         var writes = after.Log.Lines.Where(l => l.Contains("cache/disk write", StringComparison.Ordinal)).ToList();
-        Assert.Equal(3, writes.Count); // preprocess, inference, output of the edited image
+        Assert.Equal(2, writes.Count); // inference and output of the edited image (the disk layer keeps no preprocess tensors)
         Assert.All(writes, l => Assert.Contains(edited, l, StringComparison.Ordinal));
         Assert.NotEqual(cold.Files["photo_64x48.png"], after.Files["photo_64x48.png"]);
         Assert.Equal(cold.Files["photo_160x120.png"], after.Files["photo_160x120.png"]);
@@ -147,7 +148,7 @@ public sealed class DiskCacheTests
     }
 
     [Fact]
-    public async Task ModelChangeReusesPreprocessEntriesAndGetsANewSession()
+    public async Task ModelChangeRecomputesFromTheImageAndGetsANewSession()
     {
         using var s = new CacheScenario();
         var before = await s.RunAsync();
@@ -156,12 +157,47 @@ public sealed class DiskCacheTests
         var after = await s.RunAsync();
         Assert.Equal(4, after.InferenceRuns);
         Assert.True(SessionCache.SessionsCreated > sessions);
-        Assert.Equal(4, Lines(after.Log, "cache/disk hit", "preprocess"));
+        // A disk-backed cache keeps no preprocess tensors: a new model decodes again (cheaper than writing 1.2 MB per image).
+        Assert.Equal(0, Lines(after.Log, "cache/", "preprocess"));
         Assert.Equal(4, Lines(after.Log, "cache/disk miss", "inference"));
         Assert.Equal(4, Lines(after.Log, "cache/disk write", "inference"));
-        Assert.Equal(0, Lines(after.Log, "cache/disk write", "preprocess"));
         // invert vs identity: different pixels, from the new model
         Assert.NotEqual(before.Files["photo_64x48.png"], after.Files["photo_64x48.png"]);
+    }
+
+    [Fact]
+    public async Task DiskLayerHoldsNoPreprocessEntriesWhileAMemoryOnlyCacheReusesThemAcrossAModelChange()
+    {
+        using var s = new CacheScenario();
+        using (var disk = StageCacheFactory.Create(64 << 20, s.CacheDir, 64 << 20, CacheCompression.None, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
+        {
+            using var pipeline = Pipeline.FromConfig(s.ConfigPath, new PipelineOptions { Cache = disk, OutputDirectory = s.OutDir });
+            var batch = await pipeline.RunBatchAsync(s.Inputs);
+            Assert.All(batch.Items, i => Assert.True(i.Succeeded));
+            var stages = DiskCacheFolder.Scan(s.CacheDir).Select(e => e.Stage).ToList();
+            Assert.Equal(4, stages.Count(st => st == CacheStage.Inference));
+            Assert.Equal(4, stages.Count(st => st == CacheStage.Output));
+            Assert.DoesNotContain(CacheStage.Preprocess, stages);
+            // Nor in the memory layer in front of it: a cold batch's memory stays flat in the number of images.
+            Assert.Equal(0, disk.Stores.OfType<MemoryStore>().Single().Count);
+        }
+
+        var log = new ListLoggerProvider();
+        using var memoryOnly = StageCacheFactory.Create(64 << 20, null, 0, CacheCompression.None, log.CreateLogger("cache"));
+        using (var first = Pipeline.FromConfig(s.ConfigPath, new PipelineOptions { Cache = memoryOnly, OutputDirectory = s.Dir.Combine("m1") }))
+            await first.RunBatchAsync(s.Inputs);
+        // 4 preprocess + 4 inference + 4 output entries, all in memory.
+        Assert.Equal(12, memoryOnly.Stores.OfType<MemoryStore>().Single().Count);
+        File.Copy(TestPaths.Model("identity_nchw.onnx"), s.Dir.Combine("model.onnx"), overwrite: true);
+        var before = Lines(log, "cache/memory hit", "preprocess");
+        using (var second = Pipeline.FromConfig(s.ConfigPath, new PipelineOptions { Cache = memoryOnly, OutputDirectory = s.Dir.Combine("m2") }))
+        {
+            var batch = await second.RunBatchAsync(s.Inputs);
+            Assert.All(batch.Items, i => Assert.Equal("hit", i.Cache["preprocess"]));
+            Assert.Equal(4, second.InferenceRuns);
+        }
+        Assert.Equal(0, before);
+        Assert.Equal(4, Lines(log, "cache/memory hit", "preprocess"));
     }
 
     [Theory]

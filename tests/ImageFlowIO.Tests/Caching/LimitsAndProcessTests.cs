@@ -93,13 +93,14 @@ public sealed class LimitsAndProcessTests
 
         var stats = await CliRunner.RunAsync("cache", "stats", "--cache-dir", cache);
         Assert.Equal(0, stats.ExitCode);
-        Assert.Contains("entries: 12 (4 preprocess, 4 inference)", stats.Stdout, StringComparison.Ordinal);
+        // The disk layer keeps inference and output entries, no preprocess tensors (StageCacheFactory.DiskBackedKeeps).
+        Assert.Contains("entries: 8 (0 preprocess, 4 inference)", stats.Stdout, StringComparison.Ordinal);
         var prune = await CliRunner.RunAsync("cache", "prune", "--cache-dir", cache, "--max-mb", "0");
-        Assert.Contains("removed 12 entries, 0.0 MB remain", prune.Stdout, StringComparison.Ordinal);
+        Assert.Contains("removed 8 entries, 0.0 MB remain", prune.Stdout, StringComparison.Ordinal);
         var third = await CliRunner.RunAsync("--config", s.ConfigPath, "--cache", "disk", "--cache-dir", cache, "--output", s.Dir.Combine("o4"), "--no-progress");
         Assert.Contains("4 processed, 0 from cache", third.Stdout, StringComparison.Ordinal);
         var clear = await CliRunner.RunAsync("cache", "clear", "--cache-dir", cache);
-        Assert.Contains("removed 12 entries", clear.Stdout, StringComparison.Ordinal);
+        Assert.Contains("removed 8 entries", clear.Stdout, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(cache, "*.json"));
     }
 
@@ -144,7 +145,8 @@ public sealed class LimitsAndProcessTests
             var read = disk.TryGet(entry.Stage!.Value, entry.Key);
             Assert.True(read.Entry is not null, read.Problem);
         }
-        Assert.Equal(4 + 4 + 4, DiskCacheFolder.Scan(cache).Count()); // output entries hold relative paths: one serves every destination folder
+        // inference + output (no preprocess on disk); output entries hold relative paths: one serves every destination folder
+        Assert.Equal(4 + 4, DiskCacheFolder.Scan(cache).Count());
     }
 
     [Fact]

@@ -1,0 +1,97 @@
+using ImageFlowIO.Caching;
+using ImageFlowIO.Config;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ImageFlowIO.Tests.Caching;
+
+/// <summary>Up-to-date outputs are only stat-ed (OutputFileIndex): a fully cached re-run reads no cached payload and writes nothing.</summary>
+public sealed class UpToDateOutputTests
+{
+    /// <summary>One run as a new process would do it (a cache opened on the folder and disposed after), keeping no tensors like the CLI.</summary>
+    private static async Task<(BatchResult Batch, long StatOnly, long Hashed)> RunAsync(CacheScenario s)
+    {
+        using var cache = StageCacheFactory.Create(64 << 20, s.CacheDir, 64 << 20, CacheCompression.None, NullLogger.Instance);
+        using var pipeline = Pipeline.FromConfig(s.ConfigPath, new PipelineOptions { Cache = cache, OutputDirectory = s.OutDir, KeepOutputTensors = false, MaxParallelism = 2 });
+        var batch = await pipeline.RunBatchAsync(s.Inputs);
+        Assert.All(batch.Items, i => Assert.True(i.Succeeded, i.Error?.ToString()));
+        return (batch, cache.OutputFiles!.StatOnlyHits, cache.OutputFiles.FilesHashed);
+    }
+
+    private static Dictionary<string, (byte[] Bytes, DateTime Time)> Outputs(CacheScenario s) =>
+        Directory.GetFiles(s.OutDir).ToDictionary(Path.GetFileName, f => (File.ReadAllBytes(f), File.GetLastWriteTimeUtc(f)))!;
+
+    [Fact]
+    public async Task AFullyCachedRerunReadsNoCachedBytesAndWritesNothing()
+    {
+        using var s = new CacheScenario();
+        var cold = await RunAsync(s);
+        Assert.True(cold.Batch.Cache.Disk.BytesWritten > 0);
+        var written = Outputs(s);
+        Assert.Equal(4, written.Count);
+        Assert.True(File.Exists(Path.Combine(s.CacheDir, OutputFileIndex.FileName)));
+
+        // Just written, the records are racy: the second run hashes each file once (never the cache) and then trusts it.
+        Thread.Sleep(1100);
+        var second = await RunAsync(s);
+        Assert.Equal(0, second.Batch.Cache.Disk.BytesRead);
+        Assert.Equal(0, second.Batch.Cache.Disk.BytesWritten);
+        Assert.Equal(0, second.Batch.Cache.Disk.Hits + second.Batch.Cache.Disk.Misses);
+        Assert.Equal(4, second.Hashed);
+        Assert.All(second.Batch.Items, i => Assert.Equal("up-to-date", i.Cache["output"]));
+        Assert.All(second.Batch.Items, i => Assert.False(i.RanInference));
+        Assert.Equal(4, second.Batch.FromCache);
+        Assert.Equal(written.Keys.Order(), second.Batch.Items.SelectMany(i => i.Outputs).Select(Path.GetFileName).Order());
+        Assert.Equal(written.Select(kv => (kv.Key, kv.Value.Time)).Order(), Outputs(s).Select(kv => (kv.Key, kv.Value.Time)).Order());
+
+        // Now the records are older than the files by more than the racy window: a stat is all a re-run does.
+        var third = await RunAsync(s);
+        Assert.Equal(4, third.StatOnly);
+        Assert.Equal(0, third.Hashed);
+        Assert.Equal(0, third.Batch.Cache.Disk.BytesRead);
+        Assert.Equal(0, third.Batch.Cache.Disk.BytesWritten);
+        foreach (var (name, (bytes, time)) in Outputs(s))
+        {
+            Assert.Equal(written[name].Bytes, bytes);
+            Assert.Equal(written[name].Time, time);
+        }
+    }
+
+    [Fact]
+    public async Task AChangedOrMissingOutputIsWrittenAgainFromTheCache()
+    {
+        using var s = new CacheScenario();
+        await RunAsync(s);
+        var written = Outputs(s);
+        var changed = Path.Combine(s.OutDir, "photo_64x48.png");
+        File.WriteAllBytes(changed, [1, 2, 3]);
+        File.Delete(Path.Combine(s.OutDir, "gradient_33x17.png"));
+
+        var rerun = await RunAsync(s);
+        Assert.Equal(2, rerun.Batch.Cache.Disk.Hits); // the two output entries, read back and written
+        Assert.Equal(0, rerun.Batch.Cache.Disk.Misses);
+        Assert.Equal(0, rerun.Batch.Cache.Disk.BytesWritten);
+        Assert.Equal(2, rerun.Batch.Items.Count(i => i.Cache["output"] == "up-to-date"));
+        Assert.Equal(2, rerun.Batch.Items.Count(i => i.Cache["output"] == "hit"));
+        foreach (var (name, (bytes, _)) in Outputs(s)) Assert.Equal(written[name].Bytes, bytes);
+        Assert.Equal(4, Outputs(s).Count);
+    }
+
+    [Fact]
+    public async Task ASameSizeSameTimeChangeRightAfterTheWriteIsCaughtByItsDigest()
+    {
+        using var s = new CacheScenario();
+        await RunAsync(s);
+        var written = Outputs(s);
+        // Another process overwrites a just-written file with as many bytes and restores its time: its stat is what was recorded.
+        var path = Path.Combine(s.OutDir, "photo_160x120.png");
+        var (bytes, time) = written["photo_160x120.png"];
+        var tampered = bytes.ToArray();
+        tampered[^20] ^= 0xFF;
+        File.WriteAllBytes(path, tampered);
+        File.SetLastWriteTimeUtc(path, time);
+
+        var rerun = await RunAsync(s);
+        Assert.Equal("hit", rerun.Batch.Items.Single(i => i.Input.EndsWith("photo_160x120.png", StringComparison.Ordinal)).Cache["output"]);
+        Assert.Equal(bytes, File.ReadAllBytes(path));
+    }
+}
