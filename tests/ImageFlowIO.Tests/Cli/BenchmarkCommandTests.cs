@@ -62,7 +62,7 @@ public sealed class BenchmarkCommandTests : IDisposable
             Assert.True(latency.GetProperty("p50Ms").GetDouble() <= latency.GetProperty("p95Ms").GetDouble());
             Assert.True(latency.GetProperty("minMs").GetDouble() > 0);
         }
-        Assert.Equal(stages.Sum(s => s.GetProperty("latency").GetProperty("meanMs").GetDouble()), root.GetProperty("stageSumMeanMs").GetDouble(), 2);
+        Assert.Equal(stages.Sum(s => s.GetProperty("latency").GetProperty("meanMs").GetDouble()), root.GetProperty("stageSumMeanMs").GetDouble(), tolerance: 0.01); // each mean is rounded on its own: the sum may differ in the last digit
         if (StageShare(root) is < 0.9 or > 1.1)
         {
             // The shared test machine can stall the process between the stopwatch and the first stage: one noisy run is measured again.
