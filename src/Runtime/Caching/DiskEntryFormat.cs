@@ -13,8 +13,6 @@ internal sealed class DiskEntryMetadata
 {
     /// <summary>Bumped when the entry format changes; older entries then read as misses and age out.</summary>
     public const int CurrentFormat = 2;
-    /// <summary>An output entry names at most this many files (untrusted input stays bounded).</summary>
-    internal const int MaxFiles = 4096;
 
     public int FormatVersion { get; init; }
     public string Key { get; init; } = "";
@@ -37,38 +35,11 @@ internal sealed class DiskEntryMetadata
             w.WriteString("key", Key);
             w.WriteString("stage", StageCache.StageName(Stage));
             w.WriteString("toolVersion", ToolVersion);
-            w.WriteString("dtype", info.DataType.ToString().ToLowerInvariant());
-            w.WriteStartArray("shape");
-            foreach (var d in info.Shape) w.WriteNumberValue(d);
-            w.WriteEndArray();
-            w.WriteString("layout", info.Layout.ToString().ToLowerInvariant());
-            if (info.Shape.Length == 4)
-            {
-                var nhwc = info.Layout == TensorLayout.Nhwc;
-                w.WriteNumber("width", nhwc ? info.Shape[2] : info.Shape[3]);
-                w.WriteNumber("height", nhwc ? info.Shape[1] : info.Shape[2]);
-                w.WriteNumber("channels", nhwc ? info.Shape[3] : info.Shape[1]);
-            }
-            w.WriteNumber("sourceWidth", info.SourceWidth);
-            w.WriteNumber("sourceHeight", info.SourceHeight);
+            EntryInfoJson.Write(w, info, withImageSize: true);
             w.WriteNumber("byteLength", ByteLength);
             w.WriteNumber("storedLength", StoredLength);
             w.WriteString("checksum", "xxh128:" + Checksum);
             w.WriteString("compression", Compression.ToString().ToLowerInvariant());
-            if (info.Input is not null) w.WriteString("input", info.Input);
-            if (info.Files is { } files)
-            {
-                w.WriteStartArray("files");
-                foreach (var f in files)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("path", f.Path);
-                    w.WriteNumber("length", f.Length);
-                    w.WriteString("sha256", f.Sha256);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
             w.WriteEndObject();
         }
         return buffer.ToArray();
@@ -82,31 +53,13 @@ internal sealed class DiskEntryMetadata
             using var doc = JsonDocument.Parse(json);
             var r = doc.RootElement;
             var checksum = r.GetProperty("checksum").GetString() ?? "";
-            List<OutputFileInfo>? files = null;
-            if (r.TryGetProperty("files", out var list))
-            {
-                if (list.GetArrayLength() > MaxFiles) throw new FormatException("too many files");
-                files = [.. list.EnumerateArray().Select(f => new OutputFileInfo(
-                    f.GetProperty("path").GetString() ?? throw new FormatException("file without path"),
-                    f.GetProperty("length").GetInt64(),
-                    f.GetProperty("sha256").GetString() ?? throw new FormatException("file without sha256")))];
-            }
             meta = new DiskEntryMetadata
             {
                 FormatVersion = r.GetProperty("format").GetInt32(),
                 Key = r.GetProperty("key").GetString() ?? "",
                 Stage = ParseStage(r.GetProperty("stage").GetString()),
                 ToolVersion = r.GetProperty("toolVersion").GetString() ?? "",
-                Info = new EntryInfo
-                {
-                    DataType = Enum.Parse<TensorDataType>(r.GetProperty("dtype").GetString() ?? "", ignoreCase: true),
-                    Shape = [.. r.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32())],
-                    Layout = Enum.Parse<TensorLayout>(r.GetProperty("layout").GetString() ?? "", ignoreCase: true),
-                    SourceWidth = r.GetProperty("sourceWidth").GetInt32(),
-                    SourceHeight = r.GetProperty("sourceHeight").GetInt32(),
-                    Input = r.TryGetProperty("input", out var input) ? input.GetString() : null,
-                    Files = files,
-                },
+                Info = EntryInfoJson.Read(r),
                 ByteLength = r.GetProperty("byteLength").GetInt64(),
                 StoredLength = r.GetProperty("storedLength").GetInt64(),
                 Checksum = checksum.StartsWith("xxh128:", StringComparison.Ordinal) ? checksum[7..] : throw new FormatException("unknown checksum kind"),

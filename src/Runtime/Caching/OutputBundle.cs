@@ -55,7 +55,7 @@ internal sealed record OutputBundle(IReadOnlyList<OutputFileInfo> Files, byte[] 
     /// <summary>Checks an untrusted file list against its payload: safe relative paths, lengths that add up, matching digests.</summary>
     public static bool TryValidate(IReadOnlyList<OutputFileInfo> files, byte[] payload, out string problem)
     {
-        if (files.Count == 0 || files.Count > DiskEntryMetadata.MaxFiles) { problem = $"an output entry with {files.Count} files"; return false; }
+        if (files.Count == 0 || files.Count > EntryInfoJson.MaxFiles) { problem = $"an output entry with {files.Count} files"; return false; }
         long at = 0;
         foreach (var file in files)
         {

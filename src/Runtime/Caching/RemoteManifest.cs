@@ -60,27 +60,7 @@ internal sealed class RemoteManifest
             w.WriteString("stage", StageCache.StageName(Stage));
             w.WriteString("key", Key);
             w.WriteString("toolVersion", ToolVersion);
-            w.WriteString("dtype", info.DataType.ToString().ToLowerInvariant());
-            w.WriteStartArray("shape");
-            foreach (var d in info.Shape) w.WriteNumberValue(d);
-            w.WriteEndArray();
-            w.WriteString("layout", info.Layout.ToString().ToLowerInvariant());
-            w.WriteNumber("sourceWidth", info.SourceWidth);
-            w.WriteNumber("sourceHeight", info.SourceHeight);
-            if (info.Input is not null) w.WriteString("input", info.Input);
-            if (info.Files is { } files)
-            {
-                w.WriteStartArray("files");
-                foreach (var f in files)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("path", f.Path);
-                    w.WriteNumber("length", f.Length);
-                    w.WriteString("sha256", f.Sha256);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
+            EntryInfoJson.Write(w, info);
             w.WriteStartArray("blobs");
             foreach (var b in Blobs)
             {
@@ -150,22 +130,11 @@ internal sealed class RemoteManifest
                 if (DiskEntryMetadata.ParseStage(entry.GetProperty("stage").GetString()) != stage || entry.GetProperty("key").GetString() != key)
                     throw new FormatException("the manifest names another entry");
 
-                List<OutputFileInfo>? files = null;
-                if (entry.TryGetProperty("files", out var list))
-                {
-                    if (list.GetArrayLength() > DiskEntryMetadata.MaxFiles) throw new FormatException("too many files");
-                    files = [.. list.EnumerateArray().Select(f => new OutputFileInfo(
-                        f.GetProperty("path").GetString() ?? throw new FormatException("file without path"),
-                        f.GetProperty("length").GetInt64(),
-                        f.GetProperty("sha256").GetString() ?? throw new FormatException("file without sha256")))];
-                }
                 var blobs = entry.GetProperty("blobs");
                 if (blobs.GetArrayLength() is 0 or > MaxBlobs) throw new FormatException("no blobs or too many");
                 var named = blobs.EnumerateArray().Select(b => new RemoteBlob(b.GetProperty("sha256").GetString() ?? "", b.GetProperty("size").GetInt64())).ToList();
                 if (named.Any(b => !IsSha256Hex(b.Sha256) || b.Size < 0)) throw new FormatException("a blob with a bad digest or size");
                 if (named.Sum(b => b.Size) > int.MaxValue) throw new FormatException("the payload is too large");
-                var shape = entry.GetProperty("shape");
-                if (shape.GetArrayLength() > 16) throw new FormatException("too many dimensions");
 
                 manifest = new RemoteManifest
                 {
@@ -173,16 +142,7 @@ internal sealed class RemoteManifest
                     Key = key,
                     ToolVersion = toolVersion,
                     Blobs = named,
-                    Info = new EntryInfo
-                    {
-                        DataType = Enum.Parse<TensorDataType>(entry.GetProperty("dtype").GetString() ?? "", ignoreCase: true),
-                        Shape = [.. shape.EnumerateArray().Select(e => e.GetInt32())],
-                        Layout = Enum.Parse<TensorLayout>(entry.GetProperty("layout").GetString() ?? "", ignoreCase: true),
-                        SourceWidth = entry.GetProperty("sourceWidth").GetInt32(),
-                        SourceHeight = entry.GetProperty("sourceHeight").GetInt32(),
-                        Input = entry.TryGetProperty("input", out var input) ? input.GetString() : null,
-                        Files = files,
-                    },
+                    Info = EntryInfoJson.Read(entry),
                 };
                 return ParseOutcome.Ok;
             }
