@@ -2,7 +2,6 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using ImageFlowIO.Config;
 
 namespace ImageFlowIO.Caching;
@@ -18,14 +17,14 @@ internal static class CacheKeys
 
     /// <summary>Canonical JSON of the preprocessing inputs: every effective value, defaults included, so an edit that changes nothing keeps the key.</summary>
     public static string PreprocessSection(PipelineConfig config, TensorLayout layout) =>
-        JsonSerializer.Serialize(new PreprocessKeyParts(config.Preprocessing, config.Input.AutoOrient, layout), CanonicalJsonContext.Default.PreprocessKeyParts);
+        CanonicalKeyJson.Write(new PreprocessKeyParts(config.Preprocessing, config.Input.AutoOrient, layout));
 
     public static string InferenceSection(PipelineConfig config, BackendKind backend, string inputName, string outputName) =>
-        JsonSerializer.Serialize(new InferenceKeyParts(config.Inference, backend, inputName, outputName), CanonicalJsonContext.Default.InferenceKeyParts);
+        CanonicalKeyJson.Write(new InferenceKeyParts(config.Inference, backend, inputName, outputName));
 
     /// <summary>Canonical JSON of everything that shapes the output files of one inference result.</summary>
     public static string OutputSection(PipelineConfig config, string? labelsDigest) =>
-        JsonSerializer.Serialize(new OutputKeyParts(config.Postprocessing, config.Output, config.Visualization, config.Custom, config.ModelName, labelsDigest), CanonicalJsonContext.Default.OutputKeyParts);
+        CanonicalKeyJson.Write(new OutputKeyParts(config.Postprocessing, config.Output, config.Visualization, config.Custom, config.ModelName, labelsDigest));
 
     /// <summary>The output stage: the inference entry, the output sections, and the files' places relative to the input's output folder (a new name pattern writes anew; another output folder reuses the entry).</summary>
     public static string Output(string inferenceKey, string outputSection, string relativeImagePath, string rawNameStem) =>
@@ -61,12 +60,3 @@ internal static class CacheKeys
 internal sealed record PreprocessKeyParts(PreprocessingConfig Preprocessing, bool AutoOrient, TensorLayout Layout);
 internal sealed record OutputKeyParts(PostprocessingConfig Postprocessing, OutputConfig Output, VisualizationConfig Visualization, CustomConfig Custom, string ModelName, string? LabelsDigest);
 internal sealed record InferenceKeyParts(InferenceConfig Inference, BackendKind Backend, string InputName, string OutputName);
-
-// Source-generated, so computing a key needs no reflection.
-[JsonSourceGenerationOptions(UseStringEnumConverter = true, WriteIndented = false)]
-[JsonSerializable(typeof(PreprocessKeyParts))]
-[JsonSerializable(typeof(InferenceKeyParts))]
-[JsonSerializable(typeof(OutputKeyParts))]
-[JsonSerializable(typeof(PostprocessingConfig))]
-[JsonSerializable(typeof(OutputConfig))]
-internal sealed partial class CanonicalJsonContext : JsonSerializerContext;

@@ -13,17 +13,28 @@ internal static class ImageDecoder
     /// <summary>Extensions a folder input picks up.</summary>
     public static readonly IReadOnlyList<string> SupportedExtensions = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"];
 
-    private static readonly Configuration DecodeConfiguration = CreateConfiguration();
+    private static Configuration DecodeConfiguration => Decoding.Configuration;
 
-    private static Configuration CreateConfiguration()
+    // A holder class, so listing a folder (or a fully cached run) never loads ImageSharp: only a decode does.
+    private static class Decoding
     {
-        var c = Configuration.Default.Clone();
-        c.PreferContiguousImageBuffers = true;
-        return c;
+        public static readonly Configuration Configuration = Create();
+
+        private static Configuration Create()
+        {
+            var c = Configuration.Default.Clone();
+            c.PreferContiguousImageBuffers = true;
+            return c;
+        }
     }
 
-    public static bool IsSupportedExtension(string path) =>
-        SupportedExtensions.Contains(Path.GetExtension(path).ToLowerInvariant());
+    public static bool IsSupportedExtension(string path)
+    {
+        var ext = Path.GetExtension(path);
+        foreach (var supported in SupportedExtensions)
+            if (string.Equals(ext, supported, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
 
     /// <summary>Decodes <paramref name="bytes"/> (the content of <paramref name="path"/>), applying EXIF orientation.</summary>
     public static DecodedImage Decode(string path, ReadOnlyMemory<byte> bytes, InputConfig input, bool needsAlpha = false)

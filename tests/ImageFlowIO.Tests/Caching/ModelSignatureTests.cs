@@ -36,5 +36,16 @@ public class ModelSignatureTests
         using var healed = Pipeline.FromConfig(s.ConfigPath, options);
         Assert.True(((OnnxBackend)healed.Backend).IsSessionCreated);
         Assert.Equal("x", healed.ModelSignature.InputName);
+
+        // So is a well-formed file that lacks a field or names an unknown type (another tool's, or a later edit).
+        var remembered = File.ReadAllText(signatureFile);
+        Assert.Contains("\"InputType\":\"Float32\"", remembered);
+        foreach (var damaged in new[] { remembered.Replace("\"Layout\"", "\"Lay\""), remembered.Replace("Float32", "Float99"), remembered.Replace("\"InputShape\":[", "\"InputShape\":[\"3\",") })
+        {
+            File.WriteAllText(signatureFile, damaged);
+            using var asked = Pipeline.FromConfig(s.ConfigPath, options);
+            Assert.True(((OnnxBackend)asked.Backend).IsSessionCreated, damaged);
+            Assert.Equal([-1, 3, -1, -1], asked.ModelSignature.InputShape.Select(d => d < 0 ? -1 : d));
+        }
     }
 }
