@@ -4,7 +4,8 @@
 #   one edited image       vs no-change + 1.5x one image's cold cost                   (target: <=)
 #   cold build             (clean obj/bin and cache)
 # Usage: bench/build/run.sh [count] [runs]    env: BENCH_MODEL=ocr|conv3 (default ocr: samples/TextDetection's config),
-#        BENCH_TASK_DIR=<task folder> (default: build src/Tasks in Release and use its output), BENCH_WORK=<scratch folder>
+#        BENCH_TASK_DIR=<task folder> (default: build src/Tasks in Release and use its output), BENCH_WORK=<scratch folder>,
+#        BENCH_ARGS=<extra dotnet build arguments for every build> (e.g. -p:ImageFlowCatalogue=false: no recompile per edit)
 set -euo pipefail
 COUNT=${1:-200}
 RUNS=${2:-5}
@@ -59,7 +60,8 @@ JSON
 # Prints "wall_ms cpu_ms" of one build (cpu = user + sys of dotnet and its children: robust on a shared machine).
 build() { # $1: folder, rest: extra args
   local t
-  t=$( { TIMEFORMAT='%R %U %S'; time dotnet build "$1/Bench.csproj" --no-restore -nodeReuse:false -v:q -nologo "${@:2}" >/dev/null || { echo "build failed: $1 ${*:2}" >&2; exit 1; }; } 2>&1 )
+  # shellcheck disable=SC2086 # BENCH_ARGS: word-split on purpose
+  t=$( { TIMEFORMAT='%R %U %S'; time dotnet build "$1/Bench.csproj" --no-restore -nodeReuse:false -v:q -nologo ${BENCH_ARGS:-} "${@:2}" >/dev/null || { echo "build failed: $1 ${*:2}" >&2; exit 1; }; } 2>&1 )
   awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' <<<"$t"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

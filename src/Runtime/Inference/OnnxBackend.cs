@@ -28,7 +28,9 @@ internal sealed class OnnxBackend : IInferenceBackend
         {
             throw new ModelException(ErrorCodes.ModelUnreadable, modelPath, $"the model file cannot be read ({ex.Message})", ex);
         }
-        _session = new Lazy<SessionLease>(() => OpenSession(intraOpThreads, logger), LazyThreadSafetyMode.ExecutionAndPublication);
+        // The optimised graph is kept beside the remembered signature: a later process skips ONNX Runtime's graph optimisation.
+        var optimized = signatureFolder is null ? null : new OptimizedModel(signatureFolder, ModelDigest);
+        _session = new Lazy<SessionLease>(() => OpenSession(intraOpThreads, logger, optimized), LazyThreadSafetyMode.ExecutionAndPublication);
         var signatureFile = signatureFolder is null ? null : Path.Combine(signatureFolder, SignatureFileName(model));
         if (signatureFile is not null && ModelSignatureFile.TryRead(signatureFile) is { } known) Signature = known;
         else
@@ -52,9 +54,9 @@ internal sealed class OnnxBackend : IInferenceBackend
     private string SignatureFileName(ModelConfig model) =>
         ModelDigest + "-" + Caching.CacheKeys.Digest(model.InputName ?? "", model.OutputName ?? "", model.Layout.ToString())[..12] + ".signature.json";
 
-    private SessionLease OpenSession(int intraOpThreads, ILogger? logger)
+    private SessionLease OpenSession(int intraOpThreads, ILogger? logger, OptimizedModel? optimized)
     {
-        try { return SessionCache.Acquire(_modelPath, intraOpThreads, logger); }
+        try { return SessionCache.Acquire(_modelPath, intraOpThreads, logger, optimized); }
         catch (OnnxRuntimeException ex)
         {
             throw new ModelException(ErrorCodes.ModelUnreadable, _modelPath, $"ONNX Runtime cannot load the model ({FirstLine(ex.Message)}); make sure model.path names a valid .onnx file (opset ≤ 22)", ex);

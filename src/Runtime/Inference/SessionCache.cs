@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using ImageFlowIO.Output;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 
@@ -9,6 +11,9 @@ namespace ImageFlowIO.Inference;
 /// shared by every pipeline that runs that model. A session is handed out as a counted <see cref="SessionLease"/>:
 /// a session retired by a changed model file or <see cref="Clear"/> is disposed only when its last lease is released,
 /// never under a pipeline still running it. Remaining sessions are disposed at process exit.
+/// With an <see cref="OptimizedModel"/>, the graph ONNX Runtime optimised is kept in a file (per model digest, ONNX
+/// Runtime version and instruction set) that a later process loads without optimising again; that file is untrusted:
+/// one that does not load is replaced by a fresh one from the original model.
 /// </summary>
 internal static class SessionCache
 {
@@ -16,6 +21,8 @@ internal static class SessionCache
 
     private static readonly ConcurrentDictionary<Key, Lazy<SharedSession>> Sessions = new();
     private static int _created;
+    private static int _fromOptimized;
+    private static int _optimizedWritten;
 
     static SessionCache()
     {
@@ -27,15 +34,19 @@ internal static class SessionCache
 
     /// <summary>Sessions created so far in this process (observable in tests and logs).</summary>
     public static int SessionsCreated => Volatile.Read(ref _created);
+    /// <summary>Sessions created from a kept optimised model (no graph optimisation at load).</summary>
+    public static int SessionsFromOptimizedModel => Volatile.Read(ref _fromOptimized);
+    /// <summary>Optimised model files written so far in this process.</summary>
+    public static int OptimizedModelsWritten => Volatile.Read(ref _optimizedWritten);
 
     /// <summary>A lease on the model's session (created on first need); dispose the lease when done with it.</summary>
-    public static SessionLease Acquire(string modelPath, int intraOpThreads, ILogger? logger = null)
+    public static SessionLease Acquire(string modelPath, int intraOpThreads, ILogger? logger = null, OptimizedModel? optimized = null)
     {
         var info = new FileInfo(modelPath);
         var key = new Key(info.FullName, info.Length, info.LastWriteTimeUtc.Ticks, intraOpThreads);
         while (true)
         {
-            var lazy = Sessions.GetOrAdd(key, k => new Lazy<SharedSession>(() => Create(k), LazyThreadSafetyMode.ExecutionAndPublication));
+            var lazy = Sessions.GetOrAdd(key, k => new Lazy<SharedSession>(() => Create(k, optimized, logger), LazyThreadSafetyMode.ExecutionAndPublication));
             var hit = lazy.IsValueCreated;
             SharedSession shared;
             try { shared = lazy.Value; }
@@ -53,25 +64,93 @@ internal static class SessionCache
         }
     }
 
-    private static SharedSession Create(Key key)
+    private static SharedSession Create(Key key, OptimizedModel? optimized, ILogger? logger)
     {
         // A replaced model file gets a new session; older versions retire (disposed once no pipeline holds them).
         foreach (var stale in Sessions.Keys.Where(k => k.Path == key.Path && (k.Length, k.LastWriteTicks) != (key.Length, key.LastWriteTicks)).ToList())
             if (Sessions.TryRemove(stale, out var old) && old.IsValueCreated) old.Value.Retire();
 
-        var session = NativeRuntime.Load(() =>
-        {
-            using var options = new SessionOptions
-            {
-                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                IntraOpNumThreads = key.IntraOpThreads,
-                InterOpNumThreads = 1,
-            };
-            return new InferenceSession(key.Path, options);
-        }, key.Path);
+        var session = NativeRuntime.Load(() => Open(key, optimized, logger), key.Path);
         Interlocked.Increment(ref _created);
         return new SharedSession(session);
+    }
+
+    private static SessionOptions Options(Key key, GraphOptimizationLevel level) => new()
+    {
+        GraphOptimizationLevel = level,
+        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        IntraOpNumThreads = key.IntraOpThreads,
+        InterOpNumThreads = 1,
+    };
+
+    private static InferenceSession Open(Key key, OptimizedModel? optimized, ILogger? logger)
+    {
+        var file = optimized?.FilePath();
+        if (file is not null && File.Exists(file))
+        {
+            // Optimised already (ORT_ENABLE_ALL): loading it with optimisation off gives the same graph, so the same outputs.
+            using var asSaved = Options(key, GraphOptimizationLevel.ORT_DISABLE_ALL);
+            try
+            {
+                var fromFile = new InferenceSession(file, asSaved);
+                Interlocked.Increment(ref _fromOptimized);
+                logger?.LogDebug("session from optimised model {File}", Path.GetFileName(file));
+                return fromFile;
+            }
+            catch (OnnxRuntimeException ex)
+            {
+                logger?.LogDebug("optimised model {File} does not load ({Error}): optimising the original again", Path.GetFileName(file), ex.Message.Split('\n')[0]);
+            }
+        }
+        using var options = Options(key, GraphOptimizationLevel.ORT_ENABLE_ALL);
+        if (file is null) return new InferenceSession(key.Path, options);
+        var scratch = ScratchPath(file);
+        try
+        {
+            options.OptimizedModelFilePath = scratch;
+            // Its warning that an NCHWc graph fits only this machine is answered by the file name's instruction-set key.
+            options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
+            InferenceSession session;
+            try { session = new InferenceSession(key.Path, options); }
+            catch (Exception)
+            {
+                // The folder may refuse the file (ONNX Runtime 1.31's managed error mapping even throws KeyNotFoundException
+                // for that code); a model that is itself bad fails again below with its own error.
+                using var plain = Options(key, GraphOptimizationLevel.ORT_ENABLE_ALL);
+                return new InferenceSession(key.Path, plain);
+            }
+            KeepOptimized(scratch, file, logger);
+            return session;
+        }
+        finally { AtomicFile.TryDelete(scratch); }
+    }
+
+    /// <summary>ONNX Runtime writes the file itself: it is copied into place atomically, so a reader never sees half of one.</summary>
+    private static void KeepOptimized(string scratch, string file, ILogger? logger)
+    {
+        try
+        {
+            if (!File.Exists(scratch)) return;
+            AtomicFile.Replace(file, s =>
+            {
+                using var written = File.OpenRead(scratch);
+                written.CopyTo(s);
+            });
+            Interlocked.Increment(ref _optimizedWritten);
+            logger?.LogDebug("optimised model {File} kept", Path.GetFileName(file));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            logger?.LogDebug("optimised model {File} not kept ({Error})", Path.GetFileName(file), ex.Message);
+        }
+    }
+
+    private static string ScratchPath(string file)
+    {
+        var dir = Path.GetDirectoryName(file)!;
+        try { Directory.CreateDirectory(dir); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+        return Path.Combine(dir, "." + Path.GetFileName(file) + "." + Guid.NewGuid().ToString("N")[..8] + ".ort" + AtomicFile.TempExtension);
     }
 
     /// <summary>Retires every cached session: each is disposed as soon as no pipeline holds it.</summary>
@@ -80,6 +159,25 @@ internal static class SessionCache
         foreach (var key in Sessions.Keys.ToList())
             if (Sessions.TryRemove(key, out var lazy) && lazy.IsValueCreated) lazy.Value.Retire();
     }
+}
+
+/// <summary>
+/// Where a model's optimised graph is kept: a folder (the disk cache's <c>models</c>) and the model's content digest.
+/// The file name also holds ONNX Runtime's version and this CPU's instruction sets, because the optimised graph may use
+/// kernels and layouts (NCHWc) chosen for them.
+/// </summary>
+internal sealed record OptimizedModel(string Folder, string ModelDigest)
+{
+    /// <summary>The file for this process's ONNX Runtime and CPU (touches ONNX Runtime: call it where a session is being created).</summary>
+    public string FilePath() =>
+        Path.Combine(Folder, ModelDigest + "-" + Caching.CacheKeys.Digest(OrtEnv.Instance().GetVersionString(), InstructionSets)[..12] + ".optimized.onnx");
+
+    private static string InstructionSets => string.Join(",", RuntimeInformation.ProcessArchitecture,
+        System.Runtime.Intrinsics.X86.Avx512F.IsSupported, System.Runtime.Intrinsics.X86.Avx512BW.IsSupported,
+        System.Runtime.Intrinsics.X86.Avx512Vbmi.IsSupported, System.Runtime.Intrinsics.X86.AvxVnni.IsSupported,
+        System.Runtime.Intrinsics.X86.Avx2.IsSupported, System.Runtime.Intrinsics.X86.Fma.IsSupported,
+        System.Runtime.Intrinsics.X86.Avx.IsSupported, System.Runtime.Intrinsics.X86.Sse41.IsSupported,
+        System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported, System.Runtime.Intrinsics.Arm.Dp.IsSupported);
 }
 
 /// <summary>A session with a count of its leases; owns the native session and disposes it once retired and unleased.</summary>
