@@ -28,6 +28,7 @@ public sealed class Pipeline : IDisposable
     private readonly InferenceStage _inference;
     private readonly OutputStage _outputs;
     private readonly string[]? _labels;
+    private readonly DiskAdmission _diskAdmission = new();
 
     private Pipeline(PipelineConfig config, PipelineOptions options)
     {
@@ -71,6 +72,8 @@ public sealed class Pipeline : IDisposable
     public CacheStatistics CacheStatistics => _cache.Statistics;
     /// <summary>How many times this pipeline ran the model (warm-up runs excluded).</summary>
     internal int InferenceRuns => _inference.Runs;
+    /// <summary>Which inference entries the disk layer gets (tests fix its threshold).</summary>
+    internal DiskAdmission DiskAdmission => _diskAdmission;
 
     /// <summary>Loads and validates a config file and builds its pipeline. Throws <see cref="ConfigException"/> or <see cref="ModelException"/>.</summary>
     public static Pipeline FromConfig(string configPath, PipelineOptions? options = null)
@@ -330,9 +333,21 @@ public sealed class Pipeline : IDisposable
                 p.Timings["inference"] = elapsed / group.Count;
                 if (group.Count > 1) p.Timings["inferenceBatch"] = group.Count;
                 p.Inference = new StageValue(outputs[k], p.Preprocessed!.SourceWidth, p.Preprocessed.SourceHeight);
-                Guard(p, () => _cache.Put(_inference.Codec, p.InferenceKey, p.Inference, p.Item.Path));
+                Guard(p, () => _cache.Put(_inference.Codec, p.InferenceKey, p.Inference, p.Item.Path, WhyNotOnDisk(p)));
             }
         }
+    }
+
+    /// <summary>Why this input's inference entry is not worth a disk write (<see cref="DiskAdmission"/>), or null to write it.</summary>
+    private string? WhyNotOnDisk(PendingInput p)
+    {
+        // A re-run that needs the tensor (or saves no files an output entry would serve) needs the inference entry itself.
+        if (!OutputsAreAllThatIsNeeded || !(Config.Output.Save.Apply || Config.Output.SaveRaw.Apply) || !_cache.WritesToDisk(CacheStage.Inference)) return null;
+        var bytes = p.Inference!.Tensor.UnsafeArray.LongLength;
+        var recomputeMs = p.Timings.GetValueOrDefault("decode") + p.Timings.GetValueOrDefault("preprocess") + p.Timings.GetValueOrDefault("inference");
+        if (_diskAdmission.KeepInference(bytes, recomputeMs, out var msPerMiB)) return null;
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{bytes} bytes that save {msPerMiB:0.#} ms of compute per MiB, under {_diskAdmission.MinSavedMsPerMiB} (the output entry serves a re-run)");
     }
 
     private PipelineResult Finish(PendingInput pending)

@@ -44,6 +44,7 @@ internal static class E2eChild
             ["peak_rss_mb"] = E2eHarness.PeakRssMb(),
             ["cpu_ms"] = E2eHarness.CpuMs(),
             ["system_cpu_ms"] = E2eHarness.SystemCpuMs(),
+            ["gc_counts"] = $"{GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}",
         };
         if (args.Flag("rerun"))
         {

@@ -99,6 +99,8 @@ internal sealed class DiskStore : ICacheStore
     private static CacheEntry? Read(CacheStage stage, string key, string metaPath, string dataPath, out ReadProblem? problem)
     {
         problem = null;
+        // A cold run misses every lookup: a stat is far cheaper than the FileNotFoundException the read would throw.
+        if (!File.Exists(metaPath)) return null;
         byte[] metaBytes;
         try { metaBytes = File.ReadAllBytes(metaPath); }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException) { return null; }

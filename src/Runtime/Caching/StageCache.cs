@@ -79,8 +79,12 @@ public sealed class StageCache : IDisposable
         return false;
     }
 
-    /// <summary>Stores a value computed just now: in the persistent stores that keep its stage, or in memory when there are none.</summary>
-    internal void Put<T>(IStageCodec<T> codec, string key, T value, string inputLabel)
+    /// <summary>
+    /// Stores a value computed just now: in the persistent stores that keep its stage, or in memory when there are none.
+    /// <paramref name="skipDiskBecause"/> (a reason, see <see cref="DiskAdmission"/>) leaves the local disk layer out:
+    /// it is logged as <c>cache/disk skip</c>, and nothing goes to memory in its place (write-around stays flat).
+    /// </summary>
+    internal void Put<T>(IStageCodec<T> codec, string key, T value, string inputLabel, string? skipDiskBecause = null)
     {
         if (_stores.Count == 0) return;
         var persistent = _stores.Any(s => s.IsPersistent && s.Accepts(codec.Stage));
@@ -88,10 +92,18 @@ public sealed class StageCache : IDisposable
         foreach (var store in _stores)
         {
             if (!store.Accepts(codec.Stage) || store.IsPersistent != persistent) continue;
+            if (skipDiskBecause is not null && store is DiskStore)
+            {
+                _logger.LogDebug("cache/disk skip {Input} ({Stage}): {Reason}", inputLabel, StageName(codec.Stage), skipDiskBecause);
+                continue;
+            }
             entry ??= codec.Encode(key, value, inputLabel);
             Write(store, entry, inputLabel);
         }
     }
+
+    /// <summary>True when a computed value of this stage would be written to the local disk layer.</summary>
+    internal bool WritesToDisk(CacheStage stage) => _stores.Any(s => s is DiskStore { Enabled: true } && s.Accepts(stage));
 
     /// <summary>The value from the stores, or computed (and stored) when none has it; <paramref name="layer"/> says which.</summary>
     internal T GetOrCompute<T>(IStageCodec<T> codec, string key, string inputLabel, Func<T> compute, out string layer)

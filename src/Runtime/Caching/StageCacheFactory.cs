@@ -52,7 +52,7 @@ public static class StageCacheFactory
     /// <summary>
     /// What a disk-backed cache keeps, by what an entry saves per byte written (measured, bench/README.md): an output
     /// entry (≈ 150 KB of PNG) saves the whole pipeline; an inference entry (the raw model output) saves the model run
-    /// and lets a postprocessing change skip it; a preprocess tensor (1.2 MB of float32 for 320², ≈ 8× the encoded
+    /// and lets a postprocessing change skip it (written when worth its bytes: <see cref="DiskAdmission"/>); a preprocess tensor (1.2 MB of float32 for 320², ≈ 8× the encoded
     /// image) saves only a decode and a resize that cost less than writing and reading it back, so it is not kept
     /// there — nor in the memory layer in front of it, where it would only grow a cold batch's memory with the
     /// number of images. The remote layer chose the same by its own measurement (<see cref="RemoteStore.DefaultAccepts"/>).
