@@ -14,6 +14,8 @@ internal static class NativeRuntime
     private static int _fallbackRegistered;
     private static string? _componentAssembly;
     private static string? _fallbackLibrary;
+    // The runtime asks once per P/Invoke: resolve (and parse the .deps.json) once.
+    private static IntPtr _resolved;
 
     /// <summary>The native library ONNX Runtime's managed API loads on this OS.</summary>
     public static string LibraryName =>
@@ -39,10 +41,10 @@ internal static class NativeRuntime
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
     {
         if (!IsOnnxRuntime(name)) return IntPtr.Zero;
-        if (OwnCopy(name) is { } own) return NativeLibrary.Load(own);
-        if (_fallbackLibrary is not null && File.Exists(_fallbackLibrary)) return NativeLibrary.Load(_fallbackLibrary);
+        if (_resolved != IntPtr.Zero) return _resolved;
+        var path = OwnCopy(name) ?? (_fallbackLibrary is not null && File.Exists(_fallbackLibrary) ? _fallbackLibrary : null);
         // Neither: the load context's own probing runs and fails, and Explain names both places.
-        return IntPtr.Zero;
+        return path is null ? IntPtr.Zero : _resolved = NativeLibrary.Load(path);
     }
 
     private static bool IsOnnxRuntime(string name) =>
