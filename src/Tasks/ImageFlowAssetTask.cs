@@ -56,12 +56,16 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     public bool RemoteCacheReadOnly { get; set; }
     /// <summary><c>k/n</c>: process only that share of the assets (<c>ImageFlowShard</c>, CI matrix jobs filling a remote cache).</summary>
     public string? Shard { get; set; }
+    /// <summary>ONNX Runtime's native library for this machine from the consumer's restored Microsoft.ML.OnnxRuntime package
+    /// (the package ships none beside the task); the task's own runtimes/ copy, when there, is still loaded first.</summary>
+    public string? OnnxRuntimeLibrary { get; set; }
 
     public void Cancel() => _cancel.Cancel();
 
     public override bool Execute()
     {
         _clock.Restart();
+        if (!string.IsNullOrEmpty(OnnxRuntimeLibrary)) ImageFlowIO.Inference.NativeRuntime.UseFallbackLibrary(typeof(ImageFlowAssetTask).Assembly.Location, OnnxRuntimeLibrary);
         if (StampFile is not null) TryDelete(StampFile);
         var previous = AssetState.Load(StateFile);
         _catalogue = string.IsNullOrEmpty(CatalogueFile) ? null : AssetCatalogueWriter.Open(CatalogueFile, ProjectDirectory, OutputDirectory, AssetCatalogueWriter.Items(Assets, ProjectDirectory));
