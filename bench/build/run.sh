@@ -34,6 +34,9 @@ XML
   cat > "$1/Directory.Build.targets" <<XML
 <Project>
   <PropertyGroup><ImageFlowTaskAssembly>$TASK_DIR/ImageFlowIO.Tasks.dll</ImageFlowTaskAssembly></PropertyGroup>
+  <!-- The bench project has no PackageReference, so no restore resolves ONNX Runtime for a packed task (which no longer
+       carries it): the same file from the repo's task build, as a consumer's restore would hand it over. -->
+  <PropertyGroup Condition="!Exists('$TASK_DIR/runtimes')"><ImageFlowOnnxRuntimeLibrary>$REPO/src/Tasks/bin/Release/net10.0/runtimes/linux-x64/native/libonnxruntime.so</ImageFlowOnnxRuntimeLibrary></PropertyGroup>
   <Import Project="$REPO/src/Tasks/build/ImageFlowIO.targets" />
 </Project>
 XML
