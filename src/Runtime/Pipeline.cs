@@ -202,6 +202,7 @@ public sealed class Pipeline : IDisposable
                 foreach (var (i, pending) in work)
                 {
                     results[i] = Finish(pending);
+                    ReleaseTensors(pending);
                     progress?.Report(results[i]);
                 }
                 foreach (var i in group.Where(collisions.ContainsKey)) progress?.Report(results[i]);
@@ -260,7 +261,30 @@ public sealed class Pipeline : IDisposable
     {
         var pending = Prepare(item, index, content, ct);
         RunInference([pending], ct);
-        return Finish(pending);
+        var result = Finish(pending);
+        ReleaseTensors(pending);
+        return result;
+    }
+
+    /// <summary>
+    /// Gives this input's per-image tensor arrays back to <see cref="TensorBuffers"/> once it is finished, when nothing
+    /// else can hold them: computed in this run (a cache hit's array belongs to the store), no host hook (it may keep
+    /// what it is given), no cache layer that keeps payloads after Put, and for the model output no tensors kept in
+    /// results. Saves two large-object-heap allocations per image and the gen-2 collections they cause.
+    /// </summary>
+    private void ReleaseTensors(PendingInput pending)
+    {
+        if (_options.PreprocessHook is not null || _options.PostprocessHook is not null) return;
+        var output = pending.RanInference && !_options.KeepOutputTensors && !_cache.RetainsPayloads(CacheStage.Inference)
+            ? pending.Inference?.Tensor.UnsafeArray : null;
+        var input = pending.Preprocessed is { } pre && pending.CacheLayers.GetValueOrDefault("preprocess") == "miss" && !_cache.RetainsPayloads(CacheStage.Preprocess)
+            ? pre.Tensor.UnsafeArray : null;
+        // A backend may hand its input back as its output (noop): that array is returned once, and only if both may be.
+        if (input is not null && ReferenceEquals(input, pending.Inference?.Tensor.UnsafeArray) && output is null) input = null;
+        if (output is not null) TensorBuffers.Return(output);
+        if (input is not null && !ReferenceEquals(input, output)) TensorBuffers.Return(input);
+        pending.Preprocessed = null;
+        pending.Inference = null;
     }
 
     /// <summary>One input between the stages: read and preprocessed (or its inference found in a cache), or failed.</summary>

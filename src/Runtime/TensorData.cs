@@ -59,7 +59,7 @@ public sealed class TensorData
     {
         // One copy into an array that is not zeroed first (the copy overwrites every byte).
         var source = MemoryMarshal.AsBytes(values);
-        var bytes = GC.AllocateUninitializedArray<byte>(source.Length);
+        var bytes = TensorBuffers.Rent(source.Length);
         source.CopyTo(bytes);
         return new(TensorDataType.Float32, shape, bytes, layout);
     }
@@ -67,7 +67,7 @@ public sealed class TensorData
     /// <summary>A float32 tensor of <paramref name="count"/> elements whose values <paramref name="fill"/> writes straight into its own (not zeroed) array.</summary>
     internal static TensorData FloatsFilledBy<TState>(int[] shape, int count, TensorLayout layout, TState state, SpanAction<float, TState> fill)
     {
-        var bytes = GC.AllocateUninitializedArray<byte>(checked(count * sizeof(float)));
+        var bytes = TensorBuffers.Rent(checked(count * sizeof(float)));
         fill(MemoryMarshal.Cast<byte, float>(bytes.AsSpan()), state);
         return new(TensorDataType.Float32, shape, bytes, layout);
     }

@@ -102,6 +102,17 @@ public sealed class StageCache : IDisposable
         }
     }
 
+    /// <summary>
+    /// True when a value of this stage given to <see cref="Put"/> may still be referenced by a store afterwards (a
+    /// memory layer keeps the payload array, a remote layer queues it for upload); false when no store takes it or only
+    /// disk layers do (they write it before Put returns). Unknown store types count as keeping it.
+    /// </summary>
+    internal bool RetainsPayloads(CacheStage stage)
+    {
+        var persistent = _stores.Any(s => s.IsPersistent && s.Accepts(stage));
+        return _stores.Any(s => s.Accepts(stage) && s.IsPersistent == persistent && s is not DiskStore);
+    }
+
     /// <summary>True when a computed value of this stage would be written to the local disk layer.</summary>
     internal bool WritesToDisk(CacheStage stage) => _stores.Any(s => s is DiskStore { Enabled: true } && s.Accepts(stage));
 

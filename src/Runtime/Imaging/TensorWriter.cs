@@ -104,7 +104,7 @@ internal static class TensorWriter
     /// <summary>The tensor's shape and its (uninitialised: every element is written) bytes.</summary>
     private static (int[] Shape, byte[] Bytes) Allocate(int width, int height, int channels, TensorDataType dataType, TensorLayout layout) =>
         (layout == TensorLayout.Nhwc ? [1, height, width, channels] : [1, channels, height, width],
-         GC.AllocateUninitializedArray<byte>(checked(width * height * channels * TensorData.ElementSize(dataType))));
+         TensorBuffers.Rent(checked(width * height * channels * TensorData.ElementSize(dataType))));
 
     /// <summary>The RGB(A) channel that tensor channel <paramref name="c"/> reads.</summary>
     private static int SourceChannel(int c, int channels, bool bgr) => bgr && channels >= 3 && c < 3 ? 2 - c : c;

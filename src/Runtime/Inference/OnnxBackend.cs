@@ -131,14 +131,14 @@ internal sealed class OnnxBackend : IInferenceBackend
     }
 
     /// <summary>
-    /// Runs the model with its float output written by ONNX Runtime straight into the tensor's own (new, unpooled: the
-    /// tensor is cached and returned) array, saving the copy out of ONNX Runtime's buffer. The shape comes from an
+    /// Runs the model with its float output written by ONNX Runtime straight into the tensor's own array (rented: the
+    /// pipeline gives it back only when no cache layer or result keeps the tensor), saving the copy out of ONNX Runtime's buffer. The shape comes from an
     /// earlier run on an input of the same shape; null, forgetting it, when the model now disagrees (a data-dependent
     /// output shape), so the caller runs it the ordinary way.
     /// </summary>
     private unsafe TensorData? RunIntoOwnArray(RunOptions runOptions, OrtValue input, int[] outShape)
     {
-        var bytes = GC.AllocateUninitializedArray<byte>(checked(TensorData.ElementCount(outShape) * sizeof(float)));
+        var bytes = TensorBuffers.Rent(checked(TensorData.ElementCount(outShape) * sizeof(float)));
         try
         {
             fixed (byte* data = bytes)
