@@ -2,7 +2,8 @@ namespace ImageFlowIO;
 
 /// <summary>
 /// Exact-length byte arrays for per-image tensors (the preprocess tensor, the model output: 1.2 MB each for a float
-/// 3×320², on the large object heap), reused instead of allocated per image. Renting never requires a return: an array
+/// 3×320², on the large object heap; and the quantized samples a PNG is encoded from), reused instead of allocated per
+/// image. Renting never requires a return: an array
 /// nobody returns is garbage as before. Only the pipeline returns one, and only when it has proved nothing else holds it
 /// (computed in this run, no cache layer that keeps payloads, no host hook, tensors not kept in results): a returned
 /// array is handed out again with its old contents, which every renter overwrites in full. Bounded per length and in

@@ -20,7 +20,8 @@ internal static class ImageFileWriter
         if (save.Format == ImageFormat.Png)
         {
             var samples = Quantize(image, channels, bitDepth == 16 ? 16 : 8, save.LinearToSRGB);
-            AtomicFile.Write(path, s => PngWriter.Write(s, samples, image.Width, image.Height, channels, bitDepth == 16 ? 16 : 8, save.CompressionLevel));
+            try { AtomicFile.Write(path, s => PngWriter.Write(s, samples, image.Width, image.Height, channels, bitDepth == 16 ? 16 : 8, save.CompressionLevel)); }
+            finally { TensorBuffers.Return(samples); } // read only by the encoder above
             return;
         }
         if (save.Format == ImageFormat.Tiff)
@@ -51,7 +52,7 @@ internal static class ImageFileWriter
     {
         var plane = image.PlaneLength;
         var bytesPerSample = bitDepth / 8;
-        var result = GC.AllocateUninitializedArray<byte>(plane * channels * bytesPerSample);
+        var result = TensorBuffers.Rent(plane * channels * bytesPerSample);
         var max = bitDepth == 16 ? 65535f : 255f;
         for (var c = 0; c < channels; c++)
         {
@@ -74,7 +75,7 @@ internal static class ImageFileWriter
     internal static byte[] Quantize8Vectorised(FloatImage image, int channels)
     {
         var plane = image.PlaneLength;
-        var result = GC.AllocateUninitializedArray<byte>(plane * channels);
+        var result = TensorBuffers.Rent(plane * channels);
         var planeBytes = ArrayPool<byte>.Shared.Rent(plane);
         try
         {
