@@ -42,7 +42,9 @@ public sealed class RemoteNginxServer : IDisposable
                 }
                 """);
             _process = Process.Start(new ProcessStartInfo(nginx, ["-c", ConfigFile, "-p", Prefix + "/"]) { RedirectStandardError = true, UseShellExecute = false })!;
-            if (WaitUntilListening(TimeSpan.FromSeconds(10))) break;
+            // Listening is not enough: the port was free when probed, but another server (a parallel test's) may have
+            // taken it before nginx bound it; only our nginx serves this prefix's marker file.
+            if (WaitUntilListening(TimeSpan.FromSeconds(10)) && ServesOwnMarker()) break;
             try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             if (attempt == 2)
                 throw new InvalidOperationException("nginx did not start: " + (File.Exists(ErrorLog) ? File.ReadAllText(ErrorLog) : _process.StandardError.ReadToEnd()));
@@ -72,6 +74,19 @@ public sealed class RemoteNginxServer : IDisposable
         var port = ((IPEndPoint)probe.LocalEndpoint).Port;
         probe.Stop();
         return port;
+    }
+
+    private bool ServesOwnMarker()
+    {
+        var marker = Path.GetFileName(Prefix);
+        File.WriteAllText(Path.Combine(DataDir, "marker.txt"), marker);
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            return !_process.HasExited && http.GetStringAsync(Url + "marker.txt").GetAwaiter().GetResult() == marker;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { return false; }
+        finally { File.Delete(Path.Combine(DataDir, "marker.txt")); }
     }
 
     private bool WaitUntilListening(TimeSpan timeout)
