@@ -279,10 +279,9 @@ public sealed class Pipeline : IDisposable
             ? pending.Inference?.Tensor.UnsafeArray : null;
         var input = pending.Preprocessed is { } pre && pending.CacheLayers.GetValueOrDefault("preprocess") == "miss" && !_cache.RetainsPayloads(CacheStage.Preprocess)
             ? pre.Tensor.UnsafeArray : null;
-        // A backend may hand its input back as its output (noop): that array is returned once, and only if both may be.
-        if (input is not null && ReferenceEquals(input, pending.Inference?.Tensor.UnsafeArray) && output is null) input = null;
         if (output is not null) TensorBuffers.Return(output);
-        if (input is not null && !ReferenceEquals(input, output)) TensorBuffers.Return(input);
+        // A backend that handed its input back as its output: the array is the output's, returned above or not at all.
+        if (input is not null && !ReferenceEquals(input, pending.Inference?.Tensor.UnsafeArray)) TensorBuffers.Return(input);
         pending.Preprocessed = null;
         pending.Inference = null;
     }

@@ -86,12 +86,9 @@ public sealed class StageCache : IDisposable
     /// </summary>
     internal void Put<T>(IStageCodec<T> codec, string key, T value, string inputLabel, string? skipDiskBecause = null)
     {
-        if (_stores.Count == 0) return;
-        var persistent = _stores.Any(s => s.IsPersistent && s.Accepts(codec.Stage));
         CacheEntry? entry = null;
-        foreach (var store in _stores)
+        foreach (var store in StoresPutWrites(codec.Stage))
         {
-            if (!store.Accepts(codec.Stage) || store.IsPersistent != persistent) continue;
             if (skipDiskBecause is not null && store is DiskStore)
             {
                 _logger.LogDebug("cache/disk skip {Input} ({Stage}): {Reason}", inputLabel, StageName(codec.Stage), skipDiskBecause);
@@ -107,10 +104,13 @@ public sealed class StageCache : IDisposable
     /// memory layer keeps the payload array, a remote layer queues it for upload); false when no store takes it or only
     /// disk layers do (they write it before Put returns). Unknown store types count as keeping it.
     /// </summary>
-    internal bool RetainsPayloads(CacheStage stage)
+    internal bool RetainsPayloads(CacheStage stage) => StoresPutWrites(stage).Any(s => s is not DiskStore);
+
+    /// <summary>The stores <see cref="Put"/> writes a value of this stage to: the persistent ones that keep it, or memory when there are none.</summary>
+    private IEnumerable<ICacheStore> StoresPutWrites(CacheStage stage)
     {
         var persistent = _stores.Any(s => s.IsPersistent && s.Accepts(stage));
-        return _stores.Any(s => s.Accepts(stage) && s.IsPersistent == persistent && s is not DiskStore);
+        return _stores.Where(s => s.Accepts(stage) && s.IsPersistent == persistent);
     }
 
     /// <summary>True when a computed value of this stage would be written to the local disk layer.</summary>
