@@ -46,7 +46,7 @@ internal static class ModelSignatureFile
             w.WriteEndObject();
         }
         // Written like any output (temp + rename): a reader never sees half a file. Failing to remember is harmless.
-        try { AtomicFile.WriteAllBytes(path, buffer.WrittenSpan.ToArray()); }
+        try { AtomicFile.Write(path, s => s.Write(buffer.WrittenSpan)); }
         catch (ImageFlowException) { }
     }
 

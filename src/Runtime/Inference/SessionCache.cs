@@ -125,17 +125,16 @@ internal static class SessionCache
         finally { AtomicFile.TryDelete(scratch); }
     }
 
-    /// <summary>ONNX Runtime writes the file itself: it is copied into place atomically, so a reader never sees half of one.</summary>
+    /// <summary>
+    /// ONNX Runtime wrote the whole file under its temporary name in the same folder before the session was created:
+    /// renaming it into place is the rename half of <see cref="AtomicFile.Replace"/>, so a reader never sees half of one.
+    /// </summary>
     private static void KeepOptimized(string scratch, string file, ILogger? logger)
     {
         try
         {
             if (!File.Exists(scratch)) return;
-            AtomicFile.Replace(file, s =>
-            {
-                using var written = File.OpenRead(scratch);
-                written.CopyTo(s);
-            });
+            File.Move(scratch, file, overwrite: true);
             Interlocked.Increment(ref _optimizedWritten);
             logger?.LogDebug("optimised model {File} kept", Path.GetFileName(file));
         }
