@@ -1,8 +1,8 @@
 namespace ImageFlowIO.Build.Tests;
 
 /// <summary>
-/// The determinism contract (docs/performance.md): on one machine the MSBuild task, the library API and the CLI give
-/// the same bytes for the same input and config. Each runs in its own process with its own runtime settings (the task
+/// The determinism contract (docs/performance.md): on one machine the MSBuild task, the library API, the CLI and the
+/// shipped Native AOT CLI give the same bytes for the same input and config. Each runs in its own process with its own runtime settings (the task
 /// inside MSBuild, the library in a consumer app, the CLI with its invariant-globalization, no-PGO runtimeconfig).
 /// </summary>
 [Collection(PackageFeedCollection.Name)]
@@ -67,16 +67,32 @@ public sealed class DeterminismTests(PackageFeedFixture feed)
         // The CLI under test runs with the runtime settings it ships with.
         Assert.Contains("\"System.Globalization.Invariant\": true", File.ReadAllText(Path.ChangeExtension(cliDll, ".runtimeconfig.json")));
 
+        // The linux-x64 tool package's Native AOT binary (compiled for x86-64-v3, so ImageSharp takes the JIT's vector paths).
+        var aot = RunProcess(p.Directory, NativeAotCli.Instance.Executable, "-c", "imageflow.json", "-i", "assets", "-o", "aot-out", "--no-progress");
+        Assert.True(aot.ExitCode == 0, aot.Output);
+        Assert.Contains("3 processed", aot.Output);
+
         // Every image and raw tensor, matched by file name (each surface re-roots the output folders its own way).
         var fromTask = Outputs(p.ObjFolder);
         Assert.Equal(["photo.jpg", "photo.npy", "photo2.jpg", "photo2.npy", "small.jpg", "small.npy"], fromTask.Keys.Order(StringComparer.Ordinal));
-        foreach (var (surface, folder) in new[] { ("library", p.File_("library-out")), ("cli", p.File_("cli-out")) })
+        foreach (var (surface, folder) in new[] { ("library", p.File_("library-out")), ("cli", p.File_("cli-out")), ("native AOT cli", p.File_("aot-out")) })
         {
             var theirs = Outputs(folder);
             Assert.Equal(fromTask.Keys.Order(StringComparer.Ordinal), theirs.Keys.Order(StringComparer.Ordinal));
             foreach (var (name, path) in fromTask)
                 Assert.True(File.ReadAllBytes(path).AsSpan().SequenceEqual(File.ReadAllBytes(theirs[name])), $"{surface}: {name} differs from the task's");
         }
+    }
+
+    private static Dotnet.Result RunProcess(string directory, string executable, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(executable) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return new Dotnet.Result(process.ExitCode, stdout + stderr.Result);
     }
 
     private static Dictionary<string, string> Outputs(string folder) =>

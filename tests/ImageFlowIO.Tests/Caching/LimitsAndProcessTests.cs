@@ -7,6 +7,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ImageFlowIO.Tests.Caching;
 
+// The CLI cases NativeAotCliTests runs again against the shipped Native AOT binary (CliRunner, IMAGEFLOWIO_TEST_CLI).
+[Trait("Surface", "cli")]
 public sealed class LimitsAndProcessTests
 {
     private static StageValue Value(int floats, float fill) => new(TensorData.FromFloats([floats], Enumerable.Repeat(fill, floats).ToArray()), 1, 1);

@@ -8,6 +8,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ImageFlowIO.Tests.Caching;
 
 /// <summary>The shared remote cache against a real nginx: two machines, shards, poisoned and unsigned entries, credentials.</summary>
+// The CLI cases NativeAotCliTests runs again against the shipped Native AOT binary (CliRunner, IMAGEFLOWIO_TEST_CLI).
+[Trait("Surface", "cli")]
 public sealed class RemoteCacheTests
 {
     /// <summary>The remote in the config with a generous timeout (a loaded test machine must not trip the breaker); the CLI's --remote-cache overrides the URL.</summary>

@@ -16,6 +16,8 @@ public sealed class BenchmarkCollection
 }
 
 /// <summary><c>imageflowio benchmark</c>: the original's flags, honest numbers from the user's config, and reports that parse.</summary>
+// The CLI cases NativeAotCliTests runs again against the shipped Native AOT binary (CliRunner, IMAGEFLOWIO_TEST_CLI).
+[Trait("Surface", "cli")]
 [Collection(BenchmarkCollection.Name)]
 public sealed class BenchmarkCommandTests : IDisposable
 {

@@ -5,6 +5,8 @@ using ImageFlowIO.Tests.Support;
 namespace ImageFlowIO.Tests.Cli;
 
 /// <summary>SPEC §6 flags beyond exit codes: threads, json errors, dry run, schema, progress, logging, summary line.</summary>
+// The CLI cases NativeAotCliTests runs again against the shipped Native AOT binary (CliRunner, IMAGEFLOWIO_TEST_CLI).
+[Trait("Surface", "cli")]
 public sealed class CliBreadthTests : IDisposable
 {
     private readonly PipelineFixture _f = new();

@@ -3,6 +3,8 @@ using ImageFlowIO.Tests.Support;
 namespace ImageFlowIO.Tests.Cli;
 
 /// <summary>SPEC §6: flags and exit codes of the <c>imageflowio</c> command.</summary>
+// The CLI cases NativeAotCliTests runs again against the shipped Native AOT binary (CliRunner, IMAGEFLOWIO_TEST_CLI).
+[Trait("Surface", "cli")]
 public class CliTests
 {
     private static string Config(TempDir dir, string model = "invert_nchw.onnx", string extra = "") => dir.Write("imageflow.json", $$"""

@@ -8,6 +8,8 @@ namespace ImageFlowIO.Tests.Cli;
 /// folders where a file is meant) are located config errors from the parser, so --validate-only, the task and the
 /// generator report them, and a run never ends in an unhandled exception.
 /// </summary>
+// The CLI cases NativeAotCliTests runs again against the shipped Native AOT binary (CliRunner, IMAGEFLOWIO_TEST_CLI).
+[Trait("Surface", "cli")]
 public sealed class ConfigValueUsabilityTests : IDisposable
 {
     private readonly TempDir _dir = new();

@@ -3,6 +3,8 @@ using ImageFlowIO.Tests.Support;
 namespace ImageFlowIO.Tests.Cli;
 
 /// <summary>--validate-only and --dry-run write nothing anywhere: no log file, no folder, no cache, no output.</summary>
+// The CLI cases NativeAotCliTests runs again against the shipped Native AOT binary (CliRunner, IMAGEFLOWIO_TEST_CLI).
+[Trait("Surface", "cli")]
 public sealed class NoSideEffectTests : IDisposable
 {
     private readonly TempDir _dir = new();

@@ -5,6 +5,8 @@ using ImageFlowIO.Tests.Support;
 namespace ImageFlowIO.Tests.Cli;
 
 /// <summary>SPEC §6: the original's flags keep their meaning: each is parsed, has its effect, and is listed in --help under 'imageflowio'.</summary>
+// The CLI cases NativeAotCliTests runs again against the shipped Native AOT binary (CliRunner, IMAGEFLOWIO_TEST_CLI).
+[Trait("Surface", "cli")]
 public sealed class OriginalFlagsTests : IDisposable
 {
     private readonly TempDir _dir = new();

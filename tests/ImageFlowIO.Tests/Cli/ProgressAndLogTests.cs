@@ -4,6 +4,8 @@ using ImageFlowIO.Tests.Support;
 namespace ImageFlowIO.Tests.Cli;
 
 /// <summary>Log lines and the live progress bar never overwrite each other: what a terminal shows after a run, replayed from the bytes the CLI wrote.</summary>
+// The CLI cases NativeAotCliTests runs again against the shipped Native AOT binary (CliRunner, IMAGEFLOWIO_TEST_CLI).
+[Trait("Surface", "cli")]
 public sealed class ProgressAndLogTests : IDisposable
 {
     private readonly TempDir _dir = new();

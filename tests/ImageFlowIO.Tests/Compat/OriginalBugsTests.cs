@@ -5,6 +5,8 @@ using ImageFlowIO.Tests.Support;
 namespace ImageFlowIO.Tests.Compat;
 
 /// <summary>SPEC §7: each measured bug of the original has a test that fails on that behaviour.</summary>
+// The CLI cases NativeAotCliTests runs again against the shipped Native AOT binary (CliRunner, IMAGEFLOWIO_TEST_CLI).
+[Trait("Surface", "cli")]
 public sealed class OriginalBugsTests : IDisposable
 {
     private readonly PipelineFixture _f = new();

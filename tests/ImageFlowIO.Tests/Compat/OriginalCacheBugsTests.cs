@@ -4,6 +4,8 @@ using ImageFlowIO.Tests.Support;
 namespace ImageFlowIO.Tests.Compat;
 
 /// <summary>SPEC §7, cache bugs of the original, through the CLI's public behaviour: --cache/--cache-dir ignored; no disk entry for long names.</summary>
+// The CLI cases NativeAotCliTests runs again against the shipped Native AOT binary (CliRunner, IMAGEFLOWIO_TEST_CLI).
+[Trait("Surface", "cli")]
 public sealed class OriginalCacheBugsTests : IDisposable
 {
     private readonly PipelineFixture _f = new();

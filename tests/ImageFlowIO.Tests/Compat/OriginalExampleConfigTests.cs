@@ -11,6 +11,8 @@ namespace ImageFlowIO.Tests.Compat;
 /// (except where a model's tensor names must match ours), the small test model of the right kind is put where its
 /// model.path points, a test photo where its input.source points, and the outputs it asks for are checked.
 /// </summary>
+// The CLI cases NativeAotCliTests runs again against the shipped Native AOT binary (CliRunner, IMAGEFLOWIO_TEST_CLI).
+[Trait("Surface", "cli")]
 public sealed class OriginalExampleConfigTests : IDisposable
 {
     private readonly TempDir _dir = new();

@@ -6,6 +6,8 @@ using ImageFlowIO.Tests.Support;
 namespace ImageFlowIO.Tests.Runtime;
 
 /// <summary>SPEC §7: every bad input gets its own coded error, the rest of the batch is written, nothing is half-written.</summary>
+// The CLI cases NativeAotCliTests runs again against the shipped Native AOT binary (CliRunner, IMAGEFLOWIO_TEST_CLI).
+[Trait("Surface", "cli")]
 public class BadInputTests
 {
     public static readonly TheoryData<string, string> BadFiles = new()

@@ -3,6 +3,8 @@ using ImageFlowIO.Tests.Support;
 namespace ImageFlowIO.Tests.Runtime;
 
 /// <summary>A missing model, a non-ONNX file and sizes the model cannot take: exit code 3 before any image is read.</summary>
+// The CLI cases NativeAotCliTests runs again against the shipped Native AOT binary (CliRunner, IMAGEFLOWIO_TEST_CLI).
+[Trait("Surface", "cli")]
 public class ModelErrorTests
 {
     private static async Task<(CliRunner.Result Run, TempDir Dir)> RunWith(string modelJson, string preprocessing = "{}", string backend = "onnx")
