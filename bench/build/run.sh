@@ -5,14 +5,24 @@
 #   cold build             (clean obj/bin and cache)
 # Usage: bench/build/run.sh [count] [runs]    env: BENCH_MODEL=ocr|conv3 (default ocr: samples/TextDetection's config),
 #        BENCH_TASK_DIR=<task folder> (default: build src/Tasks in Release and use its output), BENCH_WORK=<scratch folder>,
-#        BENCH_ARGS=<extra dotnet build arguments for every build> (e.g. -p:ImageFlowCatalogue=false: no recompile per edit)
+#        BENCH_ARGS=<extra dotnet build arguments for every build> (e.g. -p:ImageFlowCatalogue=false: no recompile per edit),
+#        BENCH_SERVER=1: every build through the .NET SDK's MSBuild server (DOTNET_CLI_USE_MSBUILD_SERVER=1, node reuse on),
+#        which keeps the task's process, code and ONNX Runtime sessions warm between builds; shut down at the end
 set -euo pipefail
 COUNT=${1:-200}
 RUNS=${2:-5}
 MODEL=${BENCH_MODEL:-ocr}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${BENCH_WORK:-${TMPDIR:-/tmp}/ifio-bench-build}
-export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+NODE_REUSE=-nodeReuse:false
+if [ "${BENCH_SERVER:-}" = 1 ]; then
+  export DOTNET_CLI_USE_MSBUILD_SERVER=1; unset MSBUILDDISABLENODEREUSE; NODE_REUSE=
+  trap 'dotnet build-server shutdown --msbuild >/dev/null 2>&1 || true' EXIT
+  dotnet build-server shutdown --msbuild >/dev/null 2>&1 || true
+else
+  export MSBUILDDISABLENODEREUSE=1
+fi
 
 # BENCH_TASK_DIR: a ready task folder to measure instead (e.g. the package's tasks/net10.0, ReadyToRun-compiled).
 TASK_DIR=${BENCH_TASK_DIR:-$REPO/src/Tasks/bin/Release/net10.0}
@@ -64,7 +74,7 @@ JSON
 build() { # $1: folder, rest: extra args
   local t
   # shellcheck disable=SC2086 # BENCH_ARGS: word-split on purpose
-  t=$( { TIMEFORMAT='%R %U %S'; time dotnet build "$1/Bench.csproj" --no-restore -nodeReuse:false -v:q -nologo ${BENCH_ARGS:-} "${@:2}" >/dev/null || { echo "build failed: $1 ${*:2}" >&2; exit 1; }; } 2>&1 )
+  t=$( { TIMEFORMAT='%R %U %S'; time dotnet build "$1/Bench.csproj" --no-restore $NODE_REUSE -v:q -nologo ${BENCH_ARGS:-} "${@:2}" >/dev/null || { echo "build failed: $1 ${*:2}" >&2; exit 1; }; } 2>&1 )
   awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' <<<"$t"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -100,7 +110,7 @@ RATIO=$(awk -v a="$NOCHANGE" -v b="$DISABLED" 'BEGIN { printf "%.3f", a / b }')
 RATIO_CPU=$(awk -v a="$NOCHANGE_CPU" -v b="$DISABLED_CPU" 'BEGIN { printf "%.3f", a / b }')
 EDIT_BUDGET=$(( NOCHANGE + PER_IMAGE * 3 / 2 ))
 echo
-echo "assets:                       $COUNT ($MODEL); medians of $RUNS; wall ms (cpu ms = user + sys)"
+echo "assets:                       $COUNT ($MODEL); medians of $RUNS; wall ms (cpu ms = user + sys)${BENCH_SERVER:+; MSBuild server}"
 echo "cold build:                   $COLD ($COLD_CPU) (disabled: $COLD_DISABLED ($COLD_DISABLED_CPU); one image's cold cost ~ $PER_IMAGE ms wall)"
 echo "no-change build:              $NOCHANGE ($NOCHANGE_CPU)"
 echo "ImageFlowEnabled=false build: $DISABLED ($DISABLED_CPU)"
