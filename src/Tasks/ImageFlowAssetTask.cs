@@ -157,17 +157,19 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
 
     private BatchResult? RunConfig(PipelineConfig config, string modelPath, List<ITaskItem> items, AssetState previous, AssetState next)
     {
-        var options = new PipelineOptions
+        var parallelism = MaxParallelism > 0 ? MaxParallelism : Environment.ProcessorCount;
+        PipelineOptions Options(int workers) => new()
         {
             LoggerFactory = new TaskLoggerFactory(Log),
             OutputDirectory = OutputDirectory,
             CacheMode = ParseCacheMode(CacheMode),
             CacheDirectory = string.IsNullOrWhiteSpace(CacheDirectory) ? null : Path.GetFullPath(CacheDirectory, ProjectDirectory),
-            MaxParallelism = MaxParallelism > 0 ? MaxParallelism : Environment.ProcessorCount,
+            MaxParallelism = workers,
             KeepOutputTensors = false, // only the files matter here: keep memory flat over many assets
             RemoteCache = string.IsNullOrWhiteSpace(RemoteCache) ? null : RemoteCache.Trim(),
             RemoteCacheReadOnly = RemoteCacheReadOnly ? true : null,
         };
+        var options = Options(parallelism);
         // The runtime's digests, through the index the pipeline reads too: an unchanged file is not read, a changed one once here.
         var digests = InputDigests.Open(config, options, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(StateFile))!, InputDigestIndex.FileName));
         var fingerprint = Fingerprint(config, modelPath, digests);
@@ -196,6 +198,9 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         Phase("up-to-date check");
         if (work.Count == 0) return new BatchResult { Items = [], Cache = new CacheStatistics() };
 
+        // Fewer changed assets than workers (the one-edit build): the idle workers' cores go to ONNX Runtime's intra-op
+        // threads instead (cores / workers); outputs do not depend on the thread count.
+        if (work.Count < parallelism) options = Options(work.Count);
         Pipeline pipeline;
         try { pipeline = Pipeline.Create(config, options); Phase("pipeline created"); }
         catch (ConfigException ex)

@@ -84,6 +84,29 @@ public sealed class DeterminismTests(PackageFeedFixture feed)
         }
     }
 
+    [Fact]
+    public void One_changed_asset_gets_the_idle_cores_and_the_same_bytes()
+    {
+        // A build with fewer changed assets than workers gives ONNX Runtime the idle workers' cores (intra-op threads).
+        var p = new ConsumerProject(feed, "IdleCores", assetsInclude: "assets/*.*");
+        p.Copy(TestData("models", "conv3_nchw.onnx"), "models/conv3.onnx");
+        p.WriteConfig(Config);
+        p.Copy(TestData("images", "photo_160x120.jpg"), "assets/a.jpg");
+        p.Copy(TestData("images", "photo_160x120.png"), "assets/b.png");
+        p.Copy(TestData("images", "photo_64x48.png"), "assets/c.png");
+        var full = p.Build("-p:ImageFlowMaxParallelism=3", "-p:ImageFlowCacheMode=none", "-v:d");
+        Assert.True(full.Summary == (3, 3, 0, 0), full.ToString());
+        Assert.Contains("(ONNX Runtime intra-op threads 1)", full.Output); // cores / 3 workers
+
+        p.Copy(TestData("images", "photo_160x120.jpg"), "assets/d.jpg"); // one new asset, no cache: computed again alone
+        var one = p.Build("-p:ImageFlowMaxParallelism=3", "-p:ImageFlowCacheMode=none", "-v:d");
+        Assert.True(one.Summary == (4, 1, 0, 0), one.ToString());
+        Assert.Contains($"(ONNX Runtime intra-op threads {Environment.ProcessorCount})", one.Output);
+        var outputs = Outputs(p.ObjFolder);
+        Assert.Equal(File.ReadAllBytes(outputs["a.jpg"]), File.ReadAllBytes(outputs["d.jpg"]));
+        Assert.Equal(File.ReadAllBytes(outputs["a.npy"]), File.ReadAllBytes(outputs["d.npy"]));
+    }
+
     private static Dotnet.Result RunProcess(string directory, string executable, params string[] args)
     {
         var start = new System.Diagnostics.ProcessStartInfo(executable) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };

@@ -57,7 +57,7 @@ internal static class SessionCache
             }
             if (shared.TryAddLease())
             {
-                logger?.LogDebug(hit ? "cache/session hit {Model}" : "cache/session miss {Model}", info.Name);
+                logger?.LogDebug(hit ? "cache/session hit {Model} (ONNX Runtime intra-op threads {Threads})" : "cache/session miss {Model} (ONNX Runtime intra-op threads {Threads})", info.Name, intraOpThreads);
                 return new SessionLease(shared);
             }
             Sessions.TryRemove(new KeyValuePair<Key, Lazy<SharedSession>>(key, lazy)); // retired meanwhile: make a new one
