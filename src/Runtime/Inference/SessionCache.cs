@@ -10,7 +10,8 @@ namespace ImageFlowIO.Inference;
 /// One ONNX Runtime <see cref="InferenceSession"/> per (model path, file identity, session options) per process,
 /// shared by every pipeline that runs that model. A session is handed out as a counted <see cref="SessionLease"/>:
 /// a session retired by a changed model file or <see cref="Clear"/> is disposed only when its last lease is released,
-/// never under a pipeline still running it. Remaining sessions are disposed at process exit.
+/// never under a pipeline still running it. At most <see cref="MaxCachedSessions"/> are kept (least recently used
+/// retired first); the rest are disposed at process exit.
 /// With an <see cref="OptimizedModel"/>, the graph ONNX Runtime optimised is kept in a file (per model digest, ONNX
 /// Runtime version and instruction set) that a later process loads without optimising again; that file is untrusted:
 /// one that does not load is replaced by a fresh one from the original model.
@@ -20,6 +21,13 @@ internal static class SessionCache
     private readonly record struct Key(string Path, long Length, long LastWriteTicks, int IntraOpThreads);
 
     private static readonly ConcurrentDictionary<Key, Lazy<SharedSession>> Sessions = new();
+    private static long _uses;
+
+    /// <summary>
+    /// Sessions kept at most. A long-lived host (the SDK's MSBuild server, a reused build node, a service) meets many
+    /// models over time; the least recently used beyond this are retired (disposed once no pipeline holds them).
+    /// </summary>
+    public const int MaxCachedSessions = 8;
     private static int _created;
     private static int _fromOptimized;
     private static int _optimizedWritten;
@@ -55,7 +63,7 @@ internal static class SessionCache
                 Sessions.TryRemove(new KeyValuePair<Key, Lazy<SharedSession>>(key, lazy)); // a failed load is not cached
                 throw;
             }
-            if (shared.TryAddLease())
+            if (shared.TryAddLease(Interlocked.Increment(ref _uses)))
             {
                 logger?.LogDebug(hit ? "cache/session hit {Model} (ONNX Runtime intra-op threads {Threads})" : "cache/session miss {Model} (ONNX Runtime intra-op threads {Threads})", info.Name, intraOpThreads);
                 return new SessionLease(shared);
@@ -72,7 +80,25 @@ internal static class SessionCache
 
         var session = NativeRuntime.Load(() => Open(key, optimized, logger), key.Path);
         Interlocked.Increment(ref _created);
+        RetireLeastRecentlyUsed(key, logger);
         return new SharedSession(session);
+    }
+
+    /// <summary>Sessions in the cache now (created or being created).</summary>
+    internal static int Count => Sessions.Count;
+
+    private static void RetireLeastRecentlyUsed(Key keep, ILogger? logger)
+    {
+        var excess = Sessions.Count - MaxCachedSessions;
+        if (excess <= 0) return;
+        var oldest = Sessions.Where(e => !e.Key.Equals(keep) && e.Value.IsValueCreated)
+            .OrderBy(e => e.Value.Value.LastUse).Take(excess).ToList();
+        foreach (var (key, lazy) in oldest)
+        {
+            if (!Sessions.TryRemove(new KeyValuePair<Key, Lazy<SharedSession>>(key, lazy))) continue;
+            lazy.Value.Retire();
+            logger?.LogDebug("cache/session evict {Model} (least recently used of more than {Max})", Path.GetFileName(key.Path), MaxCachedSessions);
+        }
     }
 
     private static SessionOptions Options(Key key, GraphOptimizationLevel level) => new()
@@ -185,16 +211,21 @@ internal sealed class SharedSession(InferenceSession session)
     private readonly object _gate = new();
     private int _leases;
     private bool _retired, _disposed;
+    private long _lastUse;
 
     public InferenceSession Session { get; } = session;
     public bool IsDisposed { get { lock (_gate) return _disposed; } }
+    public bool IsRetired { get { lock (_gate) return _retired; } }
+    /// <summary>The cache's use counter at the last lease (orders sessions by recency).</summary>
+    public long LastUse => Volatile.Read(ref _lastUse);
 
-    public bool TryAddLease()
+    public bool TryAddLease(long use)
     {
         lock (_gate)
         {
             if (_retired) return false;
             _leases++;
+            Volatile.Write(ref _lastUse, use);
             return true;
         }
     }

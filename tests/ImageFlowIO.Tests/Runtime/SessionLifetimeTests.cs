@@ -33,6 +33,42 @@ public sealed class SessionLifetimeTests
     }
 
     [Fact]
+    public void Past_the_bound_the_least_recently_used_session_is_retired_and_a_held_one_lives_until_released()
+    {
+        using var dir = new TempDir();
+        var models = Enumerable.Range(0, SessionCache.MaxCachedSessions + 2).Select(i =>
+        {
+            var path = dir.Combine($"m{i}.onnx");
+            File.Copy(TestPaths.Model("identity_nchw.onnx"), path);
+            return path;
+        }).ToList();
+        var held = SessionCache.Acquire(models[0], 1);      // a pipeline still running it
+        var idle = SessionCache.Acquire(models[1], 1);
+        idle.Dispose();                                      // used once, no holder now
+        foreach (var model in models.Skip(2)) SessionCache.Acquire(model, 1).Dispose();
+
+        // Both are older than the MaxCachedSessions sessions used after them (other tests' sessions can only add to that).
+        Assert.True(idle.Shared.IsDisposed);
+        Assert.True(held.Shared.IsRetired);
+        Assert.False(held.Shared.IsDisposed);
+        var input = OrtValueFor(held.Session);
+        using (var outputs = held.Session.Run(new Microsoft.ML.OnnxRuntime.RunOptions(), [held.Session.InputNames[0]], [input], held.Session.OutputNames))
+            Assert.Equal(0.5f, outputs[0].GetTensorDataAsSpan<float>()[0]);
+        held.Dispose();
+        Assert.True(held.Shared.IsDisposed);
+        using var again = SessionCache.Acquire(models[0], 1);
+        Assert.NotSame(held.Shared, again.Shared);
+        Assert.True(SessionCache.Count <= SessionCache.MaxCachedSessions + 1); // + one another test may be creating
+    }
+
+    private static Microsoft.ML.OnnxRuntime.OrtValue OrtValueFor(Microsoft.ML.OnnxRuntime.InferenceSession session)
+    {
+        var shape = session.InputMetadata[session.InputNames[0]].Dimensions.Select(d => d > 0 ? (long)d : 8L).ToArray();
+        var data = Enumerable.Repeat(0.5f, (int)shape.Aggregate(1L, (a, b) => a * b)).ToArray();
+        return Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(data, shape);
+    }
+
+    [Fact]
     public async Task A_changed_model_file_gets_a_new_session_while_the_old_one_finishes_its_work()
     {
         using var s = new CacheScenario();
