@@ -199,7 +199,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         if (work.Count == 0) return new BatchResult { Items = [], Cache = new CacheStatistics() };
 
         // Fewer changed assets than workers (the one-edit build): the idle workers' cores go to ONNX Runtime's intra-op
-        // threads instead (cores / workers); outputs do not depend on the thread count.
+        // threads instead (cores / workers); the outputs are the same bytes (DeterminismTests).
         if (work.Count < parallelism) options = Options(work.Count);
         Pipeline pipeline;
         try { pipeline = Pipeline.Create(config, options); Phase("pipeline created"); }
