@@ -218,7 +218,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         using (pipeline)
         {
             var batch = pipeline.RunBatchAsync(work.Select(w => w.Input).ToList(), cancellationToken: _cancel.Token).GetAwaiter().GetResult();
-            Phase($"{work.Count} processed");
+            Phase($"{work.Count} processed{StageTotals(batch)}");
             for (var i = 0; i < work.Count; i++)
             {
                 var result = batch.Items[i];
@@ -248,6 +248,16 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         var remote = batches.SelectMany(b => b.Cache.Layers).Where(l => l.Layer == "remote").Select(l => l.Stats).ToList();
         return remote.Count == 0 ? "" : string.Format(System.Globalization.CultureInfo.InvariantCulture, "; remote: {0} hits, {1} misses, {2} writes, {3} bytes downloaded, {4} bytes uploaded",
             remote.Sum(s => s.Hits), remote.Sum(s => s.Misses), remote.Sum(s => s.Writes), remote.Sum(s => s.BytesRead), remote.Sum(s => s.BytesWritten));
+    }
+
+    /// <summary>" (decode 3, inference 25, ... ms summed over the batch)" for the phase log: where the images' time went.</summary>
+    private static string StageTotals(BatchResult batch)
+    {
+        var totals = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var item in batch.Items)
+            foreach (var (stage, ms) in item.TimingsMs)
+                totals[stage] = totals.GetValueOrDefault(stage) + ms;
+        return totals.Count == 0 ? "" : " (" + string.Join(", ", totals.Select(t => $"{t.Key} {t.Value:0.#}")) + " ms summed)";
     }
 
     private void Phase(string name) => _phases.Add($"{name} {(long)_clock.Elapsed.TotalMilliseconds}");
