@@ -68,7 +68,7 @@ public sealed class DeterminismTests(PackageFeedFixture feed)
         Assert.Contains("\"System.Globalization.Invariant\": true", File.ReadAllText(Path.ChangeExtension(cliDll, ".runtimeconfig.json")));
 
         // The linux-x64 tool package's Native AOT binary (compiled for x86-64-v3, so ImageSharp takes the JIT's vector paths).
-        var aot = RunProcess(p.Directory, NativeAotCli.Instance.Executable, "-c", "imageflow.json", "-i", "assets", "-o", "aot-out", "--no-progress");
+        var aot = Dotnet.Exec(NativeAotCli.Instance.Executable, p.Directory, new Dictionary<string, string?>(), "-c", "imageflow.json", "-i", "assets", "-o", "aot-out", "--no-progress");
         Assert.True(aot.ExitCode == 0, aot.Output);
         Assert.Contains("3 processed", aot.Output);
 
@@ -105,17 +105,6 @@ public sealed class DeterminismTests(PackageFeedFixture feed)
         var outputs = Outputs(p.ObjFolder);
         Assert.Equal(File.ReadAllBytes(outputs["a.jpg"]), File.ReadAllBytes(outputs["d.jpg"]));
         Assert.Equal(File.ReadAllBytes(outputs["a.npy"]), File.ReadAllBytes(outputs["d.npy"]));
-    }
-
-    private static Dotnet.Result RunProcess(string directory, string executable, params string[] args)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo(executable) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return new Dotnet.Result(process.ExitCode, stdout + stderr.Result);
     }
 
     private static Dictionary<string, string> Outputs(string folder) =>

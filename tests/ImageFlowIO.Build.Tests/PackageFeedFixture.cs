@@ -77,14 +77,24 @@ public static class Dotnet
     /// <param name="environment">Variables set for the child on top of this process's.</param>
     public static Result Run(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        var variables = new Dictionary<string, string?>(environment.ToDictionary(e => e.Key, e => (string?)e.Value))
+        {
+            ["MSBUILDDISABLENODEREUSE"] = "1",
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            ["DOTNET_NOLOGO"] = "1",
+            // The test host's own MSBuild settings must not leak into the child build.
+            ["MSBuildExtensionsPath"] = null, ["MSBUILD_EXE_PATH"] = null, ["MSBuildSDKsPath"] = null,
+        };
+        return Exec("dotnet", workingDirectory, variables, args);
+    }
+
+    /// <summary>Runs any program (stdout and stderr interleaved); a variable set to null is removed for the child.</summary>
+    public static Result Exec(string fileName, string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] args)
+    {
+        var start = new ProcessStartInfo(fileName) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) start.ArgumentList.Add(a);
-        foreach (var (name, value) in environment) start.Environment[name] = value;
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        // The test host's own MSBuild settings must not leak into the child build.
-        foreach (var leaked in new[] { "MSBuildExtensionsPath", "MSBUILD_EXE_PATH", "MSBuildSDKsPath" }) start.Environment.Remove(leaked);
+        foreach (var (name, value) in environment)
+            if (value is null) start.Environment.Remove(name); else start.Environment[name] = value;
         using var process = Process.Start(start)!;
         var output = new StringBuilder();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
@@ -94,7 +104,7 @@ public static class Dotnet
         if (!process.WaitForExit(TimeSpan.FromMinutes(8)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException("dotnet " + string.Join(' ', args) + " timed out:\n" + output);
+            throw new TimeoutException(fileName + " " + string.Join(' ', args) + " timed out:\n" + output);
         }
         process.WaitForExit();
         return new Result(process.ExitCode, output.ToString());
