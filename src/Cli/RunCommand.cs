@@ -108,7 +108,7 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
             // A dry run opens no cache: a disk cache would create its folder (and remember the model's signature there).
             CacheMode = DryRun ? CacheMode.None : Cache is null ? null : Enum.Parse<CacheMode>(Cache, ignoreCase: true),
             CacheDirectory = CacheDir is null ? null : Path.GetFullPath(CacheDir),
-            MaxParallelism = Concurrency ?? Math.Max(1, Environment.ProcessorCount),
+            MaxParallelism = PipelineOptions.WorkersFor(Concurrency ?? Environment.ProcessorCount, inputs.Count),
             IntraOpThreads = intraOp,
             KeepOutputTensors = false,
             RemoteCache = RemoteCache,

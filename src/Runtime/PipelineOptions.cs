@@ -19,6 +19,12 @@ public sealed class PipelineOptions
     public bool? RemoteCacheReadOnly { get; init; }
     /// <summary>Images processed at once in a batch.</summary>
     public int MaxParallelism { get; init; } = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>
+    /// Workers for a batch of <paramref name="inputs"/>: never more than it has images, so the cores of workers a small
+    /// batch leaves idle go to ONNX Runtime's intra-op threads (cores / workers) instead; the outputs are the same bytes.
+    /// </summary>
+    internal static int WorkersFor(int requested, int inputs) => Math.Max(1, Math.Min(requested, inputs));
     /// <summary>ONNX Runtime intra-op threads; null: the config's threads, else cores / parallelism.</summary>
     public int? IntraOpThreads { get; init; }
     /// <summary>

@@ -198,9 +198,8 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         Phase("up-to-date check");
         if (work.Count == 0) return new BatchResult { Items = [], Cache = new CacheStatistics() };
 
-        // Fewer changed assets than workers (the one-edit build): the idle workers' cores go to ONNX Runtime's intra-op
-        // threads instead (cores / workers); the outputs are the same bytes (DeterminismTests).
-        if (work.Count < parallelism) options = Options(work.Count);
+        // Fewer changed assets than workers (the one-edit build): the idle cores go to ONNX Runtime (DeterminismTests).
+        if (PipelineOptions.WorkersFor(parallelism, work.Count) is var workers && workers < parallelism) options = Options(workers);
         Pipeline pipeline;
         try { pipeline = Pipeline.Create(config, options); Phase("pipeline created"); }
         catch (ConfigException ex)

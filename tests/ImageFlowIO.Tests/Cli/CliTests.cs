@@ -104,6 +104,22 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Fewer_images_than_workers_give_onnx_runtime_the_idle_cores_and_the_same_bytes()
+    {
+        using var dir = new TempDir();
+        foreach (var f in new[] { "photo_160x120.jpg", "photo_64x48.png" }) dir.Copy(TestPaths.Image(f), Path.Combine("in", f));
+        var config = Config(dir, "conv3_nchw.onnx");
+        var both = await CliRunner.RunAsync("--config", config, "--concurrency", "2", "--cache", "none", "-v", "--no-progress");
+        Assert.Equal(0, both.ExitCode);
+        Assert.Contains($"(ONNX Runtime intra-op threads {Math.Max(1, Environment.ProcessorCount / 2)})", both.Stderr + both.Stdout);
+        var one = await CliRunner.RunAsync("--config", config, "--concurrency", "2", "--cache", "none", "-v", "--no-progress",
+            "--input", dir.Combine("in", "photo_160x120.jpg"), "--output", dir.Combine("one"));
+        Assert.Equal(0, one.ExitCode);
+        Assert.Contains($"(ONNX Runtime intra-op threads {Environment.ProcessorCount})", one.Stderr + one.Stdout);
+        Assert.Equal(File.ReadAllBytes(dir.Combine("out", "photo_160x120.png")), File.ReadAllBytes(dir.Combine("one", "photo_160x120.png")));
+    }
+
+    [Fact]
     public async Task Input_and_output_flags_override_the_config()
     {
         using var dir = new TempDir();
