@@ -35,29 +35,38 @@ public sealed class Pipeline : IDisposable
         Config = config;
         _options = options;
         _logger = options.LoggerFactory?.CreateLogger("ImageFlowIO") ?? NullLogger.Instance;
-        (_backend, BackendKind) = CreateBackend(config, options, _logger);
-        Layout = _backend.Signature.Layout;
-        (string[] Lines, string Digest)? labels;
-        try
-        {
-            ModelValidator.Validate(config, _backend.Signature, BackendKind == BackendKind.Onnx ? config.ResolvePath(config.Model.Path) : null);
-            labels = ReadLabels(config);
-        }
-        catch
-        {
-            _backend.Dispose();
-            throw;
-        }
-        _labels = labels?.Lines;
-        _preprocess = new PreprocessStage(config, Layout, options.PreprocessHook);
-        _inference = new InferenceStage(config, _backend, BackendKind);
-        _outputs = new OutputStage(config, options, _logger, labels?.Digest);
         if (options.Cache is { } shared) _cache = shared;
         else
         {
             _cache = StageCacheFactory.Create(config, options, _logger);
             _ownsCache = true;
         }
+        (string[] Lines, string Digest)? labels;
+        try
+        {
+            // The model's digest through the inputs' size+mtime index: a warm process (the build server) does not hash 5 MB per build.
+            (_backend, BackendKind) = CreateBackend(config, options, _logger, _cache.InputDigests);
+            try
+            {
+                ModelValidator.Validate(config, _backend.Signature, BackendKind == BackendKind.Onnx ? config.ResolvePath(config.Model.Path) : null);
+                labels = ReadLabels(config);
+            }
+            catch
+            {
+                _backend.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            if (_ownsCache) _cache.Dispose();
+            throw;
+        }
+        Layout = _backend.Signature.Layout;
+        _labels = labels?.Lines;
+        _preprocess = new PreprocessStage(config, Layout, options.PreprocessHook);
+        _inference = new InferenceStage(config, _backend, BackendKind);
+        _outputs = new OutputStage(config, options, _logger, labels?.Digest);
     }
 
     public PipelineConfig Config { get; }
@@ -88,7 +97,7 @@ public sealed class Pipeline : IDisposable
     /// <summary>Builds a pipeline for a config already bound (for example by generated code).</summary>
     public static Pipeline Create(PipelineConfig config, PipelineOptions? options = null) => new(config, options ?? new PipelineOptions());
 
-    private static (IInferenceBackend, BackendKind) CreateBackend(PipelineConfig config, PipelineOptions options, ILogger logger)
+    private static (IInferenceBackend, BackendKind) CreateBackend(PipelineConfig config, PipelineOptions options, ILogger logger, InputDigestIndex? digests)
     {
         var kind = options.Backend ?? config.Execution.Backend;
         var modelPath = config.ResolvePath(config.Model.Path);
@@ -108,7 +117,7 @@ public sealed class Pipeline : IDisposable
         // With a disk cache, the model's signature is remembered there so a fully cached run never loads ONNX Runtime.
         var signatureFolder = options.Cache is null && (options.CacheMode ?? config.Execution.UseCaching) == CacheMode.Disk
             ? Path.Combine(StageCacheFactory.ResolveCacheDirectory(config, options), "models") : null;
-        return (new OnnxBackend(modelPath, config.Model, threads, logger, signatureFolder), kind);
+        return (new OnnxBackend(modelPath, config.Model, threads, logger, signatureFolder, digests), kind);
     }
 
     /// <summary>The labels file's lines (for top-k) and content digest (part of the output stage's key); null without labels.</summary>

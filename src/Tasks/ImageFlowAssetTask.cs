@@ -59,11 +59,22 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     /// <summary>ONNX Runtime's native library for this machine from the consumer's restored Microsoft.ML.OnnxRuntime package
     /// (the package ships none beside the task); the task's own runtimes/ copy, when there, is still loaded first.</summary>
     public string? OnnxRuntimeLibrary { get; set; }
+    /// <summary>Run in the ImageFlowIO build server (<c>ImageFlowBuildServer</c>): a process that keeps ONNX Runtime, its
+    /// sessions and compiled code warm between builds, started by the first build that asks and gone after
+    /// <see cref="BuildServerIdleTimeout"/>. A build with a remote cache runs here (its token is this process's environment).</summary>
+    public bool BuildServer { get; set; }
+    /// <summary>Seconds the build server waits for the next build before it exits (<c>ImageFlowBuildServerIdleTimeout</c>).</summary>
+    public int BuildServerIdleTimeout { get; set; } = 600;
 
     public void Cancel() => _cancel.Cancel();
 
-    public override bool Execute()
+    public override bool Execute() => Execute(inServer: false);
+
+    internal bool Execute(bool inServer)
     {
+        if (!inServer && BuildServer && string.IsNullOrWhiteSpace(RemoteCache)
+            && ImageFlowIO.Tasks.BuildServer.BuildServerClient.TryExecute(this, _cancel.Token, out var served))
+            return served;
         _clock.Restart();
         if (!string.IsNullOrEmpty(OnnxRuntimeLibrary)) ImageFlowIO.Inference.NativeRuntime.UseFallbackLibrary(typeof(ImageFlowAssetTask).Assembly.Location, OnnxRuntimeLibrary);
         if (StampFile is not null) TryDelete(StampFile);

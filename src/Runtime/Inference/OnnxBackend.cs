@@ -18,12 +18,13 @@ internal sealed class OnnxBackend : IInferenceBackend
     /// <summary>Input shape → the float output shape the model gave it (models whose output shape follows from the input's).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]> _floatOutputShapes = new(StringComparer.Ordinal);
 
-    public OnnxBackend(string modelPath, ModelConfig model, int intraOpThreads, ILogger? logger = null, string? signatureFolder = null)
+    // digests: where the model's digest is looked up by size and time (hashed only when they changed); null: hash it.
+    public OnnxBackend(string modelPath, ModelConfig model, int intraOpThreads, ILogger? logger = null, string? signatureFolder = null, Caching.InputDigestIndex? digests = null)
     {
         _modelPath = modelPath;
         if (!File.Exists(modelPath))
             throw new ModelException(ErrorCodes.ModelNotFound, modelPath, "the model file does not exist; check model.path (relative paths resolve against the config's folder)");
-        try { ModelDigest = Caching.CacheKeys.ContentDigest(File.ReadAllBytes(modelPath)); }
+        try { ModelDigest = digests?.GetDigest(modelPath, File.ReadAllBytes, out _) ?? Caching.CacheKeys.ContentDigest(File.ReadAllBytes(modelPath)); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new ModelException(ErrorCodes.ModelUnreadable, modelPath, $"the model file cannot be read ({ex.Message})", ex);

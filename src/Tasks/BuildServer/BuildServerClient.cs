@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Pipes;
+using System.Reflection;
+using Microsoft.Build.Framework;
+
+namespace ImageFlowIO.Tasks.BuildServer;
+
+/// <summary>
+/// The MSBuild node's side of <c>ImageFlowBuildServer</c>: connect to this user's server for this build of the task
+/// (starting it when there is none), send the task's parameters and items, replay its log events into the build and
+/// return its result. Anything that keeps the server from running the task (no server file, no .NET host, a refused or
+/// broken connection before the result) is reported at normal importance and the task runs in the build process instead,
+/// as Roslyn's compiler server falls back to the in-process compiler.
+/// </summary>
+internal static class BuildServerClient
+{
+    internal const string ServerFileName = "ImageFlowIO.BuildServer.dll";
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+
+    /// <summary>True when the server ran the task (its result in <paramref name="succeeded"/>); false: run it here.</summary>
+    public static bool TryExecute(ImageFlowAssetTask task, CancellationToken cancel, out bool succeeded)
+    {
+        succeeded = false;
+        var clock = Stopwatch.StartNew();
+        var taskAssembly = typeof(ImageFlowAssetTask).Assembly;
+        var taskDirectory = Path.GetDirectoryName(taskAssembly.Location)!;
+        var serverPath = Path.Combine(taskDirectory, ServerFileName);
+        if (!File.Exists(serverPath)) return Unavailable(task, $"{ServerFileName} is not beside the task in {taskDirectory}");
+        var msbuildDirectory = Path.GetDirectoryName(typeof(Microsoft.Build.Utilities.Task).Assembly.Location)!;
+        var host = DotnetHost();
+        var taskId = BuildServerHost.TaskAssemblyId;
+        var pipeName = BuildServerProtocol.PipeName(taskId, msbuildDirectory, host);
+
+        var pipe = TryConnect(pipeName, TimeSpan.Zero);
+        var started = false;
+        if (pipe is null)
+        {
+            Process? server;
+            try { server = Start(host, serverPath, taskDirectory, pipeName, msbuildDirectory, taskId, task.BuildServerIdleTimeout); }
+            catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
+            {
+                return Unavailable(task, $"'{host}' could not start it: {ex.Message}");
+            }
+            using (server)
+            {
+                pipe = ConnectWhileStarting(pipeName, server, cancel, out var problem);
+                if (pipe is null) return Unavailable(task, problem);
+            }
+            started = true;
+        }
+
+        var connected = clock.ElapsedMilliseconds;
+        using (pipe)
+        using (cancel.Register(pipe.Dispose)) // a canceled build drops the connection: the server cancels its task
+        {
+            try
+            {
+                BuildServerProtocol.WriteRequest(pipe, Request(task, taskId));
+                var sent = clock.ElapsedMilliseconds;
+                while (BuildServerProtocol.ReadEvent(pipe) is { } e)
+                {
+                    switch (e.Kind)
+                    {
+                        case BuildServerEvent.Done:
+                            task.Log.LogMessage(MessageImportance.Low, "ImageFlowIO: the build server (pid {0}, {1}) ran the task: {2} ms (connected {3}, request sent {4})",
+                                e.ServerProcessId, started ? "started by this build" : "already running", clock.ElapsedMilliseconds, connected, sent);
+                            succeeded = e.Result;
+                            return true;
+                        case BuildServerEvent.Refused:
+                            return Unavailable(task, e.Text ?? "it refused the request");
+                        default:
+                            Replay(task.BuildEngine, e);
+                            break;
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                if (cancel.IsCancellationRequested) return true; // canceled: succeeded stays false
+                return Unavailable(task, "the connection broke: " + ex.Message);
+            }
+            if (cancel.IsCancellationRequested) return true;
+            // A server that died mid-request wrote nothing half-way (outputs and state are written atomically): run it here.
+            return Unavailable(task, "it closed the connection before the task finished");
+        }
+    }
+
+    private static bool Unavailable(ImageFlowAssetTask task, string why)
+    {
+        task.Log.LogMessage(MessageImportance.Normal, "ImageFlowIO: the build server is not available ({0}); processing in the build process", why);
+        return false;
+    }
+
+    private static BuildServerRequest Request(ImageFlowAssetTask task, string taskId)
+    {
+        var log = task.Log;
+        return new BuildServerRequest
+        {
+            TaskAssemblyId = taskId,
+            Parameters = TaskParameters.Capture(task),
+            Assets = [.. task.Assets.Select(Forward)],
+            MaxImportance = log.LogsMessagesOfImportance(MessageImportance.Low) ? 2 : log.LogsMessagesOfImportance(MessageImportance.Normal) ? 1 : 0,
+            ProjectFile = task.BuildEngine.ProjectFileOfTaskNode,
+            Line = task.BuildEngine.LineNumberOfTaskNode,
+            Column = task.BuildEngine.ColumnNumberOfTaskNode,
+        };
+    }
+
+    /// <summary>The item with its custom metadata and the well-known ones the task reads (computed here, where they are right).</summary>
+    private static ForwardedItem Forward(ITaskItem item)
+    {
+        var forwarded = new ForwardedItem { ItemSpec = item.ItemSpec };
+        foreach (System.Collections.DictionaryEntry entry in item.CloneCustomMetadata())
+            forwarded.Metadata[(string)entry.Key] = (string?)entry.Value ?? "";
+        foreach (var name in (ReadOnlySpan<string>)["FullPath", "RecursiveDir"]) forwarded.Metadata[name] = item.GetMetadata(name);
+        return forwarded;
+    }
+
+    private static void Replay(IBuildEngine engine, BuildServerEvent e)
+    {
+        const string sender = nameof(ImageFlowAssetTask);
+        switch (e.Kind)
+        {
+            case BuildServerEvent.Error:
+                engine.LogErrorEvent(new BuildErrorEventArgs(e.Subcategory, e.Code, e.File, e.Line, e.Column, e.EndLine, e.EndColumn, e.Text, e.HelpKeyword, sender));
+                break;
+            case BuildServerEvent.Warning:
+                engine.LogWarningEvent(new BuildWarningEventArgs(e.Subcategory, e.Code, e.File, e.Line, e.Column, e.EndLine, e.EndColumn, e.Text, e.HelpKeyword, sender));
+                break;
+            default:
+                engine.LogMessageEvent(new BuildMessageEventArgs(e.Text, e.HelpKeyword, sender, (MessageImportance)Math.Clamp(e.Importance, 0, 2)));
+                break;
+        }
+    }
+
+    private static NamedPipeClientStream? TryConnect(string pipeName, TimeSpan timeout)
+    {
+        var pipe = new NamedPipeClientStream(".", pipeName, PipeDirection.InOut, PipeOptions.CurrentUserOnly);
+        try
+        {
+            pipe.Connect(timeout);
+            return pipe;
+        }
+        catch (Exception ex) when (ex is TimeoutException or IOException or UnauthorizedAccessException)
+        {
+            pipe.Dispose();
+            return null;
+        }
+    }
+
+    private static NamedPipeClientStream? ConnectWhileStarting(string pipeName, Process server, CancellationToken cancel, out string problem)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < StartTimeout && !cancel.IsCancellationRequested)
+        {
+            if (TryConnect(pipeName, TimeSpan.FromMilliseconds(100)) is { } pipe) { problem = ""; return pipe; }
+            // Exit code 0: another build started a server for the same name at the same moment; keep connecting to that one.
+            if (server.HasExited && server.ExitCode != 0) { problem = $"it exited with code {server.ExitCode}"; return null; }
+        }
+        problem = cancel.IsCancellationRequested ? "the build was canceled" : $"it did not listen within {StartTimeout.TotalSeconds:0} s";
+        return null;
+    }
+
+    private static Process Start(string host, string serverPath, string taskDirectory, string pipeName, string msbuildDirectory, string taskId, int idleSeconds)
+    {
+        var start = new ProcessStartInfo(host)
+        {
+            UseShellExecute = false,
+            CreateNoWindow = true,
+            // Its own console streams: a server holding the build's stdout open would keep a CI step (or `| tee`) waiting.
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = taskDirectory, // never a project folder: the server outlives the build
+        };
+        foreach (var arg in (ReadOnlySpan<string>)["exec", serverPath, "--msbuild", msbuildDirectory, "--pipe", pipeName, "--task-id", taskId,
+                     "--idle-timeout", idleSeconds.ToString(CultureInfo.InvariantCulture)])
+            start.ArgumentList.Add(arg);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("no process");
+        process.StandardInput.Close();
+        return process;
+    }
+
+    /// <summary>The .NET host running this build (the SDK sets DOTNET_HOST_PATH for tasks), else dotnet on the PATH.</summary>
+    private static string DotnetHost()
+    {
+        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path)) return path;
+        if (Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase)) return self;
+        return "dotnet";
+    }
+}
+
+/// <summary>
+/// The task's parameters as invariant text, by name: every public settable string, int or bool property the class declares
+/// travels to the server, so a new parameter needs no protocol change. Paths are made absolute here (MSBuild runs a task
+/// in its project's folder; the server does not).
+/// </summary>
+internal static class TaskParameters
+{
+    private static readonly HashSet<string> PathParameters = new(StringComparer.Ordinal)
+    {
+        nameof(ImageFlowAssetTask.OutputDirectory), nameof(ImageFlowAssetTask.ProjectDirectory), nameof(ImageFlowAssetTask.StateFile),
+        nameof(ImageFlowAssetTask.OutputsFile), nameof(ImageFlowAssetTask.DependenciesFile), nameof(ImageFlowAssetTask.StampFile),
+        nameof(ImageFlowAssetTask.SummaryFile), nameof(ImageFlowAssetTask.CatalogueFile), nameof(ImageFlowAssetTask.OnnxRuntimeLibrary),
+    };
+
+    private static IEnumerable<PropertyInfo> Properties() =>
+        typeof(ImageFlowAssetTask).GetProperties(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)
+            .Where(p => p.CanWrite && (p.PropertyType == typeof(string) || p.PropertyType == typeof(int) || p.PropertyType == typeof(bool)));
+
+    public static Dictionary<string, string> Capture(ImageFlowAssetTask task)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var property in Properties())
+        {
+            if (property.GetValue(task) is not { } value) continue;
+            var text = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+            if (PathParameters.Contains(property.Name) && text.Length > 0) text = Path.GetFullPath(text);
+            values[property.Name] = text;
+        }
+        return values;
+    }
+
+    public static void Apply(ImageFlowAssetTask task, Dictionary<string, string> values)
+    {
+        foreach (var property in Properties())
+        {
+            if (!values.TryGetValue(property.Name, out var text)) continue;
+            property.SetValue(task, property.PropertyType == typeof(string) ? text : Convert.ChangeType(text, property.PropertyType, CultureInfo.InvariantCulture));
+        }
+    }
+}
