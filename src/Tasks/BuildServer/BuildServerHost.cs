@@ -31,8 +31,17 @@ internal static class BuildServerHost
         if (!string.Equals(taskId, TaskAssemblyId, StringComparison.Ordinal)) return ExitWrongTask;
         var idle = TimeSpan.FromSeconds(int.TryParse(Argument(args, "--idle-timeout"), NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s > 0 ? s : 600);
 
-        using var single = new Mutex(initiallyOwned: true, "ImageFlowIO." + pipeName, out var first);
-        if (!first) return 0; // another server already serves this name
+        using var single = new Mutex(initiallyOwned: false, "ImageFlowIO." + pipeName);
+        bool owned;
+        try { owned = single.WaitOne(0); }
+        catch (AbandonedMutexException) { owned = true; } // a server that was killed
+        if (!owned) return 0; // another server already serves this name
+        try { return Serve(pipeName, idle); }
+        finally { single.ReleaseMutex(); }
+    }
+
+    private static int Serve(string pipeName, TimeSpan idle)
+    {
         using var ignoreCtrlC = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
 
         var active = 0;
