@@ -7,7 +7,7 @@ namespace ImageFlowIO.Build.Tests;
 /// <c>ImageFlowBuildServer=true</c> with the packed package and real <c>dotnet build</c>s (each a fresh MSBuild process,
 /// <c>-nodeReuse:false</c>): the first build starts the server, later builds reuse the same process, the outputs are the
 /// bytes the in-process task writes, an asset's error reaches the build log with its code and file, the build does not
-/// wait for the server (its console is not the build's), and the server exits by itself when idle.
+/// wait for the server (its console is not the build's), and the server exits when asked or when idle.
 /// </summary>
 [Collection(PackageFeedCollection.Name)]
 public sealed partial class BuildServerTests(PackageFeedFixture feed)
@@ -73,6 +73,13 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
             Assert.True(broken.Summary == (4, 0, 0, 1), broken.ToString());
             Assert.Equal(pid, ServerPid(broken, "already running"));
             Assert.True(File.Exists(p.Obj("assets/a.png")) && !File.Exists(p.Obj("assets/d.png")));
+
+            // dotnet build -t:ImageFlowBuildServerShutdown stops it; a second call finds none.
+            var shutdown = p.Build("-t:ImageFlowBuildServerShutdown");
+            Assert.Contains($"ImageFlowIO: the build server (pid {pid}) is shutting down", shutdown.Output);
+            Assert.True(WaitForExit(pid.Value, TimeSpan.FromSeconds(30)), "the server did not exit after the shutdown request");
+            pid = null;
+            Assert.Contains("ImageFlowIO: no build server was running", p.Build("-t:ImageFlowBuildServerShutdown").Output);
         }
         finally
         {

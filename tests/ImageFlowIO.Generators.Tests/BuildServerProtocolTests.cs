@@ -16,6 +16,7 @@ public sealed class BuildServerProtocolTests
         var request = new BuildServerRequest
         {
             TaskAssemblyId = "0123456789abcdef0123456789abcdef",
+            Shutdown = true,
             MaxImportance = 1,
             ProjectFile = "/src/app/App.csproj",
             Line = 12,
@@ -35,6 +36,7 @@ public sealed class BuildServerProtocolTests
 
         var back = BuildServerProtocol.ReadRequest(stream)!;
         Assert.Equal(request.TaskAssemblyId, back.TaskAssemblyId);
+        Assert.True(back.Shutdown);
         Assert.Equal((1, "/src/app/App.csproj", 12, 5), (back.MaxImportance, back.ProjectFile, back.Line, back.Column));
         Assert.Equal(request.Parameters, back.Parameters);
         Assert.Equal(["assets/ä b.png", "x.jpg"], back.Assets.Select(a => a.ItemSpec));
@@ -98,8 +100,9 @@ public sealed class BuildServerProtocolTests
     }
 
     [Fact]
-    public void The_pipe_name_is_short_and_changes_with_the_task_the_sdk_and_the_host()
+    public void The_pipe_name_is_short_and_changes_with_the_user_the_task_the_sdk_and_the_host()
     {
+        Assert.NotEqual(BuildServerProtocol.PipeName("uid:1000", "task1", "/sdk", "/dotnet"), BuildServerProtocol.PipeName("uid:1001", "task1", "/sdk", "/dotnet"));
         var name = BuildServerProtocol.PipeName("task1", "/usr/share/dotnet/sdk/10.0.401", "/usr/share/dotnet/dotnet");
         Assert.Matches("^ifio-bs-[0-9a-f]{16}$", name);
         Assert.Equal(name, BuildServerProtocol.PipeName("task1", "/usr/share/dotnet/sdk/10.0.401", "/usr/share/dotnet/dotnet"));

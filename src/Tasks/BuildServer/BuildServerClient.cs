@@ -27,10 +27,7 @@ internal static class BuildServerClient
         var taskDirectory = Path.GetDirectoryName(taskAssembly.Location)!;
         var serverPath = Path.Combine(taskDirectory, ServerFileName);
         if (!File.Exists(serverPath)) return Unavailable(task, $"{ServerFileName} is not beside the task in {taskDirectory}");
-        var msbuildDirectory = Path.GetDirectoryName(typeof(Microsoft.Build.Utilities.Task).Assembly.Location)!;
-        var host = DotnetHost();
-        var taskId = BuildServerHost.TaskAssemblyId;
-        var pipeName = BuildServerProtocol.PipeName(taskId, msbuildDirectory, host);
+        var (pipeName, msbuildDirectory, host, taskId) = Identity();
 
         var pipe = TryConnect(pipeName, TimeSpan.Zero);
         var started = false;
@@ -86,6 +83,29 @@ internal static class BuildServerClient
         }
     }
 
+    /// <summary>Asks this user's server for this task, SDK and host to exit; the process id of the one that was running, else null.</summary>
+    public static int? Shutdown()
+    {
+        var (pipeName, _, _, _) = Identity();
+        using var pipe = TryConnect(pipeName, TimeSpan.Zero);
+        if (pipe is null) return null;
+        try
+        {
+            BuildServerProtocol.WriteRequest(pipe, new BuildServerRequest { TaskAssemblyId = BuildServerHost.TaskAssemblyId, Shutdown = true });
+            return BuildServerProtocol.ReadEvent(pipe) is { Kind: BuildServerEvent.Done } done ? done.ServerProcessId : null;
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException) { return null; }
+    }
+
+    /// <summary>The pipe name, the MSBuild folder and .NET host it is made of, and the task build's id.</summary>
+    private static (string PipeName, string MSBuildDirectory, string Host, string TaskId) Identity()
+    {
+        var msbuildDirectory = Path.GetDirectoryName(typeof(Microsoft.Build.Utilities.Task).Assembly.Location)!;
+        var host = DotnetHost();
+        var taskId = BuildServerHost.TaskAssemblyId;
+        return (BuildServerProtocol.PipeName(taskId, msbuildDirectory, host), msbuildDirectory, host, taskId);
+    }
+
     private static bool Unavailable(ImageFlowAssetTask task, string why)
     {
         task.Log.LogMessage(MessageImportance.Normal, "ImageFlowIO: the build server is not available ({0}); processing in the build process", why);
@@ -107,13 +127,14 @@ internal static class BuildServerClient
         };
     }
 
-    /// <summary>The item with its custom metadata and the well-known ones the task reads (computed here, where they are right).</summary>
+    /// <summary>The metadata the task reads from an asset (the server's copy of an item refuses any other: a new read must be added here).</summary>
+    internal static readonly string[] ForwardedMetadata = ["FullPath", "RecursiveDir", "Config", "OutputDir", "Link"];
+
+    /// <summary>The item with the metadata the task reads, computed here (FullPath against the node's project folder).</summary>
     private static ForwardedItem Forward(ITaskItem item)
     {
         var forwarded = new ForwardedItem { ItemSpec = item.ItemSpec };
-        foreach (System.Collections.DictionaryEntry entry in item.CloneCustomMetadata())
-            forwarded.Metadata[(string)entry.Key] = (string?)entry.Value ?? "";
-        foreach (var name in (ReadOnlySpan<string>)["FullPath", "RecursiveDir"]) forwarded.Metadata[name] = item.GetMetadata(name);
+        foreach (var name in ForwardedMetadata) forwarded.Metadata[name] = item.GetMetadata(name);
         return forwarded;
     }
 

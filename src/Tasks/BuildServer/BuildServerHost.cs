@@ -61,7 +61,7 @@ internal static class BuildServerHost
             Interlocked.Increment(ref active);
             _ = Task.Run(() =>
             {
-                try { Serve(pipe); }
+                try { Serve(pipe, stop); }
                 catch (Exception ex) when (ex is IOException or ObjectDisposedException) { } // the client went away
                 finally
                 {
@@ -78,7 +78,7 @@ internal static class BuildServerHost
 
     internal static string TaskAssemblyId => typeof(ImageFlowAssetTask).Assembly.ManifestModule.ModuleVersionId.ToString("N");
 
-    private static void Serve(Stream pipe)
+    private static void Serve(Stream pipe, CancellationTokenSource stop)
     {
         var request = BuildServerProtocol.ReadRequest(pipe);
         if (request is null) return;
@@ -86,6 +86,12 @@ internal static class BuildServerHost
         if (request.Protocol != BuildServerProtocol.Version || request.TaskAssemblyId != TaskAssemblyId)
         {
             sink.Send(new BuildServerEvent { Kind = BuildServerEvent.Refused, Text = $"protocol {request.Protocol} / task {request.TaskAssemblyId} is not this server's" });
+            return;
+        }
+        if (request.Shutdown)
+        {
+            stop.Cancel(); // no new requests; running ones finish
+            sink.Send(new BuildServerEvent { Kind = BuildServerEvent.Done, Result = true, ServerProcessId = Environment.ProcessId });
             return;
         }
 
@@ -169,14 +175,15 @@ internal static class BuildServerHost
         public void LogCustomEvent(CustomBuildEventArgs e) => LogMessageEvent(new BuildMessageEventArgs(e.Message, e.HelpKeyword, e.SenderName, MessageImportance.Low));
     }
 
-    /// <summary>An asset as the MSBuild node saw it: item spec and the metadata the task reads (FullPath already computed there).</summary>
+    /// <summary>An asset as the MSBuild node saw it: item spec and the metadata the task reads (FullPath computed there).</summary>
     private sealed class ForwardedTaskItem(ForwardedItem item) : ITaskItem
     {
         private readonly Dictionary<string, string> _metadata = new(item.Metadata, StringComparer.OrdinalIgnoreCase);
         public string ItemSpec { get; set; } = item.ItemSpec;
         public ICollection MetadataNames => _metadata.Keys;
         public int MetadataCount => _metadata.Count;
-        public string GetMetadata(string metadataName) => _metadata.TryGetValue(metadataName, out var value) ? value : "";
+        public string GetMetadata(string metadataName) => _metadata.TryGetValue(metadataName, out var value) ? value
+            : throw new InvalidOperationException($"asset metadata '{metadataName}' is not sent to the build server: add it to BuildServerClient.ForwardedMetadata");
         public void SetMetadata(string metadataName, string metadataValue) => _metadata[metadataName] = metadataValue;
         public void RemoveMetadata(string metadataName) => _metadata.Remove(metadataName);
         public void CopyMetadataTo(ITaskItem destinationItem)

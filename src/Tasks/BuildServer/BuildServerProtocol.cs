@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace ImageFlowIO.Tasks.BuildServer;
@@ -18,18 +18,30 @@ internal static class BuildServerProtocol
     private const int MaxFrameBytes = 256 << 20;
 
     /// <summary>One server per user, task build, MSBuild and .NET host: a task or SDK update never talks to an old server.</summary>
-    public static string PipeName(string taskAssemblyId, string msbuildDirectory, string host)
+    public static string PipeName(string taskAssemblyId, string msbuildDirectory, string host) =>
+        PipeName(CurrentUser(), taskAssemblyId, msbuildDirectory, host);
+
+    internal static string PipeName(string user, string taskAssemblyId, string msbuildDirectory, string host)
     {
-        var key = string.Join("\n", Environment.UserName, taskAssemblyId, msbuildDirectory, host);
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)).AsSpan(0, 8));
+        // FNV-1a: a name, not a secret (the pipe admits only its owner); no crypto library to load in a fresh MSBuild node.
+        var hash = 14695981039346656037UL;
+        foreach (var c in string.Join("\n", user, taskAssemblyId, msbuildDirectory, host))
+        {
+            hash ^= c;
+            hash *= 1099511628211UL;
+        }
         // Short: on Unix the name becomes a socket path (max ~104 bytes) under the temp folder.
-        return "ifio-bs-" + hash;
+        return "ifio-bs-" + hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>The effective uid on Unix (Environment.UserName resolves the name through NSS: ~5 ms in a fresh process).</summary>
+    private static string CurrentUser() => OperatingSystem.IsWindows() ? Environment.UserName : "uid:" + NativeMethods.geteuid();
 
     public static void WriteRequest(Stream stream, BuildServerRequest request) => WriteFrame(stream, w =>
     {
         w.Write(request.Protocol);
         w.Write(request.TaskAssemblyId);
+        w.Write(request.Shutdown);
         w.Write(request.MaxImportance);
         WriteNullable(w, request.ProjectFile);
         w.Write(request.Line);
@@ -50,6 +62,7 @@ internal static class BuildServerProtocol
         // Another protocol's body is not ours to parse: the server answers "refused" from the version alone.
         if (request.Protocol != Version) return request;
         request.TaskAssemblyId = r.ReadString();
+        request.Shutdown = r.ReadBoolean();
         request.MaxImportance = r.ReadInt32();
         request.ProjectFile = ReadNullable(r);
         request.Line = r.ReadInt32();
@@ -178,6 +191,8 @@ internal sealed class BuildServerRequest
     public int Protocol { get; set; } = BuildServerProtocol.Version;
     /// <summary>The client's task assembly (module version id): the server runs only its own build of the task.</summary>
     public string TaskAssemblyId { get; set; } = "";
+    /// <summary>Stop the server (<c>ImageFlowBuildServerShutdown</c>): it answers "done", finishes running requests and exits.</summary>
+    public bool Shutdown { get; set; }
     /// <summary>Every task parameter the targets set, by name, as MSBuild would pass it (invariant text).</summary>
     public Dictionary<string, string> Parameters { get; set; } = new(StringComparer.Ordinal);
     public List<ForwardedItem> Assets { get; set; } = [];
@@ -214,4 +229,10 @@ internal sealed class BuildServerEvent
     public bool Result { get; set; }
     /// <summary>The server's process id (on "done"): the client logs which server ran the task.</summary>
     public int ServerProcessId { get; set; }
+}
+
+internal static partial class NativeMethods
+{
+    [LibraryImport("libc", SetLastError = false)]
+    internal static partial uint geteuid();
 }
