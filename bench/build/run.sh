@@ -6,8 +6,12 @@
 # Usage: bench/build/run.sh [count] [runs]    env: BENCH_MODEL=ocr|conv3 (default ocr: samples/TextDetection's config),
 #        BENCH_TASK_DIR=<task folder> (default: build src/Tasks in Release and use its output), BENCH_WORK=<scratch folder>,
 #        BENCH_ARGS=<extra dotnet build arguments for every build> (e.g. -p:ImageFlowCatalogue=false: no recompile per edit),
-#        BENCH_SERVER=1: every build through the .NET SDK's MSBuild server (DOTNET_CLI_USE_MSBUILD_SERVER=1, node reuse on),
-#        which keeps the task's process, code and ONNX Runtime sessions warm between builds; shut down at the end
+#        BENCH_MODES=<one or more of: plain ifio-server msbuild-server> (default plain), measured one after the other:
+#          plain           dotnet build -nodeReuse:false (a fresh MSBuild process per build, the task in it)
+#          ifio-server     the same with -p:ImageFlowBuildServer=true (the task's work in ImageFlowIO's build server)
+#          msbuild-server  the SDK's MSBuild server (DOTNET_CLI_USE_MSBUILD_SERVER=1, node reuse on)
+#        each server is shut down before its mode and at the end; BENCH_SERVER=1 is BENCH_MODES=msbuild-server;
+#        BENCH_LOG=<file>: append every build's output there (with BENCH_ARGS=-v:d: the task's phase lines)
 set -euo pipefail
 COUNT=${1:-200}
 RUNS=${2:-5}
@@ -15,14 +19,9 @@ MODEL=${BENCH_MODEL:-ocr}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${BENCH_WORK:-${TMPDIR:-/tmp}/ifio-bench-build}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-NODE_REUSE=-nodeReuse:false
-if [ "${BENCH_SERVER:-}" = 1 ]; then
-  export DOTNET_CLI_USE_MSBUILD_SERVER=1; unset MSBUILDDISABLENODEREUSE; NODE_REUSE=
-  trap 'dotnet build-server shutdown --msbuild >/dev/null 2>&1 || true' EXIT
-  dotnet build-server shutdown --msbuild >/dev/null 2>&1 || true
-else
-  export MSBUILDDISABLENODEREUSE=1
-fi
+MODES=${BENCH_MODES:-plain}
+[ "${BENCH_SERVER:-}" = 1 ] && MODES=msbuild-server
+NMODES=$(wc -w <<<"$MODES")
 
 # BENCH_TASK_DIR: a ready task folder to measure instead (e.g. the package's tasks/net10.0, ReadyToRun-compiled).
 TASK_DIR=${BENCH_TASK_DIR:-$REPO/src/Tasks/bin/Release/net10.0}
@@ -34,7 +33,7 @@ fi
 rm -rf "$WORK" && mkdir -p "$WORK/images" "$WORK/edits"
 # COUNT assets plus RUNS photos the project has never seen: an edit is new content (another asset's photo would be a
 # content-addressed cache hit, and measure the cache instead of the edit)
-/usr/bin/python3 "$REPO/tools/testdata/make_bench_images.py" "$WORK/edits" "$((COUNT + RUNS))" >/dev/null
+/usr/bin/python3 "$REPO/tools/testdata/make_bench_images.py" "$WORK/edits" "$((COUNT + RUNS * NMODES))" >/dev/null
 ls "$WORK/edits"/*.jpg | head -n "$COUNT" | xargs mv -t "$WORK/images"
 
 make_project() { # $1: folder
@@ -80,7 +79,7 @@ JSON
 build() { # $1: folder, rest: extra args
   local t
   # shellcheck disable=SC2086 # BENCH_ARGS: word-split on purpose
-  t=$( { TIMEFORMAT='%R %U %S'; time dotnet build "$1/Bench.csproj" --no-restore $NODE_REUSE -v:q -nologo ${BENCH_ARGS:-} "${@:2}" >/dev/null || { echo "build failed: $1 ${*:2}" >&2; exit 1; }; } 2>&1 )
+  t=$( { TIMEFORMAT='%R %U %S'; time dotnet build "$1/Bench.csproj" --no-restore $NODE_REUSE -v:q -nologo ${BENCH_ARGS:-} $MODE_ARGS "${@:2}" >>"${BENCH_LOG:-/dev/null}" || { echo "build failed: $1 ${*:2}" >&2; exit 1; }; } 2>&1 )
   awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' <<<"$t"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -89,36 +88,60 @@ clean() { rm -rf "$1/bin" "$1/obj/Release" "$1/obj/Debug"; }
 make_project "$WORK/enabled"
 make_project "$WORK/disabled"
 
-echo "cold builds ($COUNT assets, model: $MODEL)..."
-clean "$WORK/disabled"; read -r COLD_DISABLED COLD_DISABLED_CPU < <(build "$WORK/disabled" -p:ImageFlowEnabled=false)
-clean "$WORK/enabled";  read -r COLD COLD_CPU < <(build "$WORK/enabled")
-PER_IMAGE=$(( (COLD - COLD_DISABLED) / COUNT ))
+stop_servers() {
+  dotnet build "$WORK/enabled/Bench.csproj" --no-restore -nodeReuse:false -v:q -nologo -t:ImageFlowBuildServerShutdown >/dev/null 2>&1 || true
+  DOTNET_CLI_USE_MSBUILD_SERVER=1 dotnet build-server shutdown --msbuild >/dev/null 2>&1 || true
+}
+trap stop_servers EXIT
 
-echo "no-change builds (enabled and disabled interleaved, $RUNS each)..."
-: > "$WORK/nochange.txt"; : > "$WORK/disabled.txt"
-for _ in $(seq "$RUNS"); do
-  build "$WORK/enabled" >> "$WORK/nochange.txt"
-  build "$WORK/disabled" -p:ImageFlowEnabled=false >> "$WORK/disabled.txt"
-done
-NOCHANGE=$(cut -d' ' -f1 "$WORK/nochange.txt" | median); NOCHANGE_CPU=$(cut -d' ' -f2 "$WORK/nochange.txt" | median)
-DISABLED=$(cut -d' ' -f1 "$WORK/disabled.txt" | median); DISABLED_CPU=$(cut -d' ' -f2 "$WORK/disabled.txt" | median)
+EDIT=0
+SUMMARY=""
+measure() { # $1: mode
+  local mode=$1
+  case $mode in
+    plain|ifio-server) export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0; NODE_REUSE=-nodeReuse:false ;;
+    msbuild-server) unset MSBUILDDISABLENODEREUSE; export DOTNET_CLI_USE_MSBUILD_SERVER=1; NODE_REUSE= ;;
+    *) echo "unknown mode $mode" >&2; exit 2 ;;
+  esac
+  MODE_ARGS=; [ "$mode" = ifio-server ] && MODE_ARGS=-p:ImageFlowBuildServer=true
+  stop_servers
 
-echo "one edited image ($RUNS)..."
-: > "$WORK/edited.txt"
-for i in $(seq "$RUNS"); do
-  # a real content change: a photo no build has seen over asset i
-  cp "$(ls "$WORK/edits"/*.jpg | sed -n "${i}p")" "$(ls "$WORK/images"/*.jpg | sed -n "${i}p")"
-  build "$WORK/enabled" >> "$WORK/edited.txt"
-done
-EDITED=$(cut -d' ' -f1 "$WORK/edited.txt" | median); EDITED_CPU=$(cut -d' ' -f2 "$WORK/edited.txt" | median)
+  echo "[$mode] cold builds ($COUNT assets, model: $MODEL)..."
+  clean "$WORK/disabled"; read -r COLD_DISABLED COLD_DISABLED_CPU < <(build "$WORK/disabled" -p:ImageFlowEnabled=false)
+  clean "$WORK/enabled";  read -r COLD COLD_CPU < <(build "$WORK/enabled")
+  PER_IMAGE=$(( (COLD - COLD_DISABLED) / COUNT ))
 
-RATIO=$(awk -v a="$NOCHANGE" -v b="$DISABLED" 'BEGIN { printf "%.3f", a / b }')
-RATIO_CPU=$(awk -v a="$NOCHANGE_CPU" -v b="$DISABLED_CPU" 'BEGIN { printf "%.3f", a / b }')
-EDIT_BUDGET=$(( NOCHANGE + PER_IMAGE * 3 / 2 ))
-echo
-echo "assets:                       $COUNT ($MODEL); medians of $RUNS; wall ms (cpu ms = user + sys)${BENCH_SERVER:+; MSBuild server}"
-echo "cold build:                   $COLD ($COLD_CPU) (disabled: $COLD_DISABLED ($COLD_DISABLED_CPU); one image's cold cost ~ $PER_IMAGE ms wall)"
-echo "no-change build:              $NOCHANGE ($NOCHANGE_CPU)"
-echo "ImageFlowEnabled=false build: $DISABLED ($DISABLED_CPU)"
-echo "no-change / disabled:         $RATIO wall, $RATIO_CPU cpu (target <= 1.05)"
-echo "one edited image:             $EDITED ($EDITED_CPU) (target <= no-change + 1.5 x one image = $EDIT_BUDGET ms wall)"
+  echo "[$mode] no-change builds (enabled and disabled interleaved, $RUNS each)..."
+  : > "$WORK/nochange.txt"; : > "$WORK/disabled.txt"
+  for _ in $(seq "$RUNS"); do
+    build "$WORK/enabled" >> "$WORK/nochange.txt"
+    build "$WORK/disabled" -p:ImageFlowEnabled=false >> "$WORK/disabled.txt"
+  done
+  NOCHANGE=$(cut -d' ' -f1 "$WORK/nochange.txt" | median); NOCHANGE_CPU=$(cut -d' ' -f2 "$WORK/nochange.txt" | median)
+  DISABLED=$(cut -d' ' -f1 "$WORK/disabled.txt" | median); DISABLED_CPU=$(cut -d' ' -f2 "$WORK/disabled.txt" | median)
+
+  echo "[$mode] one edited image ($RUNS)..."
+  : > "$WORK/edited.txt"
+  for i in $(seq "$RUNS"); do
+    # a real content change: a photo no build has seen over asset i
+    EDIT=$((EDIT + 1))
+    cp "$(ls "$WORK/edits"/*.jpg | sed -n "${EDIT}p")" "$(ls "$WORK/images"/*.jpg | sed -n "${i}p")"
+    build "$WORK/enabled" >> "$WORK/edited.txt"
+  done
+  EDITED=$(cut -d' ' -f1 "$WORK/edited.txt" | median); EDITED_CPU=$(cut -d' ' -f2 "$WORK/edited.txt" | median)
+
+  RATIO=$(awk -v a="$NOCHANGE" -v b="$DISABLED" 'BEGIN { printf "%.3f", a / b }')
+  RATIO_CPU=$(awk -v a="$NOCHANGE_CPU" -v b="$DISABLED_CPU" 'BEGIN { printf "%.3f", a / b }')
+  EDIT_BUDGET=$(( NOCHANGE + PER_IMAGE * 3 / 2 ))
+  SUMMARY+="
+[$mode] assets:                       $COUNT ($MODEL); medians of $RUNS; wall ms (cpu ms = user + sys)
+[$mode] cold build:                   $COLD ($COLD_CPU) (disabled: $COLD_DISABLED ($COLD_DISABLED_CPU); one image's cold cost ~ $PER_IMAGE ms wall)
+[$mode] no-change build:              $NOCHANGE ($NOCHANGE_CPU)
+[$mode] ImageFlowEnabled=false build: $DISABLED ($DISABLED_CPU)
+[$mode] no-change / disabled:         $RATIO wall, $RATIO_CPU cpu (target <= 1.05)
+[$mode] one edited image:             $EDITED ($EDITED_CPU) (target <= no-change + 1.5 x one image = $EDIT_BUDGET ms wall; +$((EDITED - NOCHANGE)) vs +$((EDIT_BUDGET - NOCHANGE)))
+"
+}
+
+for mode in $MODES; do measure "$mode"; done
+echo "$SUMMARY"
