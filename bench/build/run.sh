@@ -112,23 +112,23 @@ measure() { # $1: mode
   PER_IMAGE=$(( (COLD - COLD_DISABLED) / COUNT ))
 
   echo "[$mode] no-change builds (enabled and disabled interleaved, $RUNS each)..."
-  : > "$WORK/nochange.txt"; : > "$WORK/disabled.txt"
+  : > "$WORK/$mode-nochange.txt"; : > "$WORK/$mode-disabled.txt"
   for _ in $(seq "$RUNS"); do
-    build "$WORK/enabled" >> "$WORK/nochange.txt"
-    build "$WORK/disabled" -p:ImageFlowEnabled=false >> "$WORK/disabled.txt"
+    build "$WORK/enabled" >> "$WORK/$mode-nochange.txt"
+    build "$WORK/disabled" -p:ImageFlowEnabled=false >> "$WORK/$mode-disabled.txt"
   done
-  NOCHANGE=$(cut -d' ' -f1 "$WORK/nochange.txt" | median); NOCHANGE_CPU=$(cut -d' ' -f2 "$WORK/nochange.txt" | median)
-  DISABLED=$(cut -d' ' -f1 "$WORK/disabled.txt" | median); DISABLED_CPU=$(cut -d' ' -f2 "$WORK/disabled.txt" | median)
+  NOCHANGE=$(cut -d' ' -f1 "$WORK/$mode-nochange.txt" | median); NOCHANGE_CPU=$(cut -d' ' -f2 "$WORK/$mode-nochange.txt" | median)
+  DISABLED=$(cut -d' ' -f1 "$WORK/$mode-disabled.txt" | median); DISABLED_CPU=$(cut -d' ' -f2 "$WORK/$mode-disabled.txt" | median)
 
   echo "[$mode] one edited image ($RUNS)..."
-  : > "$WORK/edited.txt"
+  : > "$WORK/$mode-edited.txt"
   for i in $(seq "$RUNS"); do
     # a real content change: a photo no build has seen over asset i
     EDIT=$((EDIT + 1))
     cp "$(ls "$WORK/edits"/*.jpg | sed -n "${EDIT}p")" "$(ls "$WORK/images"/*.jpg | sed -n "${i}p")"
-    build "$WORK/enabled" >> "$WORK/edited.txt"
+    build "$WORK/enabled" >> "$WORK/$mode-edited.txt"
   done
-  EDITED=$(cut -d' ' -f1 "$WORK/edited.txt" | median); EDITED_CPU=$(cut -d' ' -f2 "$WORK/edited.txt" | median)
+  EDITED=$(cut -d' ' -f1 "$WORK/$mode-edited.txt" | median); EDITED_CPU=$(cut -d' ' -f2 "$WORK/$mode-edited.txt" | median)
 
   RATIO=$(awk -v a="$NOCHANGE" -v b="$DISABLED" 'BEGIN { printf "%.3f", a / b }')
   RATIO_CPU=$(awk -v a="$NOCHANGE_CPU" -v b="$DISABLED_CPU" 'BEGIN { printf "%.3f", a / b }')

@@ -36,11 +36,12 @@ internal static class BuildServerHost
         try { owned = single.WaitOne(0); }
         catch (AbandonedMutexException) { owned = true; } // a server that was killed
         if (!owned) return 0; // another server already serves this name
-        try { return Serve(pipeName, idle); }
+        try { return Listen(pipeName, idle); }
         finally { single.ReleaseMutex(); }
     }
 
-    private static int Serve(string pipeName, TimeSpan idle)
+    /// <summary>Accepts connections until idle or asked to stop, each served on its own thread.</summary>
+    private static int Listen(string pipeName, TimeSpan idle)
     {
         using var ignoreCtrlC = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
 
@@ -49,7 +50,9 @@ internal static class BuildServerHost
         using var stop = new CancellationTokenSource();
         using var idleCheck = new Timer(_ =>
         {
-            if (Volatile.Read(ref active) == 0 && Environment.TickCount64 - Volatile.Read(ref lastActivity) > idle.TotalMilliseconds) stop.Cancel();
+            if (Volatile.Read(ref active) != 0 || Environment.TickCount64 - Volatile.Read(ref lastActivity) <= idle.TotalMilliseconds) return;
+            try { stop.Cancel(); }
+            catch (ObjectDisposedException) { } // a last tick while the server is already exiting
         }, null, 1000, 1000);
 
         while (!stop.IsCancellationRequested)
@@ -78,6 +81,7 @@ internal static class BuildServerHost
 
     internal static string TaskAssemblyId => typeof(ImageFlowAssetTask).Assembly.ManifestModule.ModuleVersionId.ToString("N");
 
+    /// <summary>One connection: one request, its events, its result.</summary>
     private static void Serve(Stream pipe, CancellationTokenSource stop)
     {
         var request = BuildServerProtocol.ReadRequest(pipe);
