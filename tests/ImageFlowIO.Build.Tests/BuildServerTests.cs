@@ -113,6 +113,32 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
         }
     }
 
+    [Fact]
+    public void Two_builds_starting_at_once_share_one_server()
+    {
+        // As MSBuild -m builds two asset projects of a solution in parallel nodes: both find no server and start one.
+        ConsumerProject[] projects = [Project("ServerRaceA"), Project("ServerRaceB")];
+        foreach (var p in projects) Assert.Equal(0, p.Run("restore").ExitCode);
+        var pids = new List<int>();
+        try
+        {
+            var builds = projects.Select(p => Task.Run(() => p.Build("-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerIdleTimeout=120", "-v:d"))).ToArray();
+            Task.WaitAll(builds);
+            foreach (var build in builds.Select(b => b.Result))
+            {
+                Assert.True(build.ExitCode == 0 && build.Summary == (3, 3, 0, 0), build.ToString());
+                Assert.DoesNotContain("the build server is not available", build.Output);
+                pids.Add(int.Parse(ServerLine().Match(build.Output).Groups[1].Value));
+            }
+            Assert.Equal(pids[0], pids[1]);
+            AssertSameOutputs(projects[0], projects[1]);
+        }
+        finally
+        {
+            foreach (var pid in pids.Distinct()) Stop(pid);
+        }
+    }
+
     private static int ServerPid(BuildLog log, string how)
     {
         var m = ServerLine().Match(log.Output);
