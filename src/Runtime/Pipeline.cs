@@ -42,26 +42,21 @@ public sealed class Pipeline : IDisposable
             _ownsCache = true;
         }
         (string[] Lines, string Digest)? labels;
+        IInferenceBackend? backend = null;
         try
         {
             // The model's digest through the inputs' size+mtime index: a warm process (the build server) does not hash 5 MB per build.
-            (_backend, BackendKind) = CreateBackend(config, options, _logger, _cache.InputDigests);
-            try
-            {
-                ModelValidator.Validate(config, _backend.Signature, BackendKind == BackendKind.Onnx ? config.ResolvePath(config.Model.Path) : null);
-                labels = ReadLabels(config);
-            }
-            catch
-            {
-                _backend.Dispose();
-                throw;
-            }
+            (backend, BackendKind) = CreateBackend(config, options, _logger, _cache.InputDigests);
+            ModelValidator.Validate(config, backend.Signature, BackendKind == BackendKind.Onnx ? config.ResolvePath(config.Model.Path) : null);
+            labels = ReadLabels(config);
         }
         catch
         {
+            backend?.Dispose();
             if (_ownsCache) _cache.Dispose();
             throw;
         }
+        _backend = backend;
         Layout = _backend.Signature.Layout;
         _labels = labels?.Lines;
         _preprocess = new PreprocessStage(config, Layout, options.PreprocessHook);

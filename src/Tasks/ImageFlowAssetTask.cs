@@ -72,9 +72,13 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
 
     internal bool Execute(bool inServer)
     {
-        if (!inServer && BuildServer && string.IsNullOrWhiteSpace(RemoteCache)
-            && ImageFlowIO.Tasks.BuildServer.BuildServerClient.TryExecute(this, _cancel.Token, out var served))
-            return served;
+        if (!inServer && BuildServer)
+        {
+            if (!string.IsNullOrWhiteSpace(RemoteCache))
+                Log.LogMessage(MessageImportance.Low, "ImageFlowIO: a build with a remote cache runs in the build process (the build server would not see this build's IMAGEFLOWIO_REMOTE_CACHE_TOKEN)");
+            else if (ImageFlowIO.Tasks.BuildServer.BuildServerClient.TryExecute(this, _cancel.Token, out var served))
+                return served;
+        }
         _clock.Restart();
         if (!string.IsNullOrEmpty(OnnxRuntimeLibrary)) ImageFlowIO.Inference.NativeRuntime.UseFallbackLibrary(typeof(ImageFlowAssetTask).Assembly.Location, OnnxRuntimeLibrary);
         if (StampFile is not null) TryDelete(StampFile);
