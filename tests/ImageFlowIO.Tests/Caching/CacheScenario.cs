@@ -48,8 +48,8 @@ public sealed class CacheScenario : IDisposable
         using var pipeline = Open(log, outDir, mode);
         var batch = await pipeline.RunBatchAsync(Inputs);
         Assert.All(batch.Items, i => Assert.True(i.Succeeded, i.Error?.ToString()));
-        var files = batch.Items.SelectMany(i => i.Outputs).ToDictionary(Path.GetFileName, File.ReadAllBytes)!;
-        return (files!, pipeline.InferenceRuns, log, batch);
+        var files = batch.Items.SelectMany(i => i.Outputs).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
+        return (files, pipeline.InferenceRuns, log, batch);
     }
 
     public string[] EntryFiles(string extension) => Directory.Exists(CacheDir) ? Directory.GetFiles(CacheDir, "*" + extension) : [];

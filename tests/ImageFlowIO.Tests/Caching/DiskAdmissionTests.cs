@@ -37,7 +37,7 @@ public sealed class DiskAdmissionTests
         using var pipeline = Open(s, log, outDir, keepTensors, threshold);
         var batch = await pipeline.RunBatchAsync(s.Inputs);
         Assert.All(batch.Items, i => Assert.True(i.Succeeded, i.Error?.ToString()));
-        return (batch, pipeline.InferenceRuns, batch.Items.SelectMany(i => i.Outputs).ToDictionary(Path.GetFileName, File.ReadAllBytes)!);
+        return (batch, pipeline.InferenceRuns, batch.Items.SelectMany(i => i.Outputs).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes));
     }
 
     private static int Lines(ListLoggerProvider log, string what, string stage) => log.Lines.Count(l => l.Contains(what, StringComparison.Ordinal) && l.Contains($"({stage}", StringComparison.Ordinal));

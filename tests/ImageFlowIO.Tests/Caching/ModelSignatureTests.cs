@@ -19,7 +19,7 @@ public class ModelSignatureTests
             Assert.Equal(4, first.Processed);
         }
         var signatureFile = Assert.Single(Directory.GetFiles(Path.Combine(s.CacheDir, "models"), "*.signature.json"));
-        var firstBytes = Directory.GetFiles(s.OutDir, "*.png").ToDictionary(Path.GetFileName, File.ReadAllBytes);
+        var firstBytes = Directory.GetFiles(s.OutDir, "*.png").ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
 
         using var warm = Pipeline.FromConfig(s.ConfigPath, options);
         var backend = (OnnxBackend)warm.Backend;

@@ -44,7 +44,7 @@ public sealed class StageSeamTests
         });
         var batch = await pipeline.RunBatchAsync(s.Inputs);
         Assert.All(batch.Items, i => Assert.True(i.Succeeded, i.Error?.ToString()));
-        return (batch, pipeline.InferenceRuns, batch.Items.SelectMany(i => i.Outputs).ToDictionary(Path.GetFileName, File.ReadAllBytes)!);
+        return (batch, pipeline.InferenceRuns, batch.Items.SelectMany(i => i.Outputs).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes));
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public sealed class StageSeamTests
         Assert.Equal(0, store.Count(CacheStage.Preprocess, "get"));
         Assert.Equal(n, store.Count(CacheStage.Inference, "get"));
         Assert.Equal(n, store.Count(CacheStage.Output, "get"));
-        Assert.Empty(store.Calls.Where(c => c.Key.Op == "put"));
+        Assert.DoesNotContain(store.Calls, c => c.Key.Op == "put");
         Assert.Equal(2 * n, cache.Statistics["counting"].Hits);
         Assert.Equal(cold.Files.Keys.Order(), warm.Files.Keys.Order());
         foreach (var (name, bytes) in cold.Files) Assert.Equal(bytes, warm.Files[name]);

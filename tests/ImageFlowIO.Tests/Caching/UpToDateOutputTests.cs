@@ -18,7 +18,7 @@ public sealed class UpToDateOutputTests
     }
 
     private static Dictionary<string, (byte[] Bytes, DateTime Time)> Outputs(CacheScenario s) =>
-        Directory.GetFiles(s.OutDir).ToDictionary(Path.GetFileName, f => (File.ReadAllBytes(f), File.GetLastWriteTimeUtc(f)))!;
+        Directory.GetFiles(s.OutDir).ToDictionary(f => Path.GetFileName(f), f => (File.ReadAllBytes(f), File.GetLastWriteTimeUtc(f)));
 
     [Fact]
     public async Task AFullyCachedRerunReadsNoCachedBytesAndWritesNothing()
