@@ -79,6 +79,12 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
             else if (ImageFlowIO.Tasks.BuildServer.BuildServerClient.TryExecute(this, _cancel.Token, out var served))
                 return served;
         }
+        return ExecuteHere();
+    }
+
+    // Apart from Execute: a build the server runs never loads the runtime's assemblies into the MSBuild node.
+    private bool ExecuteHere()
+    {
         _clock.Restart();
         if (!string.IsNullOrEmpty(OnnxRuntimeLibrary)) ImageFlowIO.Inference.NativeRuntime.UseFallbackLibrary(typeof(ImageFlowAssetTask).Assembly.Location, OnnxRuntimeLibrary);
         if (StampFile is not null) TryDelete(StampFile);
