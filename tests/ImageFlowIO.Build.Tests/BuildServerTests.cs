@@ -114,7 +114,7 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
     }
 
     [Fact]
-    public void Two_builds_starting_at_once_share_one_server()
+    public async Task Two_builds_starting_at_once_share_one_server()
     {
         // As MSBuild -m builds two asset projects of a solution in parallel nodes: both find no server and start one.
         ConsumerProject[] projects = [Project("ServerRaceA"), Project("ServerRaceB")];
@@ -122,9 +122,8 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
         var pids = new List<int>();
         try
         {
-            var builds = projects.Select(p => Task.Run(() => p.Build("-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerIdleTimeout=120", "-v:d"))).ToArray();
-            Task.WaitAll(builds);
-            foreach (var build in builds.Select(b => b.Result))
+            var builds = await Task.WhenAll(projects.Select(p => Task.Run(() => p.Build("-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerIdleTimeout=120", "-v:d"))));
+            foreach (var build in builds)
             {
                 Assert.True(build.ExitCode == 0 && build.Summary == (3, 3, 0, 0), build.ToString());
                 Assert.DoesNotContain("the build server is not available", build.Output);

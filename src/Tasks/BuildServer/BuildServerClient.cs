@@ -75,11 +75,11 @@ internal static class BuildServerClient
             catch (Exception ex) when (ex is IOException or ObjectDisposedException)
             {
                 if (cancel.IsCancellationRequested) return true; // canceled: succeeded stays false
-                return Unavailable(task, "the connection broke: " + ex.Message);
+                return Unavailable(task, "the connection broke: " + ex.Message + CrashLogHint(pipeName));
             }
             if (cancel.IsCancellationRequested) return true;
             // A server that died mid-request wrote nothing half-way (outputs and state are written atomically): run it here.
-            return Unavailable(task, "it closed the connection before the task finished");
+            return Unavailable(task, "it closed the connection before the task finished" + CrashLogHint(pipeName));
         }
     }
 
@@ -105,6 +105,9 @@ internal static class BuildServerClient
         var taskId = BuildServerHost.TaskAssemblyId;
         return (BuildServerProtocol.PipeName(taskId, msbuildDirectory, host), msbuildDirectory, host, taskId);
     }
+
+    private static string CrashLogHint(string pipeName) =>
+        BuildServerProtocol.CrashLogPath(pipeName) is var log && File.Exists(log) ? $"; a server that crashed wrote {log}" : "";
 
     private static bool Unavailable(ImageFlowAssetTask task, string why)
     {

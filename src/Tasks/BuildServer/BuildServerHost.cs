@@ -30,6 +30,11 @@ internal static class BuildServerHost
         // Started for another build of the task (a stale folder): the client falls back to running in-process.
         if (!string.Equals(taskId, TaskAssemblyId, StringComparison.Ordinal)) return ExitWrongTask;
         var idle = TimeSpan.FromSeconds(int.TryParse(Argument(args, "--idle-timeout"), NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s > 0 ? s : 600);
+        AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+        {
+            try { File.AppendAllText(BuildServerProtocol.CrashLogPath(pipeName), $"{DateTime.UtcNow:O} pid {Environment.ProcessId}: {e.ExceptionObject}\n"); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+        };
 
         using var single = new Mutex(initiallyOwned: false, "ImageFlowIO." + pipeName);
         bool owned;

@@ -34,6 +34,9 @@ internal static class BuildServerProtocol
         return "ifio-bs-" + hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Where a server records an exception that ends it (its console is nobody's): the client names it when a connection breaks.</summary>
+    public static string CrashLogPath(string pipeName) => Path.Combine(Path.GetTempPath(), pipeName + ".crash.log");
+
     /// <summary>The effective uid on Unix (Environment.UserName resolves the name through NSS: ~5 ms in a fresh process).</summary>
     private static string CurrentUser() => OperatingSystem.IsWindows() ? Environment.UserName : "uid:" + NativeMethods.geteuid();
 
