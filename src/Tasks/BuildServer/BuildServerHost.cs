@@ -187,7 +187,8 @@ internal static class BuildServerHost
     /// <summary>An asset as the MSBuild node saw it: item spec and the metadata the task reads (FullPath computed there).</summary>
     private sealed class ForwardedTaskItem(ForwardedItem item) : ITaskItem
     {
-        private readonly Dictionary<string, string> _metadata = new(item.Metadata, StringComparer.OrdinalIgnoreCase);
+        // The request's own dictionary (case-insensitive, as MSBuild's metadata names are), read for this item alone: no copy.
+        private readonly Dictionary<string, string> _metadata = item.Metadata;
         public string ItemSpec { get; set; } = item.ItemSpec;
         public ICollection MetadataNames => _metadata.Keys;
         public int MetadataCount => _metadata.Count;
