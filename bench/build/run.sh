@@ -2,13 +2,16 @@
 # Build benchmark (not a test): a generated project with N ImageFlowAsset photos (default 200) built with the repo's task.
 #   no-change build        vs the same project built with -p:ImageFlowEnabled=false   (target: <= 1.05x)
 #   one edited image       vs no-change + 1.5x one image's cold cost                   (target: <=)
+#   (no-change, disabled and edit builds interleaved round by round; the edit also paired with the no-change before it)
 #   cold build             (clean obj/bin and cache)
 # Usage: bench/build/run.sh [count] [runs]    env: BENCH_MODEL=ocr|conv3 (default ocr: samples/TextDetection's config),
 #        BENCH_TASK_DIR=<task folder> (default: build src/Tasks in Release and use its output), BENCH_WORK=<scratch folder>,
 #        BENCH_ARGS=<extra dotnet build arguments for every build> (e.g. -p:ImageFlowCatalogue=false: no recompile per edit),
-#        BENCH_MODES=<one or more of: plain ifio-server msbuild-server> (default plain), measured one after the other:
+#        BENCH_MODES=<one or more of: plain ifio-server ifio-server-late msbuild-server> (default plain), one after the other:
 #          plain           dotnet build -nodeReuse:false (a fresh MSBuild process per build, the task in it)
-#          ifio-server     the same with -p:ImageFlowBuildServer=true (the task's work in ImageFlowIO's build server)
+#          ifio-server     the same with -p:ImageFlowBuildServer=true (the task's work in ImageFlowIO's build server,
+#                          handed over as CoreBuild starts and collected by the ImageFlow target)
+#          ifio-server-late  the build server without the early start (-p:ImageFlowBuildServerStartEarly=false)
 #          msbuild-server  the SDK's MSBuild server (DOTNET_CLI_USE_MSBUILD_SERVER=1, node reuse on)
 #        each server is shut down before its mode and at the end; BENCH_SERVER=1 is BENCH_MODES=msbuild-server;
 #        BENCH_LOG=<file>: append every build's output there (with BENCH_ARGS=-v:d: the task's phase lines)
@@ -99,11 +102,12 @@ SUMMARY=""
 measure() { # $1: mode
   local mode=$1
   case $mode in
-    plain|ifio-server) export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0; NODE_REUSE=-nodeReuse:false ;;
+    plain|ifio-server|ifio-server-late) export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0; NODE_REUSE=-nodeReuse:false ;;
     msbuild-server) unset MSBUILDDISABLENODEREUSE; export DOTNET_CLI_USE_MSBUILD_SERVER=1; NODE_REUSE= ;;
     *) echo "unknown mode $mode" >&2; exit 2 ;;
   esac
   MODE_ARGS=; [ "$mode" = ifio-server ] && MODE_ARGS=-p:ImageFlowBuildServer=true
+  [ "$mode" = ifio-server-late ] && MODE_ARGS="-p:ImageFlowBuildServer=true -p:ImageFlowBuildServerStartEarly=false"
   stop_servers
 
   echo "[$mode] cold builds ($COUNT assets, model: $MODEL)..."
@@ -111,24 +115,22 @@ measure() { # $1: mode
   clean "$WORK/enabled";  read -r COLD COLD_CPU < <(build "$WORK/enabled")
   PER_IMAGE=$(( (COLD - COLD_DISABLED) / COUNT ))
 
-  echo "[$mode] no-change builds (enabled and disabled interleaved, $RUNS each)..."
-  : > "$WORK/$mode-nochange.txt"; : > "$WORK/$mode-disabled.txt"
-  for _ in $(seq "$RUNS"); do
+  # Interleaved: each round builds the unchanged project, the disabled one, then one edit, so a shared machine's drift
+  # over the run falls on all three alike (the edit is also compared with the no-change build just before it).
+  echo "[$mode] no-change, disabled and one-edit builds (interleaved, $RUNS rounds)..."
+  : > "$WORK/$mode-nochange.txt"; : > "$WORK/$mode-disabled.txt"; : > "$WORK/$mode-edited.txt"
+  for i in $(seq "$RUNS"); do
     build "$WORK/enabled" >> "$WORK/$mode-nochange.txt"
     build "$WORK/disabled" -p:ImageFlowEnabled=false >> "$WORK/$mode-disabled.txt"
-  done
-  NOCHANGE=$(cut -d' ' -f1 "$WORK/$mode-nochange.txt" | median); NOCHANGE_CPU=$(cut -d' ' -f2 "$WORK/$mode-nochange.txt" | median)
-  DISABLED=$(cut -d' ' -f1 "$WORK/$mode-disabled.txt" | median); DISABLED_CPU=$(cut -d' ' -f2 "$WORK/$mode-disabled.txt" | median)
-
-  echo "[$mode] one edited image ($RUNS)..."
-  : > "$WORK/$mode-edited.txt"
-  for i in $(seq "$RUNS"); do
     # a real content change: a photo no build has seen over asset i
     EDIT=$((EDIT + 1))
     cp "$(ls "$WORK/edits"/*.jpg | sed -n "${EDIT}p")" "$(ls "$WORK/images"/*.jpg | sed -n "${i}p")"
     build "$WORK/enabled" >> "$WORK/$mode-edited.txt"
   done
+  NOCHANGE=$(cut -d' ' -f1 "$WORK/$mode-nochange.txt" | median); NOCHANGE_CPU=$(cut -d' ' -f2 "$WORK/$mode-nochange.txt" | median)
+  DISABLED=$(cut -d' ' -f1 "$WORK/$mode-disabled.txt" | median); DISABLED_CPU=$(cut -d' ' -f2 "$WORK/$mode-disabled.txt" | median)
   EDITED=$(cut -d' ' -f1 "$WORK/$mode-edited.txt" | median); EDITED_CPU=$(cut -d' ' -f2 "$WORK/$mode-edited.txt" | median)
+  PAIRED=$(paste -d' ' "$WORK/$mode-edited.txt" "$WORK/$mode-nochange.txt" | awk '{ print $1 - $3 }' | median)
 
   RATIO=$(awk -v a="$NOCHANGE" -v b="$DISABLED" 'BEGIN { printf "%.3f", a / b }')
   RATIO_CPU=$(awk -v a="$NOCHANGE_CPU" -v b="$DISABLED_CPU" 'BEGIN { printf "%.3f", a / b }')
@@ -139,7 +141,7 @@ measure() { # $1: mode
 [$mode] no-change build:              $NOCHANGE ($NOCHANGE_CPU)
 [$mode] ImageFlowEnabled=false build: $DISABLED ($DISABLED_CPU)
 [$mode] no-change / disabled:         $RATIO wall, $RATIO_CPU cpu (target <= 1.05)
-[$mode] one edited image:             $EDITED ($EDITED_CPU) (target <= no-change + 1.5 x one image = $EDIT_BUDGET ms wall; +$((EDITED - NOCHANGE)) vs +$((EDIT_BUDGET - NOCHANGE)))
+[$mode] one edited image:             $EDITED ($EDITED_CPU) (target <= no-change + 1.5 x one image = $EDIT_BUDGET ms wall; +$((EDITED - NOCHANGE)) vs +$((EDIT_BUDGET - NOCHANGE)); paired with the no-change build before it: +$PAIRED)
 "
 }
 

@@ -65,6 +65,12 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     public bool BuildServer { get; set; }
     /// <summary>Seconds the build server waits for the next build before it exits (<c>ImageFlowBuildServerIdleTimeout</c>).</summary>
     public int BuildServerIdleTimeout { get; set; } = 600;
+    /// <summary>With <see cref="BuildServer"/>: only hand the work to the build server and return, so it runs while MSBuild
+    /// resolves references; the same build's call with the same parameters (and this one false) collects its result and
+    /// log. Never fails the build: a server that cannot take it leaves the work to that later call.</summary>
+    public bool StartInBuildServer { get; set; }
+    /// <summary>Set by the build server for work a build started early: it runs beside MSBuild's own targets.</summary>
+    internal bool OverlapsBuild { get; set; }
 
     public void Cancel() => _cancel.Cancel();
 
@@ -72,6 +78,11 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
 
     internal bool Execute(bool inServer)
     {
+        if (StartInBuildServer)
+        {
+            if (!inServer && BuildServer && string.IsNullOrWhiteSpace(RemoteCache)) ImageFlowIO.Tasks.BuildServer.BuildServerClient.TryStart(this, _cancel.Token);
+            return true;
+        }
         if (!inServer && BuildServer)
         {
             if (!string.IsNullOrWhiteSpace(RemoteCache))
@@ -179,8 +190,9 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     private BatchResult? RunConfig(PipelineConfig config, string modelPath, List<ITaskItem> items, AssetState previous, AssetState next)
     {
         var parallelism = MaxParallelism > 0 ? MaxParallelism : Environment.ProcessorCount;
-        PipelineOptions Options(int workers) => new()
+        PipelineOptions Options(int workers, int? intraOpThreads = null) => new()
         {
+            IntraOpThreads = intraOpThreads,
             LoggerFactory = new TaskLoggerFactory(Log),
             OutputDirectory = OutputDirectory,
             CacheMode = ParseCacheMode(CacheMode),
@@ -219,8 +231,11 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         Phase("up-to-date check");
         if (work.Count == 0) return new BatchResult { Items = [], Cache = new CacheStatistics() };
 
-        // Fewer changed assets than workers (the one-edit build): the idle cores go to ONNX Runtime (DeterminismTests).
-        if (PipelineOptions.WorkersFor(parallelism, work.Count) is var workers && workers < parallelism) options = Options(workers);
+        // Fewer changed assets than workers (the one-edit build): the idle cores go to ONNX Runtime (DeterminismTests). Work
+        // started early in the build server shares them with MSBuild's own targets, so one is left to those (on 2 cores:
+        // the full build's one-thread session, already warm in the server).
+        if (PipelineOptions.WorkersFor(parallelism, work.Count) is var workers && workers < parallelism)
+            options = Options(workers, OverlapsBuild && !config.Execution.Threads.Apply ? Math.Max(1, (Environment.ProcessorCount - 1) / workers) : null);
         Pipeline pipeline;
         try { pipeline = Pipeline.Create(config, options); Phase("pipeline created"); }
         catch (ConfigException ex)

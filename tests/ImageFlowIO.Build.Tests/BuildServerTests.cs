@@ -24,9 +24,9 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
         }
         """;
 
-    private ConsumerProject Project(string name)
+    private ConsumerProject Project(string name, string extraItems = "")
     {
-        var p = new ConsumerProject(feed, name, assetsInclude: "assets/*.*");
+        var p = new ConsumerProject(feed, name, assetsInclude: "assets/*.*", extraItems: extraItems);
         p.Copy(TestData("models", "conv3_nchw.onnx"), "models/conv3.onnx");
         p.WriteConfig(Config);
         p.Copy(TestData("images", "photo_160x120.jpg"), "assets/a.jpg");
@@ -52,6 +52,9 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
             var first = p.Build(server);
             Assert.True(first.ExitCode == 0 && first.Summary == (3, 3, 0, 0), first.ToString());
             pid = ServerPid(first, "started by this build");
+            // Handed over as CoreBuild started, collected by the ImageFlow target.
+            Assert.Contains($"ImageFlowIO: the build server (pid {pid}, started by this build) started the assets' work", first.Output);
+            Assert.Contains($"ImageFlowIO: the build server (pid {pid}, already running) finished the work this build started early", first.Output);
             // The build returned while the server lives on: it did not hold the build's console open.
             Assert.False(Process.GetProcessById(pid.Value).HasExited);
             AssertSameOutputs(inProcess, p);
@@ -61,6 +64,7 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
             var edit = p.Build(server);
             Assert.True(edit.ExitCode == 0 && edit.Summary == (3, 1, 0, 0), edit.ToString());
             Assert.Equal(pid, ServerPid(edit, "already running"));
+            Assert.Contains("finished the work this build started early", edit.Output);
             Assert.Contains("ImageFlowIO: time (ms since the task started)", edit.Output); // the server task's -v:d lines reach the log
             Assert.Equal(File.ReadAllBytes(inProcess.Obj("assets/e.png")), File.ReadAllBytes(p.Obj("assets/c.png")));
             Assert.Equal(File.ReadAllBytes(inProcess.Obj("assets/e.npy")), File.ReadAllBytes(p.Obj("assets/c.npy")));
@@ -85,6 +89,70 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
         {
             Stop(pid);
         }
+    }
+
+    [Fact]
+    public void Work_started_early_is_run_afresh_when_the_build_changed_it_and_can_be_turned_off()
+    {
+        var reference = Project("ServerLateReference", extraItems: """<ImageFlowAsset Include="late/*.png" />""");
+        reference.Copy(TestData("images", "gradient_33x17.png"), "late/e.png");
+        var built = reference.Build();
+        Assert.True(built.Summary == (4, 4, 0, 0), built.ToString());
+
+        // A target that adds an asset after the work was handed over: the ImageFlow target asks for other work.
+        var p = Project("ServerLate");
+        p.Copy(TestData("images", "gradient_33x17.png"), "late/e.png");
+        File.WriteAllText(p.File_("Directory.Build.targets"), """
+            <Project>
+              <Target Name="AddLateAsset" AfterTargets="_ImageFlowStartAssets">
+                <ItemGroup><ImageFlowAsset Include="late/*.png" /></ItemGroup>
+              </Target>
+            </Project>
+            """);
+        int? pid = null;
+        try
+        {
+            var build = p.Build("-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerIdleTimeout=120", "-v:d");
+            pid = ServerPid(build, "started by this build");
+            // The started work wrote the first three and their records; the fresh run found them up to date.
+            Assert.True(build.ExitCode == 0 && build.Summary == (4, 1, 0, 0), build.ToString());
+            Assert.Contains("started the assets' work", build.Output);
+            Assert.Contains($"ImageFlowIO: the build server (pid {pid}, already running) ran the task", build.Output); // afresh, after the started work ended
+            Assert.DoesNotContain("finished the work this build started early", build.Output);
+            AssertSameOutputs(reference, p);
+            Assert.Equal(File.ReadAllBytes(reference.Obj("late/e.png")), File.ReadAllBytes(p.Obj("late/e.png")));
+
+            // ImageFlowBuildServerStartEarly=false: the server runs the work when the ImageFlow target is reached.
+            File.Delete(p.File_("Directory.Build.targets"));
+            File.SetLastWriteTimeUtc(p.Copy(TestData("images", "rgba_64x48.png"), "assets/c.png"), DateTime.UtcNow);
+            var late = p.Build("-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerStartEarly=false", "-v:d");
+            Assert.True(late.ExitCode == 0 && late.Summary == (3, 1, 0, 0), late.ToString());
+            Assert.Equal(pid, ServerPid(late, "already running"));
+            Assert.DoesNotContain("started the assets' work", late.Output);
+            Assert.Contains("ran the task", late.Output);
+        }
+        finally
+        {
+            Stop(pid);
+        }
+    }
+
+    [Fact]
+    public void The_early_start_asks_for_the_work_the_ImageFlow_target_collects()
+    {
+        // Same inputs, outputs and task parameters in both targets: otherwise every build's early work would be run twice.
+        var package = Path.Combine(feed.Feed, $"ImageFlowIO.{feed.Version}.nupkg");
+        using var zip = System.IO.Compression.ZipFile.OpenRead(package);
+        using var stream = zip.GetEntry("build/ImageFlowIO.targets")!.Open();
+        var targets = System.Xml.Linq.XDocument.Load(stream).Root!.Elements("Target").ToDictionary(t => (string)t.Attribute("Name")!);
+        var start = targets["_ImageFlowStartAssets"];
+        var process = targets["_ImageFlowProcessAssets"];
+        Assert.Equal((string?)process.Attribute("Inputs"), (string?)start.Attribute("Inputs"));
+        Assert.Equal((string?)process.Attribute("Outputs"), (string?)start.Attribute("Outputs"));
+        static Dictionary<string, string> Parameters(System.Xml.Linq.XElement target) =>
+            target.Element("ImageFlowAssetTask")!.Attributes().Where(a => a.Name != "StartInBuildServer").ToDictionary(a => a.Name.LocalName, a => a.Value);
+        Assert.Equal(Parameters(process), Parameters(start));
+        Assert.Equal("true", (string?)start.Element("ImageFlowAssetTask")!.Attribute("StartInBuildServer"));
     }
 
     [Fact]
@@ -175,6 +243,7 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
         catch (InvalidOperationException) { }
     }
 
-    [GeneratedRegex(@"ImageFlowIO: the build server \(pid (\d+), (started by this build|already running)\) ran the task")]
+    // The first line a build logs about the server: the early start's, or the task's when it ran there.
+    [GeneratedRegex(@"ImageFlowIO: the build server \(pid (\d+), (started by this build|already running)\) (?:ran the task|started the assets' work)")]
     private static partial Regex ServerLine();
 }

@@ -37,6 +37,7 @@ public sealed class BuildServerProtocolTests
         var back = BuildServerProtocol.ReadRequest(stream)!;
         Assert.Equal(request.TaskAssemblyId, back.TaskAssemblyId);
         Assert.True(back.Shutdown);
+        Assert.False(back.Start);
         Assert.Equal((1, "/src/app/App.csproj", 12, 5), (back.MaxImportance, back.ProjectFile, back.Line, back.Column));
         Assert.Equal(request.Parameters, back.Parameters);
         Assert.Equal(["assets/ä b.png", "x.jpg"], back.Assets.Select(a => a.ItemSpec));
@@ -49,6 +50,39 @@ public sealed class BuildServerProtocolTests
         var done = BuildServerProtocol.ReadEvent(stream)!;
         Assert.Equal((BuildServerEvent.Done, true, 4242), (done.Kind, done.Result, done.ServerProcessId));
         Assert.Null(BuildServerProtocol.ReadEvent(stream)); // clean end of stream
+    }
+
+    [Fact]
+    public void The_early_start_and_the_task_call_ask_for_the_same_work_unless_a_parameter_or_item_differs()
+    {
+        static BuildServerRequest Request(bool start, int line) => new()
+        {
+            TaskAssemblyId = "t", Start = start, MaxImportance = 2, ProjectFile = "/src/app/App.csproj", Line = line, Column = 5,
+            Parameters = { ["StateFile"] = "/src/app/obj/imageflow/imageflow.state.json", ["MaxParallelism"] = "0" },
+            Assets = { new ForwardedItem { ItemSpec = "a.png", Metadata = { ["FullPath"] = "/src/app/a.png", ["Config"] = "/src/app/imageflow.json" } } },
+        };
+        var started = Request(start: true, line: 150);
+        using (var stream = new MemoryStream())
+        {
+            BuildServerProtocol.WriteRequest(stream, started);
+            stream.Position = 0;
+            Assert.True(BuildServerProtocol.ReadRequest(stream)!.Start);
+        }
+        // Where the task call sits and the start flag do not count.
+        Assert.True(started.SameWork(Request(start: false, line: 172)));
+
+        var otherParameter = Request(false, 172);
+        otherParameter.Parameters["MaxParallelism"] = "1";
+        var otherItem = Request(false, 172);
+        otherItem.Assets.Add(new ForwardedItem { ItemSpec = "late.png" });
+        var otherMetadata = Request(false, 172);
+        otherMetadata.Assets[0].Metadata["Config"] = "/src/app/other.imageflow.json";
+        var otherLog = Request(false, 172);
+        otherLog.MaxImportance = 1;
+        var otherProject = Request(false, 172);
+        otherProject.ProjectFile = "/src/lib/Lib.csproj";
+        foreach (var other in new[] { otherParameter, otherItem, otherMetadata, otherLog, otherProject })
+            Assert.False(started.SameWork(other));
     }
 
     [Fact]

@@ -23,29 +23,8 @@ internal static class BuildServerClient
     {
         succeeded = false;
         var clock = Stopwatch.StartNew();
-        var taskAssembly = typeof(ImageFlowAssetTask).Assembly;
-        var taskDirectory = Path.GetDirectoryName(taskAssembly.Location)!;
-        var serverPath = Path.Combine(taskDirectory, ServerFileName);
-        if (!File.Exists(serverPath)) return Unavailable(task, $"{ServerFileName} is not beside the task in {taskDirectory}");
-        var (pipeName, msbuildDirectory, host, taskId) = Identity();
-
-        var pipe = TryConnect(pipeName, TimeSpan.Zero);
-        var started = false;
-        if (pipe is null)
-        {
-            Process? server;
-            try { server = Start(host, serverPath, taskDirectory, pipeName, msbuildDirectory, taskId, task.BuildServerIdleTimeout); }
-            catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
-            {
-                return Unavailable(task, $"'{host}' could not start it: {ex.Message}");
-            }
-            using (server)
-            {
-                pipe = ConnectWhileStarting(pipeName, server, cancel, out var problem);
-                if (pipe is null) return Unavailable(task, problem);
-            }
-            started = true;
-        }
+        var pipe = Connect(task, cancel, out var pipeName, out var taskId, out var started, out var problem);
+        if (pipe is null) return Unavailable(task, problem);
 
         var connected = clock.ElapsedMilliseconds;
         using (pipe)
@@ -60,8 +39,10 @@ internal static class BuildServerClient
                     switch (e.Kind)
                     {
                         case BuildServerEvent.Done:
-                            task.Log.LogMessage(MessageImportance.Low, "ImageFlowIO: the build server (pid {0}, {1}) ran the task: {2} ms (connected {3}, request sent {4})",
-                                e.ServerProcessId, started ? "started by this build" : "already running", clock.ElapsedMilliseconds, connected, sent);
+                            task.Log.LogMessage(MessageImportance.Low, "ImageFlowIO: the build server (pid {0}, {1}) {2}: {3} ms (connected {4}, request sent {5})",
+                                e.ServerProcessId, started ? "started by this build" : "already running",
+                                e.Text == BuildServerEvent.Collected ? "finished the work this build started early" : "ran the task",
+                                clock.ElapsedMilliseconds, connected, sent);
                             succeeded = e.Result;
                             return true;
                         case BuildServerEvent.Refused:
@@ -80,6 +61,60 @@ internal static class BuildServerClient
             if (cancel.IsCancellationRequested) return true;
             // A server that died mid-request wrote nothing half-way (outputs and state are written atomically): run it here.
             return Unavailable(task, "it closed the connection before the task finished" + CrashLogHint(pipeName));
+        }
+    }
+
+    /// <summary>
+    /// Hands the task's work to the server (<see cref="ImageFlowAssetTask.StartInBuildServer"/>) and returns once it has
+    /// taken it; anything in the way is a low-importance message: the build's later call does the work then.
+    /// </summary>
+    public static void TryStart(ImageFlowAssetTask task, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        using var pipe = Connect(task, cancel, out _, out var taskId, out var started, out var problem);
+        try
+        {
+            if (pipe is not null)
+            {
+                var request = Request(task, taskId);
+                request.Start = true;
+                BuildServerProtocol.WriteRequest(pipe, request);
+                if (BuildServerProtocol.ReadEvent(pipe) is { Kind: BuildServerEvent.Done } done)
+                {
+                    task.Log.LogMessage(MessageImportance.Low, "ImageFlowIO: the build server (pid {0}, {1}) started the assets' work: {2} ms",
+                        done.ServerProcessId, started ? "started by this build" : "already running", clock.ElapsedMilliseconds);
+                    return;
+                }
+                problem = "it did not take the work";
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException) { problem = "the connection broke: " + ex.Message; }
+        task.Log.LogMessage(MessageImportance.Low, "ImageFlowIO: the build server did not start the assets' work early ({0})", problem);
+    }
+
+    /// <summary>A connection to this user's server for this task build, starting the server when none listens; null: see problem.</summary>
+    private static NamedPipeClientStream? Connect(ImageFlowAssetTask task, CancellationToken cancel, out string pipeName, out string taskId, out bool started, out string problem)
+    {
+        started = false;
+        var taskDirectory = Path.GetDirectoryName(typeof(ImageFlowAssetTask).Assembly.Location)!;
+        var serverPath = Path.Combine(taskDirectory, ServerFileName);
+        (pipeName, var msbuildDirectory, var host, taskId) = Identity();
+        if (!File.Exists(serverPath)) { problem = $"{ServerFileName} is not beside the task in {taskDirectory}"; return null; }
+        problem = "";
+        if (TryConnect(pipeName, TimeSpan.Zero) is { } pipe) return pipe;
+
+        Process? server;
+        try { server = Start(host, serverPath, taskDirectory, pipeName, msbuildDirectory, taskId, task.BuildServerIdleTimeout); }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
+        {
+            problem = $"'{host}' could not start it: {ex.Message}";
+            return null;
+        }
+        using (server)
+        {
+            pipe = ConnectWhileStarting(pipeName, server, cancel, out problem);
+            started = pipe is not null;
+            return pipe;
         }
     }
 
@@ -231,7 +266,9 @@ internal static class TaskParameters
 
     private static IEnumerable<PropertyInfo> Properties() =>
         typeof(ImageFlowAssetTask).GetProperties(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)
-            .Where(p => p.CanWrite && (p.PropertyType == typeof(string) || p.PropertyType == typeof(int) || p.PropertyType == typeof(bool)));
+            .Where(p => p.CanWrite && (p.PropertyType == typeof(string) || p.PropertyType == typeof(int) || p.PropertyType == typeof(bool))
+                // The request's Start flag: the early call and the one that collects it ask for the same work.
+                && p.Name != nameof(ImageFlowAssetTask.StartInBuildServer));
 
     public static Dictionary<string, string> Capture(ImageFlowAssetTask task)
     {

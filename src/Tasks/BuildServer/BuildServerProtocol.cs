@@ -13,7 +13,7 @@ namespace ImageFlowIO.Tasks.BuildServer;
 internal static class BuildServerProtocol
 {
     /// <summary>Bumped when a frame changes shape; the server refuses any other.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
     // A request of 100 000 assets is a few tens of MB; anything beyond is not ours.
     private const int MaxFrameBytes = 256 << 20;
 
@@ -45,6 +45,7 @@ internal static class BuildServerProtocol
         w.Write(request.Protocol);
         w.Write(request.TaskAssemblyId);
         w.Write(request.Shutdown);
+        w.Write(request.Start);
         w.Write(request.MaxImportance);
         WriteNullable(w, request.ProjectFile);
         w.Write(request.Line);
@@ -66,6 +67,7 @@ internal static class BuildServerProtocol
         if (request.Protocol != Version) return request;
         request.TaskAssemblyId = r.ReadString();
         request.Shutdown = r.ReadBoolean();
+        request.Start = r.ReadBoolean();
         request.MaxImportance = r.ReadInt32();
         request.ProjectFile = ReadNullable(r);
         request.Line = r.ReadInt32();
@@ -196,6 +198,9 @@ internal sealed class BuildServerRequest
     public string TaskAssemblyId { get; set; } = "";
     /// <summary>Stop the server (<c>ImageFlowBuildServerShutdown</c>): it answers "done", finishes running requests and exits.</summary>
     public bool Shutdown { get; set; }
+    /// <summary>Only start the work (the build's early call): the server answers "done" at once and keeps the result and
+    /// log for the same build's later request for the same work (<see cref="SameWork"/>).</summary>
+    public bool Start { get; set; }
     /// <summary>Every task parameter the targets set, by name, as MSBuild would pass it (invariant text).</summary>
     public Dictionary<string, string> Parameters { get; set; } = new(StringComparer.Ordinal);
     public List<ForwardedItem> Assets { get; set; } = [];
@@ -204,6 +209,18 @@ internal sealed class BuildServerRequest
     public string? ProjectFile { get; set; }
     public int Line { get; set; }
     public int Column { get; set; }
+
+    /// <summary>
+    /// The same work as <paramref name="other"/>: same project, parameters, items and metadata, and log level (where the
+    /// task call sits and whether it only starts do not count). A request for other work runs afresh.
+    /// </summary>
+    public bool SameWork(BuildServerRequest other) =>
+        ProjectFile == other.ProjectFile && MaxImportance == other.MaxImportance && SameMap(Parameters, other.Parameters)
+        && Assets.Count == other.Assets.Count
+        && Assets.Zip(other.Assets).All(p => p.First.ItemSpec == p.Second.ItemSpec && SameMap(p.First.Metadata, p.Second.Metadata));
+
+    private static bool SameMap(Dictionary<string, string> a, Dictionary<string, string> b) =>
+        a.Count == b.Count && a.All(e => b.TryGetValue(e.Key, out var v) && string.Equals(v, e.Value, StringComparison.Ordinal));
 }
 
 /// <summary>An item with the metadata the task reads (well-known ones such as FullPath computed by the MSBuild node).</summary>
@@ -214,10 +231,13 @@ internal sealed class ForwardedItem
 }
 
 /// <summary>One thing the server's task did: a log event, or the end (<see cref="Kind"/> "done", with <see cref="Result"/>;
+/// for a start request, "done" says the server took the work;
 /// "refused": the server runs another build of the task, and the client runs it in-process).</summary>
 internal sealed class BuildServerEvent
 {
     public const string Error = "error", Warning = "warning", Message = "message", Done = "done", Refused = "refused";
+    /// <summary>The <see cref="Text"/> of a "done" that ends work an earlier <see cref="BuildServerRequest.Start"/> began.</summary>
+    public const string Collected = "collected";
     public string Kind { get; set; } = Message;
     public string? Subcategory { get; set; }
     public string? Code { get; set; }
