@@ -80,7 +80,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     {
         if (StartInBuildServer)
         {
-            if (!inServer && BuildServer && string.IsNullOrWhiteSpace(RemoteCache)) ImageFlowIO.Tasks.BuildServer.BuildServerClient.TryStart(this, _cancel.Token);
+            if (!inServer && BuildServer && string.IsNullOrWhiteSpace(RemoteCache)) ImageFlowIO.Tasks.BuildServer.BuildServerClient.TryStart(this);
             return true;
         }
         if (!inServer && BuildServer)

@@ -53,8 +53,8 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
             Assert.True(first.ExitCode == 0 && first.Summary == (3, 3, 0, 0), first.ToString());
             pid = ServerPid(first, "started by this build");
             // Handed over as CoreBuild started, collected by the ImageFlow target.
-            Assert.Contains($"ImageFlowIO: the build server (pid {pid}, started by this build) started the assets' work", first.Output);
-            Assert.Contains($"ImageFlowIO: the build server (pid {pid}, already running) finished the work this build started early", first.Output);
+            Assert.Contains("ImageFlowIO: the assets' work goes to the build server now", first.Output);
+            Assert.Contains($"ImageFlowIO: the build server (pid {pid}, started by this build) ran the work this build handed over early", first.Output);
             // The build returned while the server lives on: it did not hold the build's console open.
             Assert.False(Process.GetProcessById(pid.Value).HasExited);
             AssertSameOutputs(inProcess, p);
@@ -64,7 +64,7 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
             var edit = p.Build(server);
             Assert.True(edit.ExitCode == 0 && edit.Summary == (3, 1, 0, 0), edit.ToString());
             Assert.Equal(pid, ServerPid(edit, "already running"));
-            Assert.Contains("finished the work this build started early", edit.Output);
+            Assert.Contains("ran the work this build handed over early", edit.Output);
             Assert.Contains("ImageFlowIO: time (ms since the task started)", edit.Output); // the server task's -v:d lines reach the log
             Assert.Equal(File.ReadAllBytes(inProcess.Obj("assets/e.png")), File.ReadAllBytes(p.Obj("assets/c.png")));
             Assert.Equal(File.ReadAllBytes(inProcess.Obj("assets/e.npy")), File.ReadAllBytes(p.Obj("assets/c.npy")));
@@ -113,12 +113,12 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
         try
         {
             var build = p.Build("-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerIdleTimeout=120", "-v:d");
-            pid = ServerPid(build, "started by this build");
+            pid = ServerPid(build, "already running"); // started by the hand-over, which this build then did not use
             // The started work wrote the first three and their records; the fresh run found them up to date.
             Assert.True(build.ExitCode == 0 && build.Summary == (4, 1, 0, 0), build.ToString());
-            Assert.Contains("started the assets' work", build.Output);
+            Assert.Contains("ImageFlowIO: this build changed the assets' work after handing it to the build server; running it again", build.Output);
             Assert.Contains($"ImageFlowIO: the build server (pid {pid}, already running) ran the task", build.Output); // afresh, after the started work ended
-            Assert.DoesNotContain("finished the work this build started early", build.Output);
+            Assert.DoesNotContain("ran the work this build handed over early", build.Output);
             AssertSameOutputs(reference, p);
             Assert.Equal(File.ReadAllBytes(reference.Obj("late/e.png")), File.ReadAllBytes(p.Obj("late/e.png")));
 
@@ -128,7 +128,7 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
             var late = p.Build("-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerStartEarly=false", "-v:d");
             Assert.True(late.ExitCode == 0 && late.Summary == (3, 1, 0, 0), late.ToString());
             Assert.Equal(pid, ServerPid(late, "already running"));
-            Assert.DoesNotContain("started the assets' work", late.Output);
+            Assert.DoesNotContain("goes to the build server now", late.Output);
             Assert.Contains("ran the task", late.Output);
         }
         finally
@@ -243,7 +243,7 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
         catch (InvalidOperationException) { }
     }
 
-    // The first line a build logs about the server: the early start's, or the task's when it ran there.
-    [GeneratedRegex(@"ImageFlowIO: the build server \(pid (\d+), (started by this build|already running)\) (?:ran the task|started the assets' work)")]
+    // The line that says which server ran the build's work: handed over early, or when the task ran.
+    [GeneratedRegex(@"ImageFlowIO: the build server \(pid (\d+), (started by this build|already running)\) (?:ran the task|ran the work this build handed over early)")]
     private static partial Regex ServerLine();
 }

@@ -23,26 +23,30 @@ internal static class BuildServerClient
     {
         succeeded = false;
         var clock = Stopwatch.StartNew();
-        var pipe = Connect(task, cancel, out var pipeName, out var taskId, out var started, out var problem);
-        if (pipe is null) return Unavailable(task, problem);
+        var request = Request(task);
+        if (StartedWork.Take(task) is { } early)
+        {
+            using (early)
+                if (early.Collect(task, request, cancel, out succeeded) || cancel.IsCancellationRequested) return true;
+        }
 
+        var pipe = Connect(task.BuildServerIdleTimeout, cancel, out var pipeName, out var started, out var problem);
+        if (pipe is null) return Unavailable(task, problem);
         var connected = clock.ElapsedMilliseconds;
         using (pipe)
         using (cancel.Register(pipe.Dispose)) // a canceled build drops the connection: the server cancels its task
         {
             try
             {
-                BuildServerProtocol.WriteRequest(pipe, Request(task, taskId));
+                BuildServerProtocol.WriteRequest(pipe, request);
                 var sent = clock.ElapsedMilliseconds;
                 while (BuildServerProtocol.ReadEvent(pipe) is { } e)
                 {
                     switch (e.Kind)
                     {
                         case BuildServerEvent.Done:
-                            task.Log.LogMessage(MessageImportance.Low, "ImageFlowIO: the build server (pid {0}, {1}) {2}: {3} ms (connected {4}, request sent {5})",
-                                e.ServerProcessId, started ? "started by this build" : "already running",
-                                e.Text == BuildServerEvent.Collected ? "finished the work this build started early" : "ran the task",
-                                clock.ElapsedMilliseconds, connected, sent);
+                            task.Log.LogMessage(MessageImportance.Low, "ImageFlowIO: the build server (pid {0}, {1}) ran the task: {2} ms (connected {3}, request sent {4})",
+                                e.ServerProcessId, started ? "started by this build" : "already running", clock.ElapsedMilliseconds, connected, sent);
                             succeeded = e.Result;
                             return true;
                         case BuildServerEvent.Refused:
@@ -65,46 +69,128 @@ internal static class BuildServerClient
     }
 
     /// <summary>
-    /// Hands the task's work to the server (<see cref="ImageFlowAssetTask.StartInBuildServer"/>) and returns once it has
-    /// taken it; anything in the way is a low-importance message: the build's later call does the work then.
+    /// Hands the task's work to the server (<see cref="ImageFlowAssetTask.StartInBuildServer"/>) on a thread of its own and
+    /// returns at once: connecting, sending and the server's work overlap MSBuild's next targets. MSBuild keeps the work for
+    /// this build (a registered task object), where the build's task call takes it (<see cref="TryExecute"/>).
     /// </summary>
-    public static void TryStart(ImageFlowAssetTask task, CancellationToken cancel)
+    public static void TryStart(ImageFlowAssetTask task)
     {
-        var clock = Stopwatch.StartNew();
-        using var pipe = Connect(task, cancel, out _, out var taskId, out var started, out var problem);
-        try
+        if (task.BuildEngine is not IBuildEngine4 engine) return;
+        var request = Request(task);
+        request.Start = true;
+        var work = new StartedWork(request, task.BuildServerIdleTimeout);
+        // A build that never reaches the task call (it failed on the way) disposes it: the connection drops, the server cancels.
+        engine.RegisterTaskObject(StartedWork.Key(task), work, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+        task.Log.LogMessage(MessageImportance.Low, "ImageFlowIO: the assets' work goes to the build server now; the ImageFlow target collects it");
+    }
+
+    /// <summary>
+    /// Work handed to the server as CoreBuild starts: a connection of its own, read on a background thread (the server's log
+    /// events are kept until the task call replays them), and the request it sent, which the task call compares with its own.
+    /// </summary>
+    private sealed class StartedWork : IDisposable
+    {
+        private readonly BuildServerRequest _request;
+        private readonly List<BuildServerEvent> _events = [];
+        private readonly CancellationTokenSource _cancel = new();
+        private readonly Thread _reader;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private string? _problem, _pipeName;
+        private BuildServerEvent? _done;
+        private bool _serverStarted;
+        private long _connected, _sent;
+
+        public StartedWork(BuildServerRequest request, int idleSeconds)
         {
-            if (pipe is not null)
+            _request = request;
+            _reader = new Thread(() => Run(idleSeconds)) { IsBackground = true, Name = "ImageFlowIO build server (started work)" };
+            _reader.Start();
+        }
+
+        public static string Key(ImageFlowAssetTask task) => "ImageFlowIO.StartedWork|" + Path.GetFullPath(task.StateFile);
+
+        /// <summary>This build's started work for the task's project, now the caller's; null when there is none.</summary>
+        public static StartedWork? Take(ImageFlowAssetTask task) =>
+            task.BuildEngine is IBuildEngine4 engine ? engine.UnregisterTaskObject(Key(task), RegisteredTaskObjectLifetime.Build) as StartedWork : null;
+
+        private void Run(int idleSeconds)
+        {
+            try
             {
-                var request = Request(task, taskId);
-                request.Start = true;
-                BuildServerProtocol.WriteRequest(pipe, request);
-                if (BuildServerProtocol.ReadEvent(pipe) is { Kind: BuildServerEvent.Done } done)
+                using var pipe = Connect(idleSeconds, _cancel.Token, out var pipeName, out _serverStarted, out var problem);
+                _pipeName = pipeName;
+                if (pipe is null) { _problem = problem; return; }
+                _connected = _clock.ElapsedMilliseconds;
+                using var drop = _cancel.Token.Register(pipe.Dispose);
+                BuildServerProtocol.WriteRequest(pipe, _request);
+                _sent = _clock.ElapsedMilliseconds;
+                while (BuildServerProtocol.ReadEvent(pipe) is { } e)
                 {
-                    task.Log.LogMessage(MessageImportance.Low, "ImageFlowIO: the build server (pid {0}, {1}) started the assets' work: {2} ms",
-                        done.ServerProcessId, started ? "started by this build" : "already running", clock.ElapsedMilliseconds);
-                    return;
+                    if (e.Kind is BuildServerEvent.Done or BuildServerEvent.Refused) { _done = e; return; }
+                    _events.Add(e);
                 }
-                problem = "it did not take the work";
+                _problem = "it closed the connection before the task finished" + CrashLogHint(pipeName);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
+            {
+                _problem = "the connection broke: " + ex.Message + (_pipeName is { } name ? CrashLogHint(name) : "");
             }
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException) { problem = "the connection broke: " + ex.Message; }
-        task.Log.LogMessage(MessageImportance.Low, "ImageFlowIO: the build server did not start the assets' work early ({0})", problem);
+
+        /// <summary>
+        /// True when this is <paramref name="request"/>'s work and the server finished it: its log replayed into the task's,
+        /// its result in <paramref name="succeeded"/>. Otherwise (other work, or it did not reach the server) false, once it
+        /// has ended: the caller then runs the task itself.
+        /// </summary>
+        public bool Collect(ImageFlowAssetTask task, BuildServerRequest request, CancellationToken cancel, out bool succeeded)
+        {
+            succeeded = false;
+            var same = _request.SameWork(request);
+            var waited = Stopwatch.StartNew();
+            using (cancel.Register(_cancel.Cancel))
+                _reader.Join();
+            if (cancel.IsCancellationRequested) return false;
+            if (!same)
+            {
+                // Items or parameters the build changed after the hand-over: the started work wrote the same state files.
+                task.Log.LogMessage(MessageImportance.Low, "ImageFlowIO: this build changed the assets' work after handing it to the build server; running it again");
+                return false;
+            }
+            if (_done is not { Kind: BuildServerEvent.Done } done)
+            {
+                task.Log.LogMessage(MessageImportance.Low, "ImageFlowIO: the work handed over early did not reach the build server ({0})", _done?.Text ?? _problem ?? "no answer");
+                return false;
+            }
+            foreach (var e in _events) Replay(task.BuildEngine, e);
+            task.Log.LogMessage(MessageImportance.Low,
+                "ImageFlowIO: the build server (pid {0}, {1}) ran the work this build handed over early: done {2} ms after the hand-over (connected {3}, request sent {4}), {5} ms waited here",
+                done.ServerProcessId, _serverStarted ? "started by this build" : "already running", _clock.ElapsedMilliseconds - waited.ElapsedMilliseconds, _connected, _sent,
+                waited.ElapsedMilliseconds);
+            succeeded = done.Result;
+            return true;
+        }
+
+        public void Dispose()
+        {
+            _cancel.Cancel();
+            _reader.Join();
+            _cancel.Dispose();
+        }
     }
 
     /// <summary>A connection to this user's server for this task build, starting the server when none listens; null: see problem.</summary>
-    private static NamedPipeClientStream? Connect(ImageFlowAssetTask task, CancellationToken cancel, out string pipeName, out string taskId, out bool started, out string problem)
+    private static NamedPipeClientStream? Connect(int idleSeconds, CancellationToken cancel, out string pipeName, out bool started, out string problem)
     {
         started = false;
         var taskDirectory = Path.GetDirectoryName(typeof(ImageFlowAssetTask).Assembly.Location)!;
         var serverPath = Path.Combine(taskDirectory, ServerFileName);
-        (pipeName, var msbuildDirectory, var host, taskId) = Identity();
+        (pipeName, var msbuildDirectory, var host, var taskId) = Identity();
         if (!File.Exists(serverPath)) { problem = $"{ServerFileName} is not beside the task in {taskDirectory}"; return null; }
         problem = "";
         if (TryConnect(pipeName, TimeSpan.Zero) is { } pipe) return pipe;
 
         Process? server;
-        try { server = Start(host, serverPath, taskDirectory, pipeName, msbuildDirectory, taskId, task.BuildServerIdleTimeout); }
+        try { server = Start(host, serverPath, taskDirectory, pipeName, msbuildDirectory, taskId, idleSeconds); }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
         {
             problem = $"'{host}' could not start it: {ex.Message}";
@@ -150,12 +236,12 @@ internal static class BuildServerClient
         return false;
     }
 
-    private static BuildServerRequest Request(ImageFlowAssetTask task, string taskId)
+    private static BuildServerRequest Request(ImageFlowAssetTask task)
     {
         var log = task.Log;
         return new BuildServerRequest
         {
-            TaskAssemblyId = taskId,
+            TaskAssemblyId = BuildServerHost.TaskAssemblyId,
             Parameters = TaskParameters.Capture(task),
             Assets = [.. task.Assets.Select(Forward)],
             MaxImportance = log.LogsMessagesOfImportance(MessageImportance.Low) ? 2 : log.LogsMessagesOfImportance(MessageImportance.Normal) ? 1 : 0,

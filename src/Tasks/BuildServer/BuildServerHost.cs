@@ -50,11 +50,12 @@ internal static class BuildServerHost
     {
         using var ignoreCtrlC = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
 
-        Volatile.Write(ref _lastActivity, Environment.TickCount64);
+        var active = 0;
+        var lastActivity = Environment.TickCount64;
         using var stop = new CancellationTokenSource();
         using var idleCheck = new Timer(_ =>
         {
-            if (Volatile.Read(ref _active) != 0 || Environment.TickCount64 - Volatile.Read(ref _lastActivity) <= idle.TotalMilliseconds) return;
+            if (Volatile.Read(ref active) != 0 || Environment.TickCount64 - Volatile.Read(ref lastActivity) <= idle.TotalMilliseconds) return;
             try { stop.Cancel(); }
             catch (ObjectDisposedException) { } // a last tick while the server is already exiting
         }, null, 1000, 1000);
@@ -65,7 +66,7 @@ internal static class BuildServerHost
                 PipeTransmissionMode.Byte, PipeOptions.Asynchronous | PipeOptions.CurrentUserOnly);
             try { pipe.WaitForConnectionAsync(stop.Token).GetAwaiter().GetResult(); }
             catch (OperationCanceledException) { pipe.Dispose(); break; }
-            Interlocked.Increment(ref _active);
+            Interlocked.Increment(ref active);
             _ = Task.Run(() =>
             {
                 try { Serve(pipe, stop); }
@@ -73,23 +74,14 @@ internal static class BuildServerHost
                 finally
                 {
                     pipe.Dispose();
-                    Idle();
+                    Volatile.Write(ref lastActivity, Environment.TickCount64);
+                    Interlocked.Decrement(ref active);
                 }
             });
         }
-        // A request accepted just as the idle timer fired, and work a build started, still finish.
-        while (Volatile.Read(ref _active) > 0) Thread.Sleep(50);
+        // A request accepted just as the idle timer fired still finishes.
+        while (Volatile.Read(ref active) > 0) Thread.Sleep(50);
         return 0;
-    }
-
-    // Connections being served and started work running: the server is not idle while either is above zero.
-    private static int _active;
-    private static long _lastActivity;
-
-    private static void Idle()
-    {
-        Volatile.Write(ref _lastActivity, Environment.TickCount64);
-        Interlocked.Decrement(ref _active);
     }
 
     internal static string TaskAssemblyId => typeof(ImageFlowAssetTask).Assembly.ManifestModule.ModuleVersionId.ToString("N");
@@ -111,102 +103,29 @@ internal static class BuildServerHost
             sink.Send(new BuildServerEvent { Kind = BuildServerEvent.Done, Result = true, ServerProcessId = Environment.ProcessId });
             return;
         }
-        if (request.Start)
-        {
-            StartedWork.Start(request);
-            sink.Send(new BuildServerEvent { Kind = BuildServerEvent.Done, Result = true, ServerProcessId = Environment.ProcessId });
-            return;
-        }
 
-        // The client dropping the connection (a canceled build) cancels the task; so does any byte it sends.
-        var canceled = new CancellationTokenSource();
-        _ = Task.Run(() =>
-        {
-            try { pipe.ReadByte(); } catch (Exception ex) when (ex is IOException or ObjectDisposedException) { }
-            canceled.Cancel();
-        });
-        if (StartedWork.Collect(request, canceled.Token) is { } started)
-        {
-            // Work this build started early: its log as if it ran now, then its result.
-            foreach (var e in started.Events) sink.Send(e);
-            sink.Send(new BuildServerEvent { Kind = BuildServerEvent.Done, Result = started.Result, Text = BuildServerEvent.Collected, ServerProcessId = Environment.ProcessId });
-            return;
-        }
-        var result = RunTask(request, sink, canceled.Token);
-        sink.Send(new BuildServerEvent { Kind = BuildServerEvent.Done, Result = result, ServerProcessId = Environment.ProcessId });
-    }
-
-    /// <summary>Runs the request's task in a fresh <see cref="ImageFlowAssetTask"/> whose log goes to <paramref name="sink"/>.</summary>
-    private static bool RunTask(BuildServerRequest request, EventSink sink, CancellationToken cancel)
-    {
+        // Work a build handed over as CoreBuild started shares the cores with MSBuild's own targets (OverlapsBuild).
         var task = new ImageFlowAssetTask { BuildEngine = new ForwardingBuildEngine(sink, request), OverlapsBuild = request.Start };
+        bool result;
         try
         {
             TaskParameters.Apply(task, request.Parameters);
             task.Assets = [.. request.Assets.Select(a => new ForwardedTaskItem(a))];
-            using var cancelTask = cancel.Register(task.Cancel);
-            return task.Execute(inServer: true);
+            // The client dropping the connection (a canceled build) cancels the task; so does any byte it sends.
+            _ = Task.Run(() =>
+            {
+                try { pipe.ReadByte(); } catch (Exception ex) when (ex is IOException or ObjectDisposedException) { }
+                task.Cancel();
+            });
+            result = task.Execute(inServer: true);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // A bug in the task: the same failure MSBuild would report in-process, with the server's stack for the report.
             sink.Send(new BuildServerEvent { Kind = BuildServerEvent.Error, Subcategory = "ImageFlowIO", Code = ErrorCodes.BuildTaskFailed, File = request.ProjectFile, Text = "the ImageFlowIO build server's task failed: " + ex });
-            return false;
+            result = false;
         }
-    }
-
-    /// <summary>
-    /// Work a build handed over early (<see cref="BuildServerRequest.Start"/>, at the start of its CoreBuild), one per
-    /// project state file: it runs while MSBuild resolves references, and the same build's task call collects its log and
-    /// result. A request for the same project that asks for other work (items added in between) waits for it, because
-    /// both write the same state files, then runs afresh; so does one that finds no started work (a restarted server).
-    /// </summary>
-    private static class StartedWork
-    {
-        private sealed record Work(BuildServerRequest Request, EventSink Log, CancellationTokenSource Cancel, Task<bool> Result);
-
-        private static readonly Dictionary<string, Work> ByStateFile = new(StringComparer.Ordinal);
-        private static readonly Lock Gate = new();
-
-        public static void Start(BuildServerRequest request)
-        {
-            var key = StateFile(request);
-            lock (Gate)
-            {
-                // Work for this project still running (another build of it): that build collects it; this one runs afresh.
-                if (ByStateFile.TryGetValue(key, out var running) && !running.Result.IsCompleted) return;
-                var log = new EventSink(null, request.MaxImportance);
-                var cancel = new CancellationTokenSource();
-                Interlocked.Increment(ref _active);
-                var result = Task.Run(() =>
-                {
-                    try { return RunTask(request, log, cancel.Token); }
-                    finally { Idle(); }
-                });
-                ByStateFile[key] = new Work(request, log, cancel, result);
-            }
-        }
-
-        /// <summary>The started work's log and result when it is <paramref name="request"/>'s work; else null, after waiting
-        /// for any work on the same project to end.</summary>
-        public static (IReadOnlyList<BuildServerEvent> Events, bool Result)? Collect(BuildServerRequest request, CancellationToken canceled)
-        {
-            Work? work;
-            lock (Gate)
-            {
-                if (!ByStateFile.Remove(StateFile(request), out work)) return null;
-            }
-            var same = work.Request.SameWork(request);
-            using (same ? canceled.Register(work.Cancel.Cancel) : default(CancellationTokenRegistration))
-            {
-                var result = work.Result.GetAwaiter().GetResult();
-                work.Cancel.Dispose();
-                return same ? (work.Log.Buffered, result) : null;
-            }
-        }
-
-        private static string StateFile(BuildServerRequest request) =>
-            request.Parameters.GetValueOrDefault(nameof(ImageFlowAssetTask.StateFile)) ?? "";
+        sink.Send(new BuildServerEvent { Kind = BuildServerEvent.Done, Result = result, ServerProcessId = Environment.ProcessId });
     }
 
     private static string? Argument(string[] args, string name)
@@ -215,23 +134,17 @@ internal static class BuildServerHost
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    /// <summary>Serialises events from the task's threads onto the pipe (a client that went away makes later sends no-ops),
-    /// or, without a pipe, keeps them for the build that collects started work.</summary>
-    private sealed class EventSink(Stream? pipe, int maxImportance)
+    /// <summary>Serialises events from the task's threads onto the pipe; a client that went away makes later sends no-ops.</summary>
+    private sealed class EventSink(Stream pipe, int maxImportance)
     {
         private readonly Lock _gate = new();
-        private readonly List<BuildServerEvent> _buffered = [];
         private bool _broken;
         public int MaxImportance => maxImportance;
-
-        /// <summary>What was sent to a sink without a pipe (read once its task has ended).</summary>
-        public IReadOnlyList<BuildServerEvent> Buffered => _buffered;
 
         public void Send(BuildServerEvent e)
         {
             lock (_gate)
             {
-                if (pipe is null) { _buffered.Add(e); return; }
                 if (_broken) return;
                 try { BuildServerProtocol.WriteEvent(pipe, e); }
                 catch (Exception ex) when (ex is IOException or ObjectDisposedException) { _broken = true; }

@@ -198,8 +198,8 @@ internal sealed class BuildServerRequest
     public string TaskAssemblyId { get; set; } = "";
     /// <summary>Stop the server (<c>ImageFlowBuildServerShutdown</c>): it answers "done", finishes running requests and exits.</summary>
     public bool Shutdown { get; set; }
-    /// <summary>Only start the work (the build's early call): the server answers "done" at once and keeps the result and
-    /// log for the same build's later request for the same work (<see cref="SameWork"/>).</summary>
+    /// <summary>Work the build hands over as CoreBuild starts (<see cref="ImageFlowAssetTask.StartInBuildServer"/>): it runs
+    /// beside MSBuild's own targets, and the same build's task call collects it if it asks for the same work (<see cref="SameWork"/>).</summary>
     public bool Start { get; set; }
     /// <summary>Every task parameter the targets set, by name, as MSBuild would pass it (invariant text).</summary>
     public Dictionary<string, string> Parameters { get; set; } = new(StringComparer.Ordinal);
@@ -231,13 +231,10 @@ internal sealed class ForwardedItem
 }
 
 /// <summary>One thing the server's task did: a log event, or the end (<see cref="Kind"/> "done", with <see cref="Result"/>;
-/// for a start request, "done" says the server took the work;
 /// "refused": the server runs another build of the task, and the client runs it in-process).</summary>
 internal sealed class BuildServerEvent
 {
     public const string Error = "error", Warning = "warning", Message = "message", Done = "done", Refused = "refused";
-    /// <summary>The <see cref="Text"/> of a "done" that ends work an earlier <see cref="BuildServerRequest.Start"/> began.</summary>
-    public const string Collected = "collected";
     public string Kind { get; set; } = Message;
     public string? Subcategory { get; set; }
     public string? Code { get; set; }
