@@ -68,6 +68,8 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
             Assert.Contains("ImageFlowIO: time (ms since the task started)", edit.Output); // the server task's -v:d lines reach the log
             Assert.Equal(File.ReadAllBytes(inProcess.Obj("assets/e.png")), File.ReadAllBytes(p.Obj("assets/c.png")));
             Assert.Equal(File.ReadAllBytes(inProcess.Obj("assets/e.npy")), File.ReadAllBytes(p.Obj("assets/c.npy")));
+            // Collected after AssignTargetPaths (before the compiler, for the catalogue): the edited output still reaches bin/.
+            Assert.Equal(File.ReadAllBytes(p.Obj("assets/c.png")), File.ReadAllBytes(p.Bin("assets/c.png")));
 
             // A broken asset: its coded error, with its file, in this build's log; the others are still processed.
             File.WriteAllBytes(p.File_("assets/d.png"), [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]);
@@ -112,7 +114,8 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
         int? pid = null;
         try
         {
-            var build = p.Build("-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerIdleTimeout=120", "-v:d");
+            // Without the catalogue the results are collected just before the copy to bin/ (GetCopyToOutputDirectoryItems).
+            var build = p.Build("-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerIdleTimeout=120", "-p:ImageFlowCatalogue=false", "-v:d");
             pid = ServerPid(build, "already running"); // started by the hand-over, which this build then did not use
             // The started work wrote the first three and their records; the fresh run found them up to date.
             Assert.True(build.ExitCode == 0 && build.Summary == (4, 1, 0, 0), build.ToString());
@@ -121,11 +124,13 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
             Assert.DoesNotContain("ran the work this build handed over early", build.Output);
             AssertSameOutputs(reference, p);
             Assert.Equal(File.ReadAllBytes(reference.Obj("late/e.png")), File.ReadAllBytes(p.Obj("late/e.png")));
+            foreach (var output in new[] { "assets/a.png", "assets/b.png", "assets/c.npy", "late/e.png" })
+                Assert.Equal(File.ReadAllBytes(p.Obj(output)), File.ReadAllBytes(p.Bin(output)));
 
             // ImageFlowBuildServerStartEarly=false: the server runs the work when the ImageFlow target is reached.
             File.Delete(p.File_("Directory.Build.targets"));
             File.SetLastWriteTimeUtc(p.Copy(TestData("images", "rgba_64x48.png"), "assets/c.png"), DateTime.UtcNow);
-            var late = p.Build("-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerStartEarly=false", "-v:d");
+            var late = p.Build("-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerStartEarly=false", "-p:ImageFlowCatalogue=false", "-v:d");
             Assert.True(late.ExitCode == 0 && late.Summary == (3, 1, 0, 0), late.ToString());
             Assert.Equal(pid, ServerPid(late, "already running"));
             Assert.DoesNotContain("goes to the build server now", late.Output);

@@ -98,7 +98,7 @@ internal static class BuildServerClient
         private string? _problem, _pipeName;
         private BuildServerEvent? _done;
         private bool _serverStarted;
-        private long _connected, _sent;
+        private long _connected, _sent, _finished;
 
         public StartedWork(BuildServerRequest request, int idleSeconds)
         {
@@ -126,7 +126,12 @@ internal static class BuildServerClient
                 _sent = _clock.ElapsedMilliseconds;
                 while (BuildServerProtocol.ReadEvent(pipe) is { } e)
                 {
-                    if (e.Kind is BuildServerEvent.Done or BuildServerEvent.Refused) { _done = e; return; }
+                    if (e.Kind is BuildServerEvent.Done or BuildServerEvent.Refused)
+                    {
+                        _finished = _clock.ElapsedMilliseconds;
+                        _done = e;
+                        return;
+                    }
                     _events.Add(e);
                 }
                 _problem = "it closed the connection before the task finished" + CrashLogHint(pipeName);
@@ -146,7 +151,7 @@ internal static class BuildServerClient
         {
             succeeded = false;
             var same = _request.SameWork(request);
-            var waited = Stopwatch.StartNew();
+            var collecting = _clock.ElapsedMilliseconds;
             using (cancel.Register(_cancel.Cancel))
                 _reader.Join();
             if (cancel.IsCancellationRequested) return false;
@@ -163,9 +168,9 @@ internal static class BuildServerClient
             }
             foreach (var e in _events) Replay(task.BuildEngine, e);
             task.Log.LogMessage(MessageImportance.Low,
-                "ImageFlowIO: the build server (pid {0}, {1}) ran the work this build handed over early: done {2} ms after the hand-over (connected {3}, request sent {4}), {5} ms waited here",
-                done.ServerProcessId, _serverStarted ? "started by this build" : "already running", _clock.ElapsedMilliseconds - waited.ElapsedMilliseconds, _connected, _sent,
-                waited.ElapsedMilliseconds);
+                "ImageFlowIO: the build server (pid {0}, {1}) ran the work this build handed over early: done {2} ms after the hand-over (connected {3}, request sent {4}), collected at {5} ms ({6} ms waited)",
+                done.ServerProcessId, _serverStarted ? "started by this build" : "already running", _finished, _connected, _sent, collecting,
+                Math.Max(0, _finished - collecting));
             succeeded = done.Result;
             return true;
         }
