@@ -28,6 +28,11 @@ public sealed class PipelineOptions
     /// <summary>ONNX Runtime intra-op threads; null: the config's threads, else cores / parallelism.</summary>
     public int? IntraOpThreads { get; init; }
     /// <summary>
+    /// The environment the cache settings are read from (IMAGEFLOWIO_CACHE_DIR, IMAGEFLOWIO_REMOTE_CACHE…); null: this
+    /// process's. The build server runs each build with the variables of the build that asked, not its own.
+    /// </summary>
+    internal Func<string, string?>? EnvironmentVariables { get; init; }
+    /// <summary>
     /// Whether batch results keep each input's output tensor. Hosts that only need the files (CLI, MSBuild task) turn it
     /// off so a batch's memory stays flat in the number of inputs.
     /// </summary>

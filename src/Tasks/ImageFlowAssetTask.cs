@@ -61,7 +61,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     public string? OnnxRuntimeLibrary { get; set; }
     /// <summary>Run in the ImageFlowIO build server (<c>ImageFlowBuildServer</c>): a process that keeps ONNX Runtime, its
     /// sessions and compiled code warm between builds, started by the first build that asks and gone after
-    /// <see cref="BuildServerIdleTimeout"/>. A build with a remote cache runs here (its token is this process's environment).</summary>
+    /// <see cref="BuildServerIdleTimeout"/>. The build's cache variables (remote cache URL, token, key) travel with it.</summary>
     public bool BuildServer { get; set; }
     /// <summary>Seconds the build server waits for the next build before it exits (<c>ImageFlowBuildServerIdleTimeout</c>).</summary>
     public int BuildServerIdleTimeout { get; set; } = 600;
@@ -71,6 +71,8 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     public bool StartInBuildServer { get; set; }
     /// <summary>Set by the build server for work a build started early: it runs beside MSBuild's own targets.</summary>
     internal bool OverlapsBuild { get; set; }
+    /// <summary>Set by the build server: the cache variables of the build that asked (<see cref="ImageFlowIO.Tasks.BuildServer.BuildServerClient.ForwardedVariables"/>).</summary>
+    internal IReadOnlyDictionary<string, string>? ForwardedEnvironment { get; set; }
 
     public void Cancel() => _cancel.Cancel();
 
@@ -80,16 +82,11 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     {
         if (StartInBuildServer)
         {
-            if (!inServer && BuildServer && string.IsNullOrWhiteSpace(RemoteCache)) ImageFlowIO.Tasks.BuildServer.BuildServerClient.TryStart(this);
+            if (!inServer && BuildServer) ImageFlowIO.Tasks.BuildServer.BuildServerClient.TryStart(this);
             return true;
         }
-        if (!inServer && BuildServer)
-        {
-            if (!string.IsNullOrWhiteSpace(RemoteCache))
-                Log.LogMessage(MessageImportance.Low, "ImageFlowIO: a build with a remote cache runs in the build process (the build server would not see this build's IMAGEFLOWIO_REMOTE_CACHE_TOKEN)");
-            else if (ImageFlowIO.Tasks.BuildServer.BuildServerClient.TryExecute(this, _cancel.Token, out var served))
-                return served;
-        }
+        if (!inServer && BuildServer && ImageFlowIO.Tasks.BuildServer.BuildServerClient.TryExecute(this, _cancel.Token, out var served))
+            return served;
         return ExecuteHere();
     }
 
@@ -193,6 +190,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         PipelineOptions Options(int workers, int? intraOpThreads = null) => new()
         {
             IntraOpThreads = intraOpThreads,
+            EnvironmentVariables = ForwardedEnvironment is { } environment ? name => environment.GetValueOrDefault(name) : null,
             LoggerFactory = new TaskLoggerFactory(Log),
             OutputDirectory = OutputDirectory,
             CacheMode = ParseCacheMode(CacheMode),

@@ -143,6 +143,33 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
     }
 
     [Fact]
+    public void A_build_s_cache_variables_reach_the_server_instead_of_those_it_was_started_with()
+    {
+        using var nginx = new ImageFlowIO.Tests.Caching.RemoteNginxServer();
+        var p = Project("ServerEnvironment");
+        int? pid = null;
+        try
+        {
+            var first = p.Build("-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerIdleTimeout=120", "-v:d");
+            Assert.True(first.ExitCode == 0 && first.Summary == (3, 3, 0, 0), first.ToString());
+            pid = ServerPid(first, "started by this build");
+            Assert.DoesNotContain("; remote:", first.Output);
+
+            // The remote cache named only in this build's environment: the server (started without it) uses it.
+            File.SetLastWriteTimeUtc(p.Copy(TestData("images", "gradient_33x17.png"), "assets/c.png"), DateTime.UtcNow);
+            var remote = p.BuildWith(new Dictionary<string, string> { ["IMAGEFLOWIO_REMOTE_CACHE"] = nginx.Url }, "-p:ImageFlowBuildServer=true", "-v:d");
+            Assert.True(remote.ExitCode == 0 && remote.Summary == (3, 1, 0, 0), remote.ToString());
+            Assert.Equal(pid, ServerPid(remote, "already running"));
+            Assert.Matches(@"; remote: 0 hits, [1-9]\d* misses, [1-9]\d* writes", remote.Output);
+            Assert.NotEmpty(nginx.Manifests);
+        }
+        finally
+        {
+            Stop(pid);
+        }
+    }
+
+    [Fact]
     public void The_early_start_asks_for_the_work_the_ImageFlow_target_collects()
     {
         // Same inputs, outputs and task parameters in both targets: otherwise every build's early work would be run twice.

@@ -58,13 +58,16 @@ public sealed partial class ConsumerProject
 
     public BuildLog Run(string command, params string[] extra) => Run(command, "n", extra);
 
-    private BuildLog Run(string command, string? verbosity, string[] extra)
+    /// <summary><c>dotnet build</c> with these environment variables set for it.</summary>
+    public BuildLog BuildWith(IReadOnlyDictionary<string, string> environment, params string[] extra) => Run("build", "n", extra, environment);
+
+    private BuildLog Run(string command, string? verbosity, string[] extra, IReadOnlyDictionary<string, string>? environment = null)
     {
         var args = new List<string> { command, ProjectFile, "-nodeReuse:false", "-clp:NoSummary" };
         if (verbosity is not null) args.Add("-v:" + verbosity);
         if (command == "build" && File.Exists(Path.Combine(Directory, "obj", "project.assets.json"))) args.Add("--no-restore");
         args.AddRange(extra);
-        var result = Dotnet.Run(Directory, [.. args]);
+        var result = Dotnet.Run(Directory, environment ?? new Dictionary<string, string>(), [.. args]);
         return new BuildLog(result.ExitCode, result.Output);
     }
 

@@ -22,6 +22,7 @@ public sealed class BuildServerProtocolTests
             Line = 12,
             Column = 5,
             Parameters = { ["OutputDirectory"] = "/src/app/obj/imageflow/", ["MaxParallelism"] = "0", ["CatalogueFile"] = "" },
+            Environment = { ["IMAGEFLOWIO_REMOTE_CACHE"] = "http://127.0.0.1:9/" },
             Assets =
             {
                 new ForwardedItem { ItemSpec = "assets/ä b.png", Metadata = { ["FullPath"] = "/src/app/assets/ä b.png", ["Config"] = "imageflow.json", ["RecursiveDir"] = "" } },
@@ -40,6 +41,7 @@ public sealed class BuildServerProtocolTests
         Assert.False(back.Start);
         Assert.Equal((1, "/src/app/App.csproj", 12, 5), (back.MaxImportance, back.ProjectFile, back.Line, back.Column));
         Assert.Equal(request.Parameters, back.Parameters);
+        Assert.Equal(request.Environment, back.Environment);
         Assert.Equal(["assets/ä b.png", "x.jpg"], back.Assets.Select(a => a.ItemSpec));
         Assert.Equal(request.Assets[0].Metadata, back.Assets[0].Metadata);
         Assert.Empty(back.Assets[1].Metadata);
@@ -81,7 +83,9 @@ public sealed class BuildServerProtocolTests
         otherLog.MaxImportance = 1;
         var otherProject = Request(false, 172);
         otherProject.ProjectFile = "/src/lib/Lib.csproj";
-        foreach (var other in new[] { otherParameter, otherItem, otherMetadata, otherLog, otherProject })
+        var otherVariable = Request(false, 172);
+        otherVariable.Environment["IMAGEFLOWIO_REMOTE_CACHE"] = "http://127.0.0.1:9/";
+        foreach (var other in new[] { otherParameter, otherItem, otherMetadata, otherLog, otherProject, otherVariable })
             Assert.False(started.SameWork(other));
     }
 

@@ -248,6 +248,8 @@ internal static class BuildServerClient
         {
             TaskAssemblyId = BuildServerHost.TaskAssemblyId,
             Parameters = TaskParameters.Capture(task),
+            Environment = ForwardedVariables.Select(name => (name, value: System.Environment.GetEnvironmentVariable(name)))
+                .Where(v => v.value is not null).ToDictionary(v => v.name, v => v.value!, StringComparer.Ordinal),
             Assets = [.. task.Assets.Select(Forward)],
             MaxImportance = log.LogsMessagesOfImportance(MessageImportance.Low) ? 2 : log.LogsMessagesOfImportance(MessageImportance.Normal) ? 1 : 0,
             ProjectFile = task.BuildEngine.ProjectFileOfTaskNode,
@@ -255,6 +257,14 @@ internal static class BuildServerClient
             Column = task.BuildEngine.ColumnNumberOfTaskNode,
         };
     }
+
+    /// <summary>The environment variables the task's cache reads (the remote cache's token and key included: the pipe admits
+    /// only this user, whose server it is).</summary>
+    internal static readonly string[] ForwardedVariables =
+    [
+        ImageFlowIO.Caching.StageCacheFactory.EnvironmentVariable, ImageFlowIO.Caching.RemoteCacheSettings.UrlVariable,
+        ImageFlowIO.Caching.RemoteCacheSettings.TokenVariable, ImageFlowIO.Caching.RemoteCacheSettings.KeyVariable,
+    ];
 
     /// <summary>The metadata the task reads from an asset (the server's copy of an item refuses any other: a new read must be added here).</summary>
     internal static readonly string[] ForwardedMetadata = ["FullPath", "RecursiveDir", "Config", "OutputDir", "Link"];

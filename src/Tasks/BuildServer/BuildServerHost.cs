@@ -105,7 +105,7 @@ internal static class BuildServerHost
         }
 
         // Work a build handed over as CoreBuild started shares the cores with MSBuild's own targets (OverlapsBuild).
-        var task = new ImageFlowAssetTask { BuildEngine = new ForwardingBuildEngine(sink, request), OverlapsBuild = request.Start };
+        var task = new ImageFlowAssetTask { BuildEngine = new ForwardingBuildEngine(sink, request), OverlapsBuild = request.Start, ForwardedEnvironment = request.Environment };
         bool result;
         try
         {

@@ -51,6 +51,7 @@ internal static class BuildServerProtocol
         w.Write(request.Line);
         w.Write(request.Column);
         WriteMap(w, request.Parameters);
+        WriteMap(w, request.Environment);
         w.Write(request.Assets.Count);
         foreach (var item in request.Assets)
         {
@@ -73,6 +74,7 @@ internal static class BuildServerProtocol
         request.Line = r.ReadInt32();
         request.Column = r.ReadInt32();
         ReadMap(r, request.Parameters);
+        ReadMap(r, request.Environment);
         var count = Count(r);
         for (var i = 0; i < count; i++)
         {
@@ -203,6 +205,9 @@ internal sealed class BuildServerRequest
     public bool Start { get; set; }
     /// <summary>Every task parameter the targets set, by name, as MSBuild would pass it (invariant text).</summary>
     public Dictionary<string, string> Parameters { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>The build's cache variables that are set (<see cref="BuildServerClient.ForwardedVariables"/>): the server's own
+    /// environment is that of whichever build started it.</summary>
+    public Dictionary<string, string> Environment { get; set; } = new(StringComparer.Ordinal);
     public List<ForwardedItem> Assets { get; set; } = [];
     /// <summary>The least important <c>MessageImportance</c> the build logs (0 high, 1 normal, 2 low): others are not sent.</summary>
     public int MaxImportance { get; set; } = 2;
@@ -211,11 +216,12 @@ internal sealed class BuildServerRequest
     public int Column { get; set; }
 
     /// <summary>
-    /// The same work as <paramref name="other"/>: same project, parameters, items and metadata, and log level (where the
+    /// The same work as <paramref name="other"/>: same project, parameters, variables, items and metadata, and log level (where the
     /// task call sits and whether it only starts do not count). A request for other work runs afresh.
     /// </summary>
     public bool SameWork(BuildServerRequest other) =>
         ProjectFile == other.ProjectFile && MaxImportance == other.MaxImportance && SameMap(Parameters, other.Parameters)
+        && SameMap(Environment, other.Environment)
         && Assets.Count == other.Assets.Count
         && Assets.Zip(other.Assets).All(p => p.First.ItemSpec == p.Second.ItemSpec && SameMap(p.First.Metadata, p.Second.Metadata));
 
