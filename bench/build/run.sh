@@ -8,11 +8,12 @@
 #        BENCH_TASK_DIR=<task folder> (default: build src/Tasks in Release and use its output), BENCH_WORK=<scratch folder>,
 #        BENCH_ARGS=<extra dotnet build arguments for every build> (e.g. -p:ImageFlowCatalogue=false: no recompile per edit),
 #        BENCH_MODES=<one or more of: plain ifio-server ifio-server-late msbuild-server> (default plain), one after the other:
-#          plain           dotnet build -nodeReuse:false (a fresh MSBuild process per build, the task in it)
+#          plain           dotnet build -nodeReuse:false -p:ImageFlowBuildServer=false (a fresh MSBuild process per
+#                          build, the task in it)
 #          ifio-server     the same with -p:ImageFlowBuildServer=true (the task's work in ImageFlowIO's build server,
 #                          handed over as CoreBuild starts and collected by the ImageFlow target)
 #          ifio-server-late  the build server without the early start (-p:ImageFlowBuildServerStartEarly=false)
-#          msbuild-server  the SDK's MSBuild server (DOTNET_CLI_USE_MSBUILD_SERVER=1, node reuse on)
+#          msbuild-server  the SDK's MSBuild server (DOTNET_CLI_USE_MSBUILD_SERVER=1, node reuse on), ImageFlowIO's off
 #        each server is shut down before its mode and at the end; BENCH_SERVER=1 is BENCH_MODES=msbuild-server;
 #        BENCH_LOG=<file>: append every build's output there (with BENCH_ARGS=-v:d: the task's phase lines)
 set -euo pipefail
@@ -106,7 +107,8 @@ measure() { # $1: mode
     msbuild-server) unset MSBUILDDISABLENODEREUSE; export DOTNET_CLI_USE_MSBUILD_SERVER=1; NODE_REUSE= ;;
     *) echo "unknown mode $mode" >&2; exit 2 ;;
   esac
-  MODE_ARGS=; [ "$mode" = ifio-server ] && MODE_ARGS=-p:ImageFlowBuildServer=true
+  # plain and msbuild-server name the build server off: it is on by default on Linux outside CI.
+  MODE_ARGS=-p:ImageFlowBuildServer=false; [ "$mode" = ifio-server ] && MODE_ARGS=-p:ImageFlowBuildServer=true
   [ "$mode" = ifio-server-late ] && MODE_ARGS="-p:ImageFlowBuildServer=true -p:ImageFlowBuildServerStartEarly=false"
   stop_servers
 

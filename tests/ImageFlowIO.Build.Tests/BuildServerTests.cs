@@ -170,6 +170,33 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
     }
 
     [Fact]
+    public void The_server_is_on_by_default_on_Linux_and_off_in_CI()
+    {
+        var p = Project("ServerDefault");
+        File.WriteAllText(p.File_("Directory.Build.props"), "<Project />"); // not the test fixture's default (off)
+        int? pid = null;
+        try
+        {
+            // No catalogue: an asset edit then compiles nothing (the developer build below starts no compiler server).
+            var ci = p.BuildWith(new Dictionary<string, string> { ["CI"] = "true" }, "-p:ImageFlowCatalogue=false", "-v:d");
+            Assert.True(ci.ExitCode == 0 && ci.Summary == (3, 3, 0, 0), ci.ToString());
+            Assert.DoesNotMatch(ServerLine(), ci.Output);
+            Assert.DoesNotContain("goes to the build server", ci.Output);
+
+            // A developer's terminal: no CI variables, Roslyn's compiler server not turned off (the test host turns it off).
+            File.SetLastWriteTimeUtc(p.Copy(TestData("images", "gradient_33x17.png"), "assets/c.png"), DateTime.UtcNow);
+            var developer = p.BuildWith(new Dictionary<string, string> { ["CI"] = "", ["TF_BUILD"] = "", ["UseSharedCompilation"] = "" }, "-p:ImageFlowCatalogue=false", "-v:d");
+            Assert.True(developer.ExitCode == 0 && developer.Summary == (3, 1, 0, 0), developer.ToString());
+            if (OperatingSystem.IsLinux()) pid = ServerPid(developer, "started by this build");
+            else Assert.DoesNotMatch(ServerLine(), developer.Output);
+        }
+        finally
+        {
+            Stop(pid);
+        }
+    }
+
+    [Fact]
     public void The_early_start_asks_for_the_work_the_ImageFlow_target_collects()
     {
         // Same inputs, outputs and task parameters in both targets: otherwise every build's early work would be run twice.

@@ -41,7 +41,8 @@ public sealed class PackageFeedFixture : IDisposable
             </configuration>
             """);
         // Fence the consumers off from anything above the temp folder.
-        File.WriteAllText(Path.Combine(Root, "Directory.Build.props"), "<Project />");
+        // The build server (on by default on Linux outside CI) only where a test asks for it: the same builds here and in CI.
+        File.WriteAllText(Path.Combine(Root, "Directory.Build.props"), "<Project><PropertyGroup><ImageFlowBuildServer>false</ImageFlowBuildServer></PropertyGroup></Project>");
         File.WriteAllText(Path.Combine(Root, "Directory.Build.targets"), "<Project />");
         File.WriteAllText(Path.Combine(Root, "Directory.Packages.props"), "<Project />");
     }
