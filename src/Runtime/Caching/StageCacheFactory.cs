@@ -10,8 +10,8 @@ public static class StageCacheFactory
     public const string DefaultFolderName = ".imageflowio-cache";
 
     /// <summary>Default disk cache folder: <c>IMAGEFLOWIO_CACHE_DIR</c>, else <c>.imageflowio-cache</c> beside the config.</summary>
-    internal static string DefaultCacheDirectory(PipelineConfig config, Func<string, string?>? environment = null) =>
-        (environment ?? Environment.GetEnvironmentVariable)(EnvironmentVariable) is { Length: > 0 } env
+    internal static string DefaultCacheDirectory(PipelineConfig config, Func<string, string?> environment) =>
+        environment(EnvironmentVariable) is { Length: > 0 } env
             ? Path.GetFullPath(env)
             : config.ResolvePath(DefaultFolderName);
 
@@ -19,7 +19,10 @@ public static class StageCacheFactory
     internal static string ResolveCacheDirectory(PipelineConfig config, PipelineOptions options) =>
         options.CacheDirectory is { Length: > 0 } fromHost ? Path.GetFullPath(fromHost)
         : config.Execution.CacheDir is { Length: > 0 } fromConfig ? config.ResolvePath(fromConfig)
-        : DefaultCacheDirectory(config, options.EnvironmentVariables);
+        : DefaultCacheDirectory(config, EnvironmentOf(options));
+
+    /// <summary>Where the cache settings' variables come from: the host's (the build server's requesting build), else this process's.</summary>
+    private static Func<string, string?> EnvironmentOf(PipelineOptions options) => options.EnvironmentVariables ?? Environment.GetEnvironmentVariable;
 
     /// <summary>
     /// The cache a config describes (<c>execution.useCaching</c>, limits, compression, <c>execution.cache.remote</c>)
@@ -32,7 +35,7 @@ public static class StageCacheFactory
         if (mode == CacheMode.None) return StageCache.None();
         var limits = config.Execution.Cache;
         var folder = mode == CacheMode.Disk ? ResolveCacheDirectory(config, options) : null;
-        var remote = CreateRemote(config, options, logger, options.EnvironmentVariables ?? Environment.GetEnvironmentVariable);
+        var remote = CreateRemote(config, options, logger, EnvironmentOf(options));
         var cache = Create(limits.MemoryLimitMB * 1024L * 1024, folder, limits.DiskLimitMB * 1024L * 1024, limits.Compression, logger, remote);
         logger.LogDebug("cache: mode {Mode}, memory limit {MemoryMB} MB{Disk}{Remote}", mode.ToString().ToLowerInvariant(), limits.MemoryLimitMB,
             cache.Stores.OfType<DiskStore>().FirstOrDefault() is { } d ? $", disk {d.Folder} (limit {limits.DiskLimitMB} MB, compression {limits.Compression.ToString().ToLowerInvariant()})" : "",
