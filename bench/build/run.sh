@@ -11,7 +11,7 @@
 #          plain           dotnet build -nodeReuse:false -p:ImageFlowBuildServer=false (a fresh MSBuild process per
 #                          build, the task in it)
 #          ifio-server     the same with -p:ImageFlowBuildServer=true (the task's work in ImageFlowIO's build server,
-#                          handed over as CoreBuild starts and collected by the ImageFlow target)
+#                          handed over as CoreBuild starts and collected before the copy to bin/)
 #          ifio-server-late  the build server without the early start (-p:ImageFlowBuildServerStartEarly=false)
 #          msbuild-server  the SDK's MSBuild server (DOTNET_CLI_USE_MSBUILD_SERVER=1, node reuse on), ImageFlowIO's off
 #        each server is shut down before its mode and at the end; BENCH_SERVER=1 is BENCH_MODES=msbuild-server;
