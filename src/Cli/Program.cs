@@ -26,7 +26,8 @@ namespace ImageFlowIO.Cli
             }
         }
 
-        public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+        /// <summary>Runs one command line; <c>environment</c> is where <c>--shard auto</c> reads the CI's variables (null: this process's; tests pass their own).</summary>
+        public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Func<string, string?>? environment = null)
         {
             var config = new Option<string?>("--config", "-c") { Description = "Config file (default: imageflow.json, then config.json in the current folder)" };
             var input = new Option<string?>("--input", "-i") { Description = "Image file or folder; overrides input.source" };
@@ -58,7 +59,7 @@ namespace ImageFlowIO.Cli
             var version = new Option<bool>("--version", "-V") { Description = "Print the version and exit" };
             var remoteCache = new Option<string?>("--remote-cache") { Description = "Shared HTTP cache URL (bazel-remote, nginx WebDAV); overrides execution.cache.remote.url and IMAGEFLOWIO_REMOTE_CACHE" };
             var remoteCacheReadOnly = new Option<bool>("--remote-cache-read-only") { Description = "Only read from the remote cache (pull requests, developer machines)" };
-            var shard = new Option<string?>("--shard") { Description = "Process only shard k of n of the inputs (k/n, by a stable hash of each input's relative path)" };
+            var shard = new Option<string?>("--shard") { HelpName = "k/n|auto", Description = "Process only shard k of n of the inputs (k/n, by a stable hash of each input's relative path); auto: k/n from the CI's variables (GitLab, Azure Pipelines, CircleCI, Buildkite, Kubernetes Indexed Jobs with IMAGEFLOWIO_SHARD_COUNT)" };
 
             var root = new Command(CommandName, "imageflowio: preprocess images, run an ONNX model, postprocess and save, driven by one JSON config.")
             {
@@ -111,6 +112,7 @@ namespace ImageFlowIO.Cli
                     RemoteCache = parse.GetValue(remoteCache),
                     RemoteCacheReadOnly = parse.GetValue(remoteCacheReadOnly),
                     Shard = parse.GetValue(shard),
+                    Environment = environment,
                 };
                 return report.Finish(await run.ExecuteAsync(ct).ConfigureAwait(false));
             });

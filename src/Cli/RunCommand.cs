@@ -31,6 +31,8 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
     public string? RemoteCache { get; init; }
     public bool RemoteCacheReadOnly { get; init; }
     public string? Shard { get; init; }
+    /// <summary>Where <c>--shard auto</c> reads the CI's variables (null: this process's environment).</summary>
+    public Func<string, string?>? Environment { get; init; }
 
     public async Task<int> ExecuteAsync(CancellationToken ct)
     {
@@ -59,7 +61,7 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
             if (!int.TryParse(t, out var n) || n < 1) return errors.Usage("--threads must be a positive number or auto");
             intraOp = n;
         }
-        else if (Threads == "auto") intraOp = Environment.ProcessorCount;
+        else if (Threads == "auto") intraOp = System.Environment.ProcessorCount;
 
         if ((VisualizationAlpha is not null || VisualizationOut is not null) && Visualization is null && !cfg.Visualization.Apply)
             return errors.Usage("--viz-alpha and --viz-out change a visualisation, but none is on: add --viz <type> or set visualization.apply in the config");
@@ -96,7 +98,9 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
         var inputs = isFolder ? InputFiles(inputPath) : [new InputItem(inputPath)];
         if (Shard is not null)
         {
-            if (!InputShard.TryParse(Shard, out var part, out var shardProblem)) return errors.Usage($"--shard: {shardProblem}");
+            if (!InputShard.TryResolve(Shard, Environment ?? System.Environment.GetEnvironmentVariable, out var part, out var shardSource, out var shardProblem))
+                return errors.Usage($"--shard: {shardProblem}");
+            logger.LogInformation("{Shard}", shardSource);
             inputs = [.. part.Select(inputs, i => i.Path, isFolder ? inputPath : Path.GetDirectoryName(inputPath)!)];
         }
 
@@ -108,7 +112,7 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
             // A dry run opens no cache: a disk cache would create its folder (and remember the model's signature there).
             CacheMode = DryRun ? CacheMode.None : Cache is null ? null : Enum.Parse<CacheMode>(Cache, ignoreCase: true),
             CacheDirectory = CacheDir is null ? null : Path.GetFullPath(CacheDir),
-            MaxParallelism = PipelineOptions.WorkersFor(Concurrency ?? Environment.ProcessorCount, inputs.Count),
+            MaxParallelism = PipelineOptions.WorkersFor(Concurrency ?? System.Environment.ProcessorCount, inputs.Count),
             IntraOpThreads = intraOp,
             KeepOutputTensors = false,
             RemoteCache = RemoteCache,
