@@ -66,11 +66,13 @@ internal sealed class AssetBuild
         IReadOnlyList<AssetItem> assets = _request.Assets;
         if (!string.IsNullOrWhiteSpace(_request.Shard))
         {
-            if (!InputShard.TryParse(_request.Shard, out var shard, out var shardProblem))
+            // auto: the CI variables of the build that asked (they travel in the request).
+            if (!InputShard.TryResolve(_request.Shard, name => _request.Environment.GetValueOrDefault(name), out var shard, out var shardSource, out var shardProblem))
             {
                 _log.Error(ErrorCodes.BuildBadShard, null, "ImageFlowShard: " + shardProblem);
                 return false;
             }
+            _log.Message(AssetBuildImportance.High, "ImageFlowIO: " + shardSource);
             assets = shard.Select(assets, a => a.FullPath, _request.ProjectDirectory);
         }
 

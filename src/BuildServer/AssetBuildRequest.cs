@@ -49,10 +49,15 @@ internal sealed class AssetBuildRequest
         Caching.RemoteCacheSettings.TokenVariable, Caching.RemoteCacheSettings.KeyVariable,
     ];
 
-    /// <summary>This process's values of <see cref="ForwardedVariables"/>.</summary>
-    public static Dictionary<string, string> CurrentEnvironment() =>
-        ForwardedVariables.Select(name => (name, value: System.Environment.GetEnvironmentVariable(name)))
+    /// <summary>This process's values of <see cref="ForwardedVariables"/>, and with <c>ImageFlowShard=auto</c> its CI's parallelism variables.</summary>
+    public static Dictionary<string, string> CurrentEnvironment(string? shard) =>
+        ForwardedVariables.Concat(string.Equals(shard?.Trim(), "auto", StringComparison.OrdinalIgnoreCase) ? ShardVariables() : [])
+            .Select(name => (name, value: System.Environment.GetEnvironmentVariable(name)))
             .Where(v => v.value is not null).ToDictionary(v => v.name, v => v.value!, StringComparer.Ordinal);
+
+    // Apart: only a build with ImageFlowShard=auto loads the runtime's list into the MSBuild node.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static IEnumerable<string> ShardVariables() => InputShard.AutoVariables;
 
     /// <summary>The same work as <paramref name="other"/>: every field but <see cref="OverlapsBuild"/> (where it runs) equal.</summary>
     public bool SameWork(AssetBuildRequest other) =>

@@ -95,7 +95,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
             RemoteCacheReadOnly = RemoteCacheReadOnly,
             Shard = Shard,
             OnnxRuntimeLibrary = FullPath(OnnxRuntimeLibrary),
-            Environment = AssetBuildRequest.CurrentEnvironment(),
+            Environment = AssetBuildRequest.CurrentEnvironment(Shard),
             MaxImportance = Log.LogsMessagesOfImportance(MessageImportance.Low) ? AssetBuildImportance.Low
                 : Log.LogsMessagesOfImportance(MessageImportance.Normal) ? AssetBuildImportance.Normal : AssetBuildImportance.High,
         };
