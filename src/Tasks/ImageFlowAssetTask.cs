@@ -105,23 +105,13 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     /// about this task's call in the project.</summary>
     internal void Report(AssetBuildEvent e)
     {
-        switch (e.Kind)
+        if (e.Kind == AssetBuildEventKind.Message)
         {
-            case AssetBuildEventKind.Error when e.File is null:
-                Log.LogError(Subcategory, e.Code, null, BuildEngine.ProjectFileOfTaskNode, BuildEngine.LineNumberOfTaskNode, BuildEngine.ColumnNumberOfTaskNode, 0, 0, "{0}", e.Text);
-                break;
-            case AssetBuildEventKind.Error:
-                Log.LogError(Subcategory, e.Code, null, e.File, e.Line, e.Column, 0, 0, "{0}", e.Text);
-                break;
-            case AssetBuildEventKind.Warning when e.File is null:
-                Log.LogWarning(Subcategory, e.Code, null, BuildEngine.ProjectFileOfTaskNode, BuildEngine.LineNumberOfTaskNode, BuildEngine.ColumnNumberOfTaskNode, 0, 0, "{0}", e.Text);
-                break;
-            case AssetBuildEventKind.Warning:
-                Log.LogWarning(Subcategory, e.Code, null, e.File, e.Line, e.Column, 0, 0, "{0}", e.Text);
-                break;
-            default:
-                Log.LogMessage((MessageImportance)e.Importance, "{0}", e.Text);
-                break;
+            Log.LogMessage((MessageImportance)e.Importance, "{0}", e.Text);
+            return;
         }
+        var (file, line, column) = e.File is null ? (BuildEngine.ProjectFileOfTaskNode, BuildEngine.LineNumberOfTaskNode, BuildEngine.ColumnNumberOfTaskNode) : (e.File, e.Line, e.Column);
+        if (e.Kind == AssetBuildEventKind.Error) Log.LogError(Subcategory, e.Code, null, file, line, column, 0, 0, "{0}", e.Text);
+        else Log.LogWarning(Subcategory, e.Code, null, file, line, column, 0, 0, "{0}", e.Text);
     }
 }
