@@ -29,6 +29,7 @@ internal sealed class MemoryStore : ICacheStore
 
     public string Layer => "memory";
     public bool IsPersistent => false;
+    public StoreCapabilities Capabilities => StoreCapabilities.RetainsPayloads;
     public CacheLayerStatistics Statistics { get; }
     /// <summary>Most payload bytes held at once; an entry larger than this is never kept.</summary>
     public long LimitBytes { get; }
