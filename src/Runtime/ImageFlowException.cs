@@ -13,6 +13,7 @@ public static class ErrorCodes
     public const string ModelRunFailed = "IFIO1005";
     public const string ModelLabelsUnreadable = "IFIO1006";
     public const string OnnxRuntimeNotLoadable = "IFIO1007";
+    public const string ModelDictionaryUnreadable = "IFIO1008";
 
     // IFIO2### one input image
     public const string ImageEmpty = "IFIO2001";
@@ -40,6 +41,12 @@ public static class ErrorCodes
     public const string BuildTaskFailed = "IFIO5002";
     public const string BuildFileOutsideProject = "IFIO5003";
     public const string BuildBadShard = "IFIO5004";
+
+    // IFIO7### quality gates (chain.checks): what the models found, reported at the asset
+    public const string CheckLabel = "IFIO7001";
+    public const string CheckTextMatches = "IFIO7002";
+    public const string CheckTextMissing = "IFIO7003";
+    public const string CheckStatistic = "IFIO7004";
 
     // IFIO9### bugs
     public const string Internal = "IFIO9001";

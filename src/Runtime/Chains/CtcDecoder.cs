@@ -12,8 +12,12 @@ internal sealed record BestPath(int Classes, int[] Ids, float[] Scores);
 /// <summary>CTC greedy decoding (PaddleOCR's <c>CTCLabelDecode</c>): argmax per step, repeats collapsed, blanks dropped.</summary>
 internal static class CtcDecoder
 {
-    /// <summary>The best path through <paramref name="steps"/> × <paramref name="classes"/> scores (probabilities, or logits that are soft-maxed here).</summary>
-    public static BestPath Greedy(ReadOnlySpan<float> output, int steps, int classes)
+    /// <summary>
+    /// The best path through <paramref name="steps"/> × <paramref name="classes"/> scores (probabilities, or logits that are
+    /// soft-maxed here). <paramref name="spaceScore"/>: the space's probability at a blank step above which it is read
+    /// (infinity: never; then only a step whose best class is the space gives one).
+    /// </summary>
+    public static BestPath Greedy(ReadOnlySpan<float> output, int steps, int classes, float spaceScore = float.PositiveInfinity)
     {
         var ids = new List<int>();
         var scores = new List<float>();
@@ -37,6 +41,14 @@ internal static class CtcDecoder
                 for (var c = 0; c < classes; c++) z += MathF.Exp(row[c] - max);
                 probability = 1 / z;
             }
+            // PaddleOCR's recognizer rarely makes the space its best class in Latin text, but gives it a little
+            // probability in the gap between words: a blank step where the space (the last class) is above
+            // spaceScore reads as one space between two characters.
+            if (best == 0 && ids.Count > 0 && ids[^1] != classes - 1 && row[classes - 1] > spaceScore)
+            {
+                best = classes - 1;
+                probability = 1 - probability;
+            }
             if (best != 0 && best != previous)
             {
                 ids.Add(best);
@@ -44,6 +56,8 @@ internal static class CtcDecoder
             }
             previous = best;
         }
+        // A gap after the last character is not a space of the text.
+        if (ids.Count > 0 && ids[^1] == classes - 1 && !(spaceScore > 1)) { ids.RemoveAt(ids.Count - 1); scores.RemoveAt(scores.Count - 1); }
         return new BestPath(classes, [.. ids], [.. scores]);
     }
 

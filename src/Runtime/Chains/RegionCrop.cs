@@ -15,7 +15,7 @@ internal sealed record RgbPixels(int Width, int Height, byte[] Data)
 /// <summary>
 /// Crops a region (four corners) out of the source image at source resolution, straight into a model's input tensor:
 /// one perspective warp from the quadrilateral to the model's height (PaddleOCR's <c>get_rotate_crop_image</c> followed by
-/// <c>resize_norm_img</c>, without resampling twice), bilinear, edges replicated, BGR, <c>(v / 255 − 0.5) / 0.5</c>,
+/// <c>resize_norm_img</c>, without resampling twice), bilinear, edges replicated, BGR, <c>(v / 255 − mean) / std</c>,
 /// padded on the right with zeros to the model's width as PaddleOCR pads.
 /// </summary>
 internal static class RegionCrop
@@ -24,7 +24,7 @@ internal static class RegionCrop
     /// The corners in the order that reads the crop upright: a region at least 1.5× taller than wide is turned a quarter
     /// (PaddleOCR's <c>np.rot90</c>), and <paramref name="upsideDown"/> turns it half (the orientation classifier's 180).
     /// </summary>
-    public static PointF2[] Oriented(PointF2[] corners, bool upsideDown)
+    public static TextPoint[] Oriented(TextPoint[] corners, bool upsideDown)
     {
         var region = new TextRegion(corners, 0);
         var (w, h) = region.Size;
@@ -34,7 +34,7 @@ internal static class RegionCrop
     }
 
     /// <summary>The width a region takes at <paramref name="height"/>: its aspect ratio kept, at most <paramref name="maxWidth"/>.</summary>
-    public static int ScaledWidth(PointF2[] corners, int height, int maxWidth)
+    public static int ScaledWidth(TextPoint[] corners, int height, int maxWidth)
     {
         var (w, h) = new TextRegion(corners, 0).Size;
         var ratio = MathF.Floor(w) / MathF.Max(1, MathF.Floor(h));
@@ -45,7 +45,7 @@ internal static class RegionCrop
     /// Writes the region as a [3, <paramref name="height"/>, <paramref name="tensorWidth"/>] float tensor (CHW): the
     /// quadrilateral warped to <paramref name="width"/> × <paramref name="height"/>, the rest zeros.
     /// </summary>
-    public static float[] ToTensor(RgbPixels source, PointF2[] corners, int width, int height, int tensorWidth)
+    public static float[] ToTensor(RgbPixels source, TextPoint[] corners, int width, int height, int tensorWidth, float mean = 0.5f, float std = 0.5f)
     {
         var tensor = new float[3 * height * tensorWidth];
         var h = Homography.FromRectangle(width, height, corners);
@@ -67,7 +67,7 @@ internal static class RegionCrop
                     float p00 = src[(y0 * sw + x0) * 3 + c], p01 = src[(y0 * sw + x1) * 3 + c], p10 = src[(y1 * sw + x0) * 3 + c], p11 = src[(y1 * sw + x1) * 3 + c];
                     var value = (p00 * (1 - fx) + p01 * fx) * (1 - fy) + (p10 * (1 - fx) + p11 * fx) * fy;
                     // BGR planes: PaddleOCR's models were trained on OpenCV's channel order.
-                    tensor[(2 - c) * plane + o] = value / 127.5f - 1f;
+                    tensor[(2 - c) * plane + o] = (value / 255f - mean) / std;
                 }
             }
         return tensor;
@@ -84,7 +84,7 @@ internal readonly record struct Homography(double A, double B, double C, double 
     }
 
     /// <summary>The map taking the rectangle (0,0) (w,0) (w,h) (0,h) to the four corners, in that order.</summary>
-    public static Homography FromRectangle(int width, int height, PointF2[] corners)
+    public static Homography FromRectangle(int width, int height, TextPoint[] corners)
     {
         (double, double)[] from = [(0, 0), (width, 0), (width, height), (0, height)];
         var m = new double[8, 9];

@@ -1,20 +1,20 @@
 namespace ImageFlowIO.Chains;
 
 /// <summary>A point in source-image pixels (x right, y down).</summary>
-internal readonly record struct PointF2(float X, float Y);
+public readonly record struct TextPoint(float X, float Y);
 
 /// <summary>
 /// A region of the source image: four corners, clockwise from the top-left of the text as it reads (so a crop warped
 /// from them is upright), in source-image pixels, and the finder's score for it.
 /// </summary>
-internal sealed record TextRegion(PointF2[] Corners, float Score)
+internal sealed record TextRegion(TextPoint[] Corners, float Score)
 {
     /// <summary>Width (top edge) and height (left edge) of the quadrilateral, the longer of the opposite edges each.</summary>
     public (float Width, float Height) Size => (
         MathF.Max(Distance(Corners[0], Corners[1]), Distance(Corners[2], Corners[3])),
         MathF.Max(Distance(Corners[0], Corners[3]), Distance(Corners[1], Corners[2])));
 
-    internal static float Distance(PointF2 a, PointF2 b) => MathF.Sqrt((a.X - b.X) * (a.X - b.X) + (a.Y - b.Y) * (a.Y - b.Y));
+    internal static float Distance(TextPoint a, TextPoint b) => MathF.Sqrt((a.X - b.X) * (a.X - b.X) + (a.Y - b.Y) * (a.Y - b.Y));
 }
 
 /// <summary>The DB text detector's post-processing settings (PaddleOCR's names and defaults).</summary>
@@ -34,7 +34,7 @@ internal static class TextRegionFinder
     /// <paramref name="toSource"/> maps a map point to source pixels (the preprocessing's resize undone); applied
     /// before sorting so the order is the source image's.
     /// </summary>
-    public static List<TextRegion> Find(ReadOnlySpan<float> map, int width, int height, DbTextSettings settings, Func<PointF2, PointF2>? toSource = null, float sourceWidth = float.MaxValue, float sourceHeight = float.MaxValue)
+    public static List<TextRegion> Find(ReadOnlySpan<float> map, int width, int height, DbTextSettings settings, Func<TextPoint, TextPoint>? toSource = null, float sourceWidth = float.MaxValue, float sourceHeight = float.MaxValue)
     {
         if (map.Length < (long)width * height) throw new ArgumentException("the map is smaller than its size", nameof(map));
         var labels = new int[width * height];
@@ -71,11 +71,11 @@ internal static class TextRegionFinder
                     }
                 }
             }
-            var points = new List<PointF2>(rowMin.Count * 2);
+            var points = new List<TextPoint>(rowMin.Count * 2);
             foreach (var (y, (min, max)) in rowMin)
             {
-                points.Add(new PointF2(min, y));
-                if (max != min) points.Add(new PointF2(max, y));
+                points.Add(new TextPoint(min, y));
+                if (max != min) points.Add(new TextPoint(max, y));
             }
             var box = MinAreaRect(ConvexHull(points));
             if (MinSide(box) < settings.MinSize) continue;
@@ -87,7 +87,7 @@ internal static class TextRegionFinder
             for (var i = 0; i < 4; i++)
             {
                 var s = toSource is null ? corners[i] : toSource(corners[i]);
-                corners[i] = new PointF2(Math.Clamp(MathF.Round(s.X), 0, sourceWidth), Math.Clamp(MathF.Round(s.Y), 0, sourceHeight));
+                corners[i] = new TextPoint(Math.Clamp(MathF.Round(s.X), 0, sourceWidth), Math.Clamp(MathF.Round(s.Y), 0, sourceHeight));
             }
             regions.Add(new TextRegion(corners, score));
         }
@@ -109,11 +109,11 @@ internal static class TextRegionFinder
     }
 
     /// <summary>Andrew's monotone chain; the hull counter-clockwise in image axes, without repeated points.</summary>
-    internal static List<PointF2> ConvexHull(List<PointF2> points)
+    internal static List<TextPoint> ConvexHull(List<TextPoint> points)
     {
         points.Sort((a, b) => a.X != b.X ? a.X.CompareTo(b.X) : a.Y.CompareTo(b.Y));
         if (points.Count < 3) return [.. points];
-        var hull = new PointF2[points.Count * 2];
+        var hull = new TextPoint[points.Count * 2];
         var k = 0;
         for (var i = 0; i < points.Count; i++)
         {
@@ -128,12 +128,12 @@ internal static class TextRegionFinder
         return [.. hull.AsSpan(0, k - 1)];
     }
 
-    private static float Cross(PointF2 o, PointF2 a, PointF2 b) => (a.X - o.X) * (b.Y - o.Y) - (a.Y - o.Y) * (b.X - o.X);
+    private static float Cross(TextPoint o, TextPoint a, TextPoint b) => (a.X - o.X) * (b.Y - o.Y) - (a.Y - o.Y) * (b.X - o.X);
 
     /// <summary>A rotated rectangle: centre, the unit direction of its first side, and its side lengths.</summary>
     internal readonly record struct RotatedRect(float CenterX, float CenterY, float UX, float UY, float Width, float Height)
     {
-        public PointF2[] Corners()
+        public TextPoint[] Corners()
         {
             float hx = UX * Width / 2, hy = UY * Width / 2, vx = -UY * Height / 2, vy = UX * Height / 2;
             return [new(CenterX - hx - vx, CenterY - hy - vy), new(CenterX + hx - vx, CenterY + hy - vy), new(CenterX + hx + vx, CenterY + hy + vy), new(CenterX - hx + vx, CenterY - hy + vy)];
@@ -141,7 +141,7 @@ internal static class TextRegionFinder
     }
 
     /// <summary>Rotating calipers over the hull's edges: the rectangle of least area with a side on one of them.</summary>
-    internal static RotatedRect MinAreaRect(List<PointF2> hull)
+    internal static RotatedRect MinAreaRect(List<TextPoint> hull)
     {
         if (hull.Count == 0) return default;
         if (hull.Count == 1) return new RotatedRect(hull[0].X, hull[0].Y, 1, 0, 0, 0);
@@ -202,12 +202,12 @@ internal static class TextRegionFinder
     }
 
     /// <summary>A point inside a convex quadrilateral or on its edge (half a pixel of slack, as a filled polygon's rasterisation includes its border).</summary>
-    private static bool Inside(PointF2[] quad, float x, float y)
+    private static bool Inside(TextPoint[] quad, float x, float y)
     {
         var sign = 0;
         for (var i = 0; i < 4; i++)
         {
-            PointF2 a = quad[i], b = quad[(i + 1) % 4];
+            TextPoint a = quad[i], b = quad[(i + 1) % 4];
             float ex = b.X - a.X, ey = b.Y - a.Y, len = MathF.Sqrt(ex * ex + ey * ey);
             if (len == 0) continue;
             var cross = (ex * (y - a.Y) - ey * (x - a.X)) / len;
@@ -223,7 +223,7 @@ internal static class TextRegionFinder
     /// PaddleOCR's <c>get_mini_boxes</c> order: the two leftmost corners give top-left and bottom-left (by y), the other
     /// two top-right and bottom-right; so corners run top-left, top-right, bottom-right, bottom-left.
     /// </summary>
-    internal static PointF2[] OrderCorners(RotatedRect r)
+    internal static TextPoint[] OrderCorners(RotatedRect r)
     {
         var c = r.Corners();
         Array.Sort(c, (a, b) => a.X.CompareTo(b.X));

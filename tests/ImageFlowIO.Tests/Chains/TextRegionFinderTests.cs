@@ -22,7 +22,7 @@ public class TextRegionFinderTests
         map[6 * 40 + 10] = 0.6f;
         var regions = TextRegionFinder.Find(map, 40, 20, NoUnclip);
         var r = Assert.Single(regions);
-        Assert.Equal([new PointF2(5, 4), new PointF2(24, 4), new PointF2(24, 9), new PointF2(5, 9)], r.Corners);
+        Assert.Equal([new TextPoint(5, 4), new TextPoint(24, 4), new TextPoint(24, 9), new TextPoint(5, 9)], r.Corners);
         Assert.Equal((0.9f * 119 + 0.6f) / 120, r.Score, 4);
     }
 
@@ -33,7 +33,7 @@ public class TextRegionFinderTests
         Fill(map, 60, 10, 10, 40, 16, 1f); // centres span 30 x 6: distance = 180 * 1.5 / 72 = 3.75
         var r = Assert.Single(TextRegionFinder.Find(map, 60, 30, new DbTextSettings(UnclipRatio: 1.5f)));
         // Rounded to whole source pixels as PaddleOCR rounds: 10 - 3.75 = 6.25 -> 6, 40 + 3.75 = 43.75 -> 44.
-        Assert.Equal([new PointF2(6, 6), new PointF2(44, 6), new PointF2(44, 20), new PointF2(6, 20)], r.Corners);
+        Assert.Equal([new TextPoint(6, 6), new TextPoint(44, 6), new TextPoint(44, 20), new TextPoint(6, 20)], r.Corners);
     }
 
     [Fact]
@@ -95,7 +95,7 @@ public class TextRegionFinderTests
         var map = Map(40, 20);
         Fill(map, 40, 0, 0, 19, 5, 1f);
         // The map is a half-size view of an 80 x 40 source.
-        var r = Assert.Single(TextRegionFinder.Find(map, 40, 20, new DbTextSettings(UnclipRatio: 1.5f), p => new PointF2(p.X * 2, p.Y * 2), 80, 40));
+        var r = Assert.Single(TextRegionFinder.Find(map, 40, 20, new DbTextSettings(UnclipRatio: 1.5f), p => new TextPoint(p.X * 2, p.Y * 2), 80, 40));
         Assert.All(r.Corners, c => Assert.True(c.X >= 0 && c.Y >= 0 && c.X <= 80 && c.Y <= 40));
         Assert.Equal(0, r.Corners[0].X);
         Assert.Equal(44, r.Corners[1].X); // (19 + 2.97) * 2 = 43.9 -> 44
@@ -183,7 +183,7 @@ public class RegionCropTests
     [Fact]
     public void An_axis_aligned_crop_at_source_resolution_copies_the_pixels_in_bgr_and_pads_with_zeros()
     {
-        PointF2[] corners = [new(4, 2), new(12, 2), new(12, 6), new(4, 6)];
+        TextPoint[] corners = [new(4, 2), new(12, 2), new(12, 6), new(4, 6)];
         var t = RegionCrop.ToTensor(Gradient(), corners, 8, 4, 10);
         const int plane = 4 * 10;
         for (var v = 0; v < 4; v++)
@@ -200,9 +200,9 @@ public class RegionCropTests
     [Fact]
     public void Upside_down_turns_the_corners_half_and_the_crop_reads_from_the_far_corner()
     {
-        PointF2[] corners = [new(4, 2), new(12, 2), new(12, 6), new(4, 6)];
+        TextPoint[] corners = [new(4, 2), new(12, 2), new(12, 6), new(4, 6)];
         var turned = RegionCrop.Oriented(corners, upsideDown: true);
-        Assert.Equal([new PointF2(12, 6), new PointF2(4, 6), new PointF2(4, 2), new PointF2(12, 2)], turned);
+        Assert.Equal([new TextPoint(12, 6), new TextPoint(4, 6), new TextPoint(4, 2), new TextPoint(12, 2)], turned);
         var t = RegionCrop.ToTensor(Gradient(), turned, 8, 4, 8);
         Assert.Equal(Pixel(120), t[2 * 32 + 0], 3); // top-left of the turned crop is source x 12
         Assert.Equal(Pixel(60), t[1 * 32 + 0], 3);  // ... at source y 6
@@ -211,9 +211,9 @@ public class RegionCropTests
     [Fact]
     public void A_tall_region_is_read_turned_a_quarter()
     {
-        PointF2[] tall = [new(2, 0), new(6, 0), new(6, 9), new(2, 9)];
-        Assert.Equal([new PointF2(6, 0), new PointF2(6, 9), new PointF2(2, 9), new PointF2(2, 0)], RegionCrop.Oriented(tall, upsideDown: false));
-        PointF2[] wide = [new(2, 0), new(12, 0), new(12, 4), new(2, 4)];
+        TextPoint[] tall = [new(2, 0), new(6, 0), new(6, 9), new(2, 9)];
+        Assert.Equal([new TextPoint(6, 0), new TextPoint(6, 9), new TextPoint(2, 9), new TextPoint(2, 0)], RegionCrop.Oriented(tall, upsideDown: false));
+        TextPoint[] wide = [new(2, 0), new(12, 0), new(12, 4), new(2, 4)];
         Assert.Equal(wide, RegionCrop.Oriented(wide, upsideDown: false));
     }
 
@@ -221,7 +221,7 @@ public class RegionCropTests
     public void A_rotated_quadrilateral_is_warped_upright()
     {
         // A 45 degree square region in a source whose red channel is 10·x: along the crop's top edge x grows.
-        PointF2[] diamond = [new(4, 5), new(8, 1), new(12, 5), new(8, 9)];
+        TextPoint[] diamond = [new(4, 5), new(8, 1), new(12, 5), new(8, 9)];
         var t = RegionCrop.ToTensor(Gradient(), diamond, 4, 4, 4);
         var r = t.AsSpan(2 * 16, 16).ToArray();
         Assert.Equal(Pixel(40), r[0], 3);
@@ -232,7 +232,7 @@ public class RegionCropTests
     [Fact]
     public void The_width_follows_the_aspect_ratio_at_the_models_height_up_to_its_limit()
     {
-        PointF2[] corners = [new(0, 0), new(100, 0), new(100, 20), new(0, 20)];
+        TextPoint[] corners = [new(0, 0), new(100, 0), new(100, 20), new(0, 20)];
         Assert.Equal(240, RegionCrop.ScaledWidth(corners, 48, 1000));
         Assert.Equal(192, RegionCrop.ScaledWidth(corners, 48, 192));
     }
