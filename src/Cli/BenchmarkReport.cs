@@ -65,7 +65,7 @@ internal sealed record ScalabilityPoint(int Workers, int Images, double ElapsedM
 /// <summary>Process memory while one pass over the images runs at the CLI's default concurrency (sampled every few milliseconds).</summary>
 internal sealed record MemoryUse(int Images, int Workers, long BaselineWorkingSetBytes, long PeakWorkingSetBytes, long PeakManagedBytes, long AllocatedBytesPerImage);
 
-/// <summary>Indented camelCase JSON for reports (the error lines use <see cref="CliJsonContext"/>, one object per line).</summary>
+/// <summary>Indented camelCase JSON for reports (the error document is written by <see cref="CliErrorReport"/>).</summary>
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(BenchmarkReport))]
 internal sealed partial class BenchmarkJsonContext : JsonSerializerContext;

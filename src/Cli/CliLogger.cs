@@ -12,11 +12,14 @@ internal sealed class CliLoggerProvider : ILoggerProvider
     private readonly TextWriter _console;
     private readonly StreamWriter? _file;
     private Action<string>? _live;
+    private readonly Action<string?, string>? _jsonWarnings;
 
     /// <summary>Opens the log file (creating its folder) now, so a bad path fails before any work; throws IOException or UnauthorizedAccessException.</summary>
-    public CliLoggerProvider(LogLevel minimum, TextWriter console, string? logFile)
+    /// <remarks>With <c>jsonWarnings</c> (<c>--errors json</c>) warnings and errors go to it (code, message) instead of the console, and other console lines are dropped.</remarks>
+    public CliLoggerProvider(LogLevel minimum, TextWriter console, string? logFile, Action<string?, string>? jsonWarnings = null)
     {
         Minimum = minimum;
+        _jsonWarnings = jsonWarnings;
         _console = console;
         _file = logFile is null ? null : OpenLog(logFile);
     }
@@ -43,7 +46,7 @@ internal sealed class CliLoggerProvider : ILoggerProvider
 
     public ILogger CreateLogger(string categoryName) => new Logger(this);
 
-    private void Write(LogLevel level, string message)
+    private void Write(LogLevel level, string? code, string message)
     {
         var label = level switch
         {
@@ -52,11 +55,15 @@ internal sealed class CliLoggerProvider : ILoggerProvider
             LogLevel.Warning => "warn",
             _ => "error",
         };
-        var line = $"{label}: {message}";
+        var line = $"{label}: {(code is null ? "" : code + ": ")}{message}";
+        if (_jsonWarnings is { } json && level >= LogLevel.Warning) json(code, message);
         lock (_gate)
         {
-            if (_live is { } live) live(line);
-            else _console.WriteLine(line);
+            if (_jsonWarnings is null)
+            {
+                if (_live is { } live) live(line);
+                else _console.WriteLine(line);
+            }
             _file?.WriteLine($"{DateTime.UtcNow:O} {line}");
         }
     }
@@ -71,8 +78,8 @@ internal sealed class CliLoggerProvider : ILoggerProvider
         {
             if (!IsEnabled(logLevel)) return;
             // A coded event (IFIO####) shows its code first, as compilers do.
-            var code = eventId.Name is { } name && name.StartsWith("IFIO", StringComparison.Ordinal) ? name + ": " : "";
-            owner.Write(logLevel, code + formatter(state, exception));
+            var code = eventId.Name is { } name && name.StartsWith("IFIO", StringComparison.Ordinal) ? name : null;
+            owner.Write(logLevel, code, formatter(state, exception));
         }
     }
 }

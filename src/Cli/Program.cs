@@ -26,7 +26,8 @@ namespace ImageFlowIO.Cli
             }
         }
 
-        public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+        /// <summary>Runs one command line; <c>environment</c> is where <c>--shard auto</c> reads the CI's variables (null: this process's; tests pass their own).</summary>
+        public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Func<string, string?>? environment = null)
         {
             var config = new Option<string?>("--config", "-c") { Description = "Config file (default: imageflow.json, then config.json in the current folder)" };
             var input = new Option<string?>("--input", "-i") { Description = "Image file or folder; overrides input.source" };
@@ -58,7 +59,7 @@ namespace ImageFlowIO.Cli
             var version = new Option<bool>("--version", "-V") { Description = "Print the version and exit" };
             var remoteCache = new Option<string?>("--remote-cache") { Description = "Shared HTTP cache URL (bazel-remote, nginx WebDAV); overrides execution.cache.remote.url and IMAGEFLOWIO_REMOTE_CACHE" };
             var remoteCacheReadOnly = new Option<bool>("--remote-cache-read-only") { Description = "Only read from the remote cache (pull requests, developer machines)" };
-            var shard = new Option<string?>("--shard") { Description = "Process only shard k of n of the inputs (k/n, by a stable hash of each input's relative path)" };
+            var shard = new Option<string?>("--shard") { HelpName = "k/n|auto", Description = "Process only shard k of n of the inputs (k/n, by a stable hash of each input's relative path); auto: k/n from the CI's variables (GitLab, Azure Pipelines, CircleCI, Buildkite, Kubernetes Indexed Jobs with IMAGEFLOWIO_SHARD_COUNT)" };
 
             var root = new Command(CommandName, "imageflowio: preprocess images, run an ONNX model, postprocess and save, driven by one JSON config.")
             {
@@ -68,6 +69,8 @@ namespace ImageFlowIO.Cli
             root.Subcommands.Add(CacheCommands.Create(stdout, stderr));
             root.Subcommands.Add(BenchmarkCommand.Create(stdout, stderr));
 
+            // Known before parsing, so even a parse error comes back as the one JSON document a script expects.
+            var report = new CliErrorReport(stderr, WantsJsonErrors(args));
             root.SetAction(async (parse, ct) =>
             {
                 if (parse.GetValue(version))
@@ -78,7 +81,7 @@ namespace ImageFlowIO.Cli
                 var level = parse.GetValue(logLevel);
                 if (parse.GetValue(verbose))
                 {
-                    if (level is not null and not "debug") return UsageError(stderr, $"--verbose means --log-level debug; it cannot be combined with --log-level {level}");
+                    if (level is not null and not "debug") return report.Finish(report.Usage($"--verbose means --log-level debug; it cannot be combined with --log-level {level}"));
                     level = "debug";
                 }
                 var errorFormat = parse.GetValue(errors);
@@ -87,7 +90,7 @@ namespace ImageFlowIO.Cli
                     if (errorFormat is "pretty") return UsageError(stderr, "--json-errors means --errors json; it cannot be combined with --errors pretty");
                     errorFormat = "json";
                 }
-                var run = new RunCommand(stdout, stderr)
+                var run = new RunCommand(stdout, stderr, report)
                 {
                     ConfigPath = parse.GetValue(config),
                     InputPath = parse.GetValue(input),
@@ -99,7 +102,6 @@ namespace ImageFlowIO.Cli
                     Concurrency = parse.GetValue(concurrency),
                     LogLevel = level,
                     LogFile = parse.GetValue(logFile),
-                    JsonErrors = errorFormat == "json",
                     Visualization = parse.GetValue(viz) is { } type ? ParseVisualizationType(type) : null,
                     VisualizationAlpha = parse.GetValue(vizAlpha),
                     VisualizationOut = parse.GetValue(vizOut),
@@ -110,13 +112,19 @@ namespace ImageFlowIO.Cli
                     RemoteCache = parse.GetValue(remoteCache),
                     RemoteCacheReadOnly = parse.GetValue(remoteCacheReadOnly),
                     Shard = parse.GetValue(shard),
+                    Environment = environment,
                 };
-                return await run.ExecuteAsync(ct).ConfigureAwait(false);
+                return report.Finish(await run.ExecuteAsync(ct).ConfigureAwait(false));
             });
 
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {
+                if (report.Json)
+                {
+                    foreach (var e in parsed.Errors) report.Usage(e.Message);
+                    return report.Finish(ExitCodes.UsageOrConfig);
+                }
                 foreach (var e in parsed.Errors) stderr.WriteLine($"error: {e.Message}");
                 stderr.WriteLine($"Run '{CommandName} --help' for the list of options.");
                 return ExitCodes.UsageOrConfig;
@@ -129,13 +137,14 @@ namespace ImageFlowIO.Cli
             catch (OperationCanceledException)
             {
                 // Ctrl+C: what was written stays valid (outputs and cache entries are written atomically).
-                stderr.WriteLine("imageflowio: cancelled");
-                return ExitCodes.Cancelled;
+                return report.Finish(report.Cancelled());
             }
             catch (Exception ex)
             {
-                stderr.WriteLine($"error {ErrorCodes.Internal}: unexpected failure ({ex.GetType().Name}: {ex.Message}); please report it with the config and command line");
-                return ExitCodes.For(new ImageFlowException(ErrorFamily.Internal, ErrorCodes.Internal, null, ex.Message));
+                var failure = new ImageFlowException(ErrorFamily.Internal, ErrorCodes.Internal, null,
+                    $"unexpected failure ({ex.GetType().Name}: {ex.Message}); please report it with the config and command line");
+                report.Error(failure);
+                return report.Finish(ExitCodes.For(failure));
             }
         }
 
@@ -143,6 +152,16 @@ namespace ImageFlowIO.Cli
         internal static readonly string[] VisualizationTypes = ["sideBySide", "overlay", "heatmap", "difference"];
 
         internal static VisualizationType ParseVisualizationType(string name) => Enum.Parse<VisualizationType>(name, ignoreCase: true);
+
+        /// <summary>True when the command line asks for <c>--errors json</c> (or <c>--json-errors</c>) of the root command, read from the raw arguments.</summary>
+        internal static bool WantsJsonErrors(string[] args)
+        {
+            if (args.Length > 0 && args[0] is "cache" or "benchmark") return false;
+            for (var i = 0; i < args.Length; i++)
+                if (args[i] is "--json-errors" or "--errors=json" or "--errors:json" || (args[i] == "--errors" && i + 1 < args.Length && args[i + 1] == "json"))
+                    return true;
+            return false;
+        }
 
         internal static int UsageError(TextWriter stderr, string message)
         {

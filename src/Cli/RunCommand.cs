@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using ImageFlowIO.Config;
 using ImageFlowIO.Imaging;
 using ImageFlowIO.Output;
@@ -8,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace ImageFlowIO.Cli;
 
 /// <summary>The root command: run a config over a file or folder (or only validate it, or list what would run).</summary>
-internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
+internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorReport errors)
 {
     public string? ConfigPath { get; init; }
     public string? InputPath { get; init; }
@@ -20,7 +19,7 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
     public int? Concurrency { get; init; }
     public string? LogLevel { get; init; }
     public string? LogFile { get; init; }
-    public bool JsonErrors { get; init; }
+    private bool JsonErrors => errors.Json;
     /// <summary>--viz: turns the config's visualization on with this type.</summary>
     public VisualizationType? Visualization { get; init; }
     public double? VisualizationAlpha { get; init; }
@@ -32,6 +31,8 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
     public string? RemoteCache { get; init; }
     public bool RemoteCacheReadOnly { get; init; }
     public string? Shard { get; init; }
+    /// <summary>Where <c>--shard auto</c> reads the CI's variables (null: this process's environment).</summary>
+    public Func<string, string?>? Environment { get; init; }
 
     public async Task<int> ExecuteAsync(CancellationToken ct)
     {
@@ -53,17 +54,17 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
         foreach (var d in parsed.Diagnostics) ReportDiagnostic(d);
         if (parsed.Config is not { } cfg) return ExitCodes.UsageOrConfig;
 
-        if (Concurrency is < 1) return ImageFlowCli.UsageError(stderr, "--concurrency must be at least 1");
+        if (Concurrency is < 1) return errors.Usage("--concurrency must be at least 1");
         int? intraOp = null;
         if (Threads is { } t && t != "auto")
         {
-            if (!int.TryParse(t, out var n) || n < 1) return ImageFlowCli.UsageError(stderr, "--threads must be a positive number or auto");
+            if (!int.TryParse(t, out var n) || n < 1) return errors.Usage("--threads must be a positive number or auto");
             intraOp = n;
         }
-        else if (Threads == "auto") intraOp = Environment.ProcessorCount;
+        else if (Threads == "auto") intraOp = System.Environment.ProcessorCount;
 
         if ((VisualizationAlpha is not null || VisualizationOut is not null) && Visualization is null && !cfg.Visualization.Apply)
-            return ImageFlowCli.UsageError(stderr, "--viz-alpha and --viz-out change a visualisation, but none is on: add --viz <type> or set visualization.apply in the config");
+            return errors.Usage("--viz-alpha and --viz-out change a visualisation, but none is on: add --viz <type> or set visualization.apply in the config");
         cfg = WithVisualizationOverrides(cfg);
 
         var level = CliLogLevel.Parse(LogLevel ?? cfg.Logging.Level.ToString().ToLowerInvariant());
@@ -71,7 +72,8 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
         var writesNothing = ValidateOnly || DryRun;
         var logFile = LogFile ?? (cfg.Logging.SaveLogs && !writesNothing ? cfg.ResolvePath(cfg.Logging.LogPath ?? "imageflowio.log") : null);
         CliLoggerProvider logProvider;
-        try { logProvider = new CliLoggerProvider(level, stderr, logFile); }
+        // In JSON mode stderr carries only the one document: logged warnings join it, other console lines are dropped (a --log-file keeps them).
+        try { logProvider = new CliLoggerProvider(level, stderr, logFile, JsonErrors ? errors.Warning : null); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             ReportError(new OutputException(ErrorCodes.OutputNotWritable, logFile!, $"the log file cannot be written ({ex.Message}); fix --log-file or logging.logPath"));
@@ -86,7 +88,7 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
 
         if (ValidateOnly) return Validate(cfg, inputPath);
 
-        if (inputPath is null) return ImageFlowCli.UsageError(stderr, "no input: pass --input <file|folder> or set input.source in the config");
+        if (inputPath is null) return errors.Usage("no input: pass --input <file|folder> or set input.source in the config");
         var isFolder = Directory.Exists(inputPath);
         if (!isFolder && !File.Exists(inputPath))
         {
@@ -96,7 +98,9 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
         var inputs = isFolder ? InputFiles(inputPath) : [new InputItem(inputPath)];
         if (Shard is not null)
         {
-            if (!InputShard.TryParse(Shard, out var part, out var shardProblem)) return ImageFlowCli.UsageError(stderr, $"--shard: {shardProblem}");
+            if (!InputShard.TryResolve(Shard, Environment ?? System.Environment.GetEnvironmentVariable, out var part, out var shardSource, out var shardProblem))
+                return errors.Usage($"--shard: {shardProblem}");
+            logger.LogInformation("{Shard}", shardSource);
             inputs = [.. part.Select(inputs, i => i.Path, isFolder ? inputPath : Path.GetDirectoryName(inputPath)!)];
         }
 
@@ -108,7 +112,7 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
             // A dry run opens no cache: a disk cache would create its folder (and remember the model's signature there).
             CacheMode = DryRun ? CacheMode.None : Cache is null ? null : Enum.Parse<CacheMode>(Cache, ignoreCase: true),
             CacheDirectory = CacheDir is null ? null : Path.GetFullPath(CacheDir),
-            MaxParallelism = PipelineOptions.WorkersFor(Concurrency ?? Environment.ProcessorCount, inputs.Count),
+            MaxParallelism = PipelineOptions.WorkersFor(Concurrency ?? System.Environment.ProcessorCount, inputs.Count),
             IntraOpThreads = intraOp,
             KeepOutputTensors = false,
             RemoteCache = RemoteCache,
@@ -138,7 +142,7 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
             }
 
             var sw = Stopwatch.StartNew();
-            var showProgress = isFolder && (Progress ?? ProgressReporter.DefaultEnabled(stderr));
+            var showProgress = isFolder && !JsonErrors && (Progress ?? ProgressReporter.DefaultEnabled(stderr));
             BatchResult batch;
             try
             {
@@ -196,7 +200,7 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
         var modelPath = cfg.ResolvePath(cfg.Model.Path);
         var exit = ExitCodes.Ok;
         if (!File.Exists(modelPath))
-            stderr.WriteLine($"{modelPath}: warning {ErrorCodes.ModelNotFound}: the model file does not exist yet (a real run with backend onnx needs it)");
+            Warn(ErrorCodes.ModelNotFound, modelPath, "the model file does not exist yet (a real run with backend onnx needs it)");
         else if ((Backend ?? cfg.Execution.Backend.ToString().ToLowerInvariant()) != "noop")
         {
             // Cache off: a disk cache would create its folder and remember the model's signature in it.
@@ -204,24 +208,19 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr)
             catch (ImageFlowException ex) { ReportError(ex); exit = ExitCodes.For(ex); }
         }
         if (inputPath is not null && !File.Exists(inputPath) && !Directory.Exists(inputPath))
-            stderr.WriteLine($"{inputPath}: warning {ErrorCodes.ImageNotFound}: the input does not exist yet");
+            Warn(ErrorCodes.ImageNotFound, inputPath, "the input does not exist yet");
         if (exit == ExitCodes.Ok) stdout.WriteLine($"{cfg.ConfigPath}: config is valid");
         return exit;
     }
 
-    private void ReportDiagnostic(ConfigDiagnostic d)
-    {
-        if (JsonErrors)
-            stderr.WriteLine(JsonSerializer.Serialize(new JsonDiagnostic(d.IsError ? "error" : "warning", d.Code, d.FilePath, d.Line > 0 ? d.Line : null, d.Line > 0 ? d.Column : null, d.Message), CliJsonContext.Default.JsonDiagnostic));
-        else stderr.WriteLine(d.ToString());
-    }
+    private void ReportDiagnostic(ConfigDiagnostic d) => errors.Diagnostic(d);
 
-    private void ReportError(ImageFlowException ex)
+    private void ReportError(ImageFlowException ex) => errors.Error(ex);
+
+    private void Warn(string code, string file, string message)
     {
-        if (ex is ConfigException ce) { foreach (var d in ce.Diagnostics) ReportDiagnostic(d); return; }
-        if (JsonErrors)
-            stderr.WriteLine(JsonSerializer.Serialize(new JsonDiagnostic("error", ex.Code, ex.FilePath, null, null, ex.Message), CliJsonContext.Default.JsonDiagnostic));
-        else stderr.WriteLine(ex.ToString());
+        if (JsonErrors) errors.Warning(code, $"{file}: {message}");
+        else stderr.WriteLine($"{file}: warning {code}: {message}");
     }
 }
 

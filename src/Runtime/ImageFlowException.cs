@@ -41,6 +41,8 @@ public static class ErrorCodes
     public const string BuildTaskFailed = "IFIO5002";
     public const string BuildFileOutsideProject = "IFIO5003";
     public const string BuildBadShard = "IFIO5004";
+    /// <summary>The CLI's command line is invalid (a flag's value, flags that contradict each other, <c>--shard auto</c> with inconsistent CI variables).</summary>
+    public const string CommandLineInvalid = "IFIO5005";
 
     // IFIO7### quality gates (chain.checks): what the models found, reported at the asset
     public const string CheckLabel = "IFIO7001";

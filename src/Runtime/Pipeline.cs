@@ -123,7 +123,7 @@ public sealed class Pipeline : IDisposable
     /// <summary>With a disk cache, models' signatures are remembered there so a fully cached run never loads ONNX Runtime.</summary>
     private static string? SignatureFolder(PipelineConfig config, PipelineOptions options) =>
         options.Cache is null && (options.CacheMode ?? config.Execution.UseCaching) == CacheMode.Disk
-            ? Path.Combine(StageCacheFactory.ResolveCacheDirectory(config, options), "models") : null;
+            ? Path.Combine(StageCacheFactory.ResolveCacheDirectory(config, options), DiskCacheFolder.ModelsFolderName) : null;
 
     /// <summary>The labels file's lines (for top-k) and content digest (part of the output stage's key); null without labels.</summary>
     private static (string[] Lines, string Digest)? ReadLabels(PipelineConfig config)
@@ -147,7 +147,7 @@ public sealed class Pipeline : IDisposable
     {
         if (!Config.Output.Save.Apply && !Config.Output.SaveRaw.Apply) return;
         var folder = _outputs.DefaultFolder;
-        var probe = Path.Combine(folder, ".imageflowio-write-probe-" + Environment.ProcessId);
+        var probe = TempFileOwner.TempPath(Path.Combine(folder, "imageflowio-write-probe"));
         try
         {
             Directory.CreateDirectory(folder);
@@ -199,6 +199,7 @@ public sealed class Pipeline : IDisposable
         var sw = Stopwatch.StartNew();
         var results = new PipelineResult[inputs.Count];
         var collisions = FindCollisions(inputs);
+        _outputs.RemoveAbandonedTempFiles(inputs);
         var groupSize = ModelBatchSize;
         var groups = Enumerable.Range(0, (inputs.Count + groupSize - 1) / groupSize)
             .Select(g => Enumerable.Range(g * groupSize, Math.Min(groupSize, inputs.Count - g * groupSize)).ToArray()).ToList();

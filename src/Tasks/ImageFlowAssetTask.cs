@@ -110,11 +110,14 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         var assets = Assets;
         if (!string.IsNullOrWhiteSpace(Shard))
         {
-            if (!InputShard.TryParse(Shard, out var shard, out var shardProblem))
+            // auto: the CI's variables of the build that asked (forwarded to the build server), else this process's.
+            Func<string, string?> environment = ForwardedEnvironment is { } forwarded ? name => forwarded.GetValueOrDefault(name) : Environment.GetEnvironmentVariable;
+            if (!InputShard.TryResolve(Shard, environment, out var shard, out var shardSource, out var shardProblem))
             {
                 Log.LogError(Subcategory, ErrorCodes.BuildBadShard, null, BuildEngine?.ProjectFileOfTaskNode, 0, 0, 0, 0, "ImageFlowShard: {0}", shardProblem);
                 return false;
             }
+            Log.LogMessage(MessageImportance.High, "ImageFlowIO: {0}", shardSource);
             assets = [.. shard.Select(Assets, a => a.GetMetadata("FullPath"), ProjectDirectory)];
         }
 

@@ -264,6 +264,7 @@ internal static class BuildServerClient
     [
         ImageFlowIO.Caching.StageCacheFactory.EnvironmentVariable, ImageFlowIO.Caching.RemoteCacheSettings.UrlVariable,
         ImageFlowIO.Caching.RemoteCacheSettings.TokenVariable, ImageFlowIO.Caching.RemoteCacheSettings.KeyVariable,
+        .. ImageFlowIO.InputShard.AutoVariables, // ImageFlowShard=auto reads the requesting build's CI variables
     ];
 
     /// <summary>The metadata the task reads from an asset (the server's copy of an item refuses any other: a new read must be added here).</summary>

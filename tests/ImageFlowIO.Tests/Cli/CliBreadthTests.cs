@@ -42,12 +42,14 @@ public sealed class CliBreadthTests : IDisposable
     }
 
     [Fact]
-    public async Task Errors_json_writes_one_json_object_per_error()
+    public async Task Errors_json_writes_one_document_with_the_failed_input()
     {
-        var r = await CliRunner.RunAsync("--config", Config(), "--input", Folder(withBad: true), "--errors", "json", "--no-progress", "--log-level", "error");
+        var r = await CliRunner.RunAsync("--config", Config(), "--input", Folder(withBad: true), "--errors", "json", "--no-progress");
         Assert.Equal(1, r.ExitCode);
-        var errors = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        var e = Assert.Single(errors);
+        using var doc = JsonDocument.Parse(r.Stderr); // stderr is the one document: no log line around it
+        Assert.False(doc.RootElement.GetProperty("ok").GetBoolean());
+        Assert.Equal("input/failed", doc.RootElement.GetProperty("error").GetString());
+        var e = Assert.Single(doc.RootElement.GetProperty("errors").EnumerateArray());
         Assert.Equal("error", e.GetProperty("severity").GetString());
         Assert.StartsWith("IFIO2", e.GetProperty("code").GetString());
         Assert.EndsWith("random.png", e.GetProperty("file").GetString());

@@ -44,9 +44,10 @@ public class CliTests
         var config = dir.Write("imageflow.json", "{ \"model\": { \"path\": 3 } }");
         var run = await CliRunner.RunAsync("--config", config, "--errors", "json");
         Assert.Equal(2, run.ExitCode);
-        using var doc = System.Text.Json.JsonDocument.Parse(run.Stderr.Trim().Split('\n')[0]);
-        Assert.Equal("IFIO0003", doc.RootElement.GetProperty("code").GetString());
-        Assert.Equal(1, doc.RootElement.GetProperty("line").GetInt32());
+        using var doc = System.Text.Json.JsonDocument.Parse(run.Stderr);
+        var error = Assert.Single(doc.RootElement.GetProperty("errors").EnumerateArray());
+        Assert.Equal("IFIO0003", error.GetProperty("code").GetString());
+        Assert.Equal(1, error.GetProperty("line").GetInt32());
     }
 
     [Fact]

@@ -81,21 +81,32 @@ public sealed class OriginalFlagsTests : IDisposable
     }
 
     [Fact]
-    public async Task Json_errors_is_errors_json()
+    public async Task Json_errors_is_one_document_in_the_originals_shape_with_every_error_code()
     {
-        var config = _dir.Write("bad.json", "{\n  \"model\": { \"path\": 3 }\n}");
+        // Two config errors (a wrong type, an unknown property) and a warning (a JavaScript function that is not run).
+        var config = _dir.Write("bad.json", "{\n  \"model\": { \"path\": 3 },\n  \"ouptut\": {},\n  \"custom\": { \"preprocessingFn\": \"pre.js\" }\n}");
         var viaErrors = await CliRunner.RunAsync("--config", config, "--errors", "json");
         var viaFlag = await CliRunner.RunAsync("--config", config, "--json-errors");
         Assert.Equal(2, viaFlag.ExitCode);
         Assert.Equal(viaErrors.Stderr, viaFlag.Stderr);
-        using var doc = JsonDocument.Parse(viaFlag.Stderr.Trim().Split('\n')[0]);
-        var e = doc.RootElement;
-        Assert.Equal("error", e.GetProperty("severity").GetString());
-        Assert.Equal("IFIO0003", e.GetProperty("code").GetString());
-        Assert.Equal(config, e.GetProperty("file").GetString());
-        Assert.Equal(2, e.GetProperty("line").GetInt32());
-        Assert.Equal(22, e.GetProperty("column").GetInt32());
-        Assert.Contains("must be a string", e.GetProperty("message").GetString());
+        Assert.Equal("", viaFlag.Stdout);
+        using var doc = JsonDocument.Parse(viaFlag.Stderr); // the whole of stderr: ONE document, as the original prints it
+        var root = doc.RootElement;
+        Assert.False(root.GetProperty("ok").GetBoolean());
+        Assert.Equal("config/invalid", root.GetProperty("error").GetString());
+        var errors = root.GetProperty("errors").EnumerateArray().ToList();
+        Assert.Equal(["IFIO0003", "IFIO0002"], errors.Select(e => e.GetProperty("code").GetString()).Order().Reverse());
+        var type = errors.Single(e => e.GetProperty("code").GetString() == "IFIO0003");
+        Assert.Equal("type", type.GetProperty("keyword").GetString()); // the original's (Ajv's) field where ours maps
+        Assert.Equal("error", type.GetProperty("severity").GetString());
+        Assert.Equal(config, type.GetProperty("file").GetString());
+        Assert.Equal(2, type.GetProperty("line").GetInt32());
+        Assert.Equal(22, type.GetProperty("column").GetInt32());
+        Assert.Contains("must be a string", type.GetProperty("message").GetString());
+        var warning = Assert.Single(root.GetProperty("warnings").EnumerateArray());
+        Assert.Equal("IFIO0012", warning.GetProperty("code").GetString());
+        Assert.Equal("/custom/preprocessingFn", warning.GetProperty("instancePath").GetString());
+        Assert.Equal(2, root.GetProperty("exitCode").GetInt32());
     }
 
     [Fact]
@@ -103,9 +114,44 @@ public sealed class OriginalFlagsTests : IDisposable
     {
         var r = await CliRunner.RunAsync("--config", Config(), "--input", _dir.Combine("missing.png"), "--json-errors");
         Assert.Equal(2, r.ExitCode);
-        using var doc = JsonDocument.Parse(r.Stderr.Trim());
-        Assert.Equal("IFIO2006", doc.RootElement.GetProperty("code").GetString());
-        Assert.Equal(_dir.Combine("missing.png"), doc.RootElement.GetProperty("file").GetString());
+        using var doc = JsonDocument.Parse(r.Stderr);
+        Assert.False(doc.RootElement.GetProperty("ok").GetBoolean());
+        Assert.Equal("input/failed", doc.RootElement.GetProperty("error").GetString());
+        var e = Assert.Single(doc.RootElement.GetProperty("errors").EnumerateArray());
+        Assert.Equal("IFIO2006", e.GetProperty("code").GetString());
+        Assert.Equal(_dir.Combine("missing.png"), e.GetProperty("file").GetString());
+    }
+
+    [Fact]
+    public async Task Json_errors_reports_a_missing_model_and_usage_errors_in_the_same_shape()
+    {
+        var model = await CliRunner.RunAsync("--config", Config(), "--json-errors", "--backend", "onnx", "--input", _dir.Combine("in", "red.png"), "--output", _dir.Combine("o"),
+            "--no-progress", "--log-level", "debug", "--remote-cache", "ftp://nowhere");
+        Assert.Equal(0, model.ExitCode);
+        using (var ok = JsonDocument.Parse(model.Stderr)) // debug log lines are not on stderr; the remote URL's warning joins the document
+        {
+            Assert.True(ok.RootElement.GetProperty("ok").GetBoolean());
+            Assert.Empty(ok.RootElement.GetProperty("errors").EnumerateArray());
+            Assert.Equal("IFIO4002", Assert.Single(ok.RootElement.GetProperty("warnings").EnumerateArray()).GetProperty("code").GetString());
+        }
+        var noModel = await CliRunner.RunAsync("--config", _dir.Write("nomodel.json", """{ "model": { "path": "models/absent.onnx" }, "input": { "source": "in/red.png" }, "output": { "save": { "apply": true, "path": "out" } } }"""), "--json-errors", "--backend", "onnx");
+        Assert.Equal(3, noModel.ExitCode);
+        using (var doc = JsonDocument.Parse(noModel.Stderr))
+        {
+            Assert.Equal("model/invalid", doc.RootElement.GetProperty("error").GetString());
+            Assert.Equal("IFIO1001", Assert.Single(doc.RootElement.GetProperty("errors").EnumerateArray()).GetProperty("code").GetString());
+        }
+        var usage = await CliRunner.RunAsync("--config", Config(), "--json-errors", "--concurrency", "0");
+        Assert.Equal(2, usage.ExitCode);
+        using (var doc = JsonDocument.Parse(usage.Stderr))
+        {
+            Assert.Equal("usage/invalid", doc.RootElement.GetProperty("error").GetString());
+            Assert.Equal("IFIO5005", Assert.Single(doc.RootElement.GetProperty("errors").EnumerateArray()).GetProperty("code").GetString());
+        }
+        var unknownFlag = await CliRunner.RunAsync("--json-errors", "--no-such-flag");
+        Assert.Equal(2, unknownFlag.ExitCode);
+        using (var doc = JsonDocument.Parse(unknownFlag.Stderr))
+            Assert.All(doc.RootElement.GetProperty("errors").EnumerateArray(), e => Assert.Equal("IFIO5005", e.GetProperty("code").GetString()));
     }
 
     [Fact]
