@@ -30,6 +30,8 @@ public sealed class Pipeline : IDisposable
     private readonly string[]? _labels;
     private readonly UpToDateCheck _upToDate;
     private readonly DiskAdmission _diskAdmission = new();
+    /// <summary>The models run per region of the model's output (config <c>chain</c>); null without one.</summary>
+    private readonly Chains.TextChain? _chain;
 
     private Pipeline(PipelineConfig config, PipelineOptions options)
     {
@@ -52,9 +54,12 @@ public sealed class Pipeline : IDisposable
             ModelValidator.Validate(config, backend.Signature, BackendKind == BackendKind.Onnx ? config.ResolvePath(config.Model.Path) : null);
             labels = ReadLabels(config);
             paletteDigest = PaletteDigest(config);
+            if (config.Chain is not null && BackendKind == BackendKind.Onnx)
+                _chain = new Chains.TextChain(config, _cache, _logger, IntraOpThreads(config, options), SignatureFolder(config, options));
         }
         catch
         {
+            _chain?.Dispose();
             backend?.Dispose();
             if (_ownsCache) _cache.Dispose();
             throw;
@@ -83,6 +88,8 @@ public sealed class Pipeline : IDisposable
     public CacheStatistics CacheStatistics => _cache.Statistics;
     /// <summary>How many times this pipeline ran the model (warm-up runs excluded).</summary>
     internal int InferenceRuns => _inference.Runs;
+    /// <summary>How many region crops the chain's per-region models read in this pipeline (0 without a chain).</summary>
+    internal int ChainRegionRuns => _chain?.RegionRuns ?? 0;
     /// <summary>Which inference entries the disk layer gets (tests fix its threshold).</summary>
     internal DiskAdmission DiskAdmission => _diskAdmission;
 
@@ -113,14 +120,17 @@ public sealed class Pipeline : IDisposable
         }
         if (kind == BackendKind.Noop) return (new NoopBackend(config.Preprocessing, config.Model.Layout), kind);
 
-        var parallelism = Math.Max(1, options.MaxParallelism);
-        var threads = options.IntraOpThreads
-            ?? (config.Execution.Threads.Apply ? config.Execution.Threads.Count ?? Environment.ProcessorCount : Math.Max(1, Environment.ProcessorCount / parallelism));
-        // With a disk cache, the model's signature is remembered there so a fully cached run never loads ONNX Runtime.
-        var signatureFolder = options.Cache is null && (options.CacheMode ?? config.Execution.UseCaching) == CacheMode.Disk
-            ? Path.Combine(StageCacheFactory.ResolveCacheDirectory(config, options), DiskCacheFolder.ModelsFolderName) : null;
-        return (new OnnxBackend(modelPath, config.Model, threads, logger, signatureFolder, digests), kind);
+        return (new OnnxBackend(modelPath, config.Model, IntraOpThreads(config, options), logger, SignatureFolder(config, options), digests), kind);
     }
+
+    /// <summary>ONNX Runtime threads per session: the host's, the config's, or the cores shared among the parallel inputs.</summary>
+    private static int IntraOpThreads(PipelineConfig config, PipelineOptions options) => options.IntraOpThreads
+        ?? (config.Execution.Threads.Apply ? config.Execution.Threads.Count ?? Environment.ProcessorCount : Math.Max(1, Environment.ProcessorCount / Math.Max(1, options.MaxParallelism)));
+
+    /// <summary>With a disk cache, models' signatures are remembered there so a fully cached run never loads ONNX Runtime.</summary>
+    private static string? SignatureFolder(PipelineConfig config, PipelineOptions options) =>
+        options.Cache is null && (options.CacheMode ?? config.Execution.UseCaching) == CacheMode.Disk
+            ? Path.Combine(StageCacheFactory.ResolveCacheDirectory(config, options), DiskCacheFolder.ModelsFolderName) : null;
 
     /// <summary>The labels file's lines (for top-k) and content digest (part of the output stage's key); null without labels.</summary>
     private static (string[] Lines, string Digest)? ReadLabels(PipelineConfig config)
@@ -348,8 +358,8 @@ public sealed class Pipeline : IDisposable
         public List<string> Files { get; set; } = [];
         /// <summary>The model output after the host's postprocess hook (what outputs and results show).</summary>
         public TensorData? FinalOutput { get; set; }
-        /// <summary>The source size and facts, set when the output stage served this input (cached or up-to-date files).</summary>
-        public (int Width, int Height, OutputFacts Facts)? Served { get; set; }
+        /// <summary>The source size and facts, set when the output stage served this input (cached or up-to-date files), or a chain's cached lines (no facts).</summary>
+        public (int Width, int Height, OutputFacts? Facts)? Served { get; set; }
         /// <summary>The facts of the model output as written (computed, or from the output entry that served the files).</summary>
         public OutputFacts? Facts { get; set; }
         /// <summary>The output-stage key, once computed.</summary>
@@ -359,6 +369,8 @@ public sealed class Pipeline : IDisposable
         /// <summary>The up-to-date decision, and the outputs it found up to date.</summary>
         public UpToDateDecision? Decision { get; set; }
         public OutputFileIndex.UpToDate? UpToDate { get; set; }
+        /// <summary>A chain's lines (cached or read now); null without a chain.</summary>
+        public IReadOnlyList<Chains.TextLine>? Lines { get; set; }
         public bool NeedsModel => Error is null && Inference is null && Served is null;
     }
 
@@ -376,6 +388,14 @@ public sealed class Pipeline : IDisposable
             pending.InferenceKey = _inference.Key(preKey);
             pending.Decision = Decide(pending);
             _logger.LogDebug("input/decision {Input}: {Decision}", item.Path, pending.Decision.Text);
+            // A chain whose regions and readings are all cached needs neither the model output nor the image (unless files are saved from them).
+            if (_chain is not null && !SavesFiles && _chain.TryServe(pending.InferenceKey, input.Digest, item.Path, out var lines, out var source))
+            {
+                pending.Lines = lines;
+                pending.Served = (source.Width, source.Height, null);
+                pending.CacheLayers["chain"] = "hit";
+                return;
+            }
             // When nothing needs the tensor itself, the output stage's files and facts are all this input needs.
             if (OutputsAreAllThatIsNeeded && TryServeOutputs(pending)) return;
             var found = _cache.TryGet(_inference.Codec, pending.InferenceKey, item.Path, out var inference, out _);
@@ -451,7 +471,17 @@ public sealed class Pipeline : IDisposable
             $"{bytes} bytes that save {msPerMiB:0.#} ms of compute per MiB, under {_diskAdmission.MinSavedMsPerMiB} (the output entry serves a re-run)");
     }
 
+    /// <summary>True when the config saves image or tensor files (then a chain's cached lines alone do not serve an input).</summary>
+    private bool SavesFiles => Config.Output.Save.Apply || Config.Output.SaveRaw.Apply || Config.Visualization.Apply;
+
+    /// <summary>The result of one input with the config's checks evaluated over it (cached or computed alike).</summary>
     private PipelineResult Finish(PendingInput pending)
+    {
+        var result = FinishStages(pending);
+        return Config.Checks.Count == 0 ? result : result.WithChecks(Chains.QualityChecks.Evaluate(Config.Checks, result));
+    }
+
+    private PipelineResult FinishStages(PendingInput pending)
     {
         var item = pending.Item;
         PipelineResult result;
@@ -462,9 +492,9 @@ public sealed class Pipeline : IDisposable
             result = new PipelineResult
             {
                 Input = item.Path, Outputs = pending.Files, SourceWidth = served.Width, SourceHeight = served.Height,
-                OutputShape = facts.OutputShape, TopK = facts.TopK, OutputStatistics = facts.Channels,
-                SavedImageWidth = facts.SavedWidth, SavedImageHeight = facts.SavedHeight,
-                TimingsMs = pending.Timings, Cache = pending.CacheLayers, Reason = pending.Decision,
+                OutputShape = facts?.OutputShape ?? [], TopK = facts?.TopK ?? [], OutputStatistics = facts?.Channels ?? [],
+                SavedImageWidth = facts?.SavedWidth ?? 0, SavedImageHeight = facts?.SavedHeight ?? 0,
+                TimingsMs = pending.Timings, Cache = pending.CacheLayers, Reason = pending.Decision, Lines = pending.Lines,
             };
         }
         else
@@ -479,6 +509,8 @@ public sealed class Pipeline : IDisposable
                     var files = WriteOutputs(pending, inference);
                     pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
                     pending.Files = files;
+                    if (_chain is not null)
+                        pending.Lines = _chain.Run(pending.InferenceKey, pending.Input.Digest, inference, () => DecodeRgb(item.Path, BytesToDecode(item.Path, pending.Input)), item.Path, pending.Timings, CancellationToken.None);
                 });
             }
             if (pending.Error is { } error) return Failed(pending, error);
@@ -500,6 +532,7 @@ public sealed class Pipeline : IDisposable
                 SavedImageHeight = facts.SavedHeight,
                 RanInference = pending.RanInference,
                 Reason = pending.Decision,
+                Lines = pending.Lines,
             };
         }
         if (_outputs.MetaPath(item) is not { } metaPath)
@@ -527,6 +560,13 @@ public sealed class Pipeline : IDisposable
     /// <summary>The facts hosts report about a model output as written (<paramref name="saved"/>: the saved image's size).</summary>
     private OutputFacts FactsOf(TensorData output, (int Width, int Height) saved) =>
         new([.. output.Shape], OutputChannelStatistics.Compute(output), TopK(output), saved.Width, saved.Height);
+
+    /// <summary>The original input, decoded again, as 8-bit RGB for a chain's crops.</summary>
+    private Chains.RgbPixels DecodeRgb(string path, byte[] bytes)
+    {
+        using var decoded = ImageDecoder.Decode(path, bytes, Config.Input);
+        return Chains.RgbPixels.FromImage(decoded.Image);
+    }
 
     /// <summary>The original input, decoded again (its inference may have come from a cache), as 0..1 RGB.</summary>
     private FloatImage DecodeOriginal(string path, byte[] bytes)
@@ -616,7 +656,7 @@ public sealed class Pipeline : IDisposable
         }
         if (!pending.OutputLookedUp && TryServeOutputs(pending))
         {
-            pending.Facts = pending.Served!.Value.Facts;
+            pending.Facts = pending.Served!.Value.Facts!;
             return pending.Files;
         }
         var files = _outputs.Write(item, pending.Index, output, inference.SourceWidth, inference.SourceHeight, original, out saved);
@@ -675,6 +715,7 @@ public sealed class Pipeline : IDisposable
 
     public void Dispose()
     {
+        _chain?.Dispose();
         _backend.Dispose();
         if (_ownsCache) _cache.Dispose();
     }

@@ -159,6 +159,8 @@ public sealed class StageCache : IDisposable
     {
         CacheStage.Preprocess => "preprocess",
         CacheStage.Inference => "inference",
+        CacheStage.Regions => "regions",
+        CacheStage.Region => "region",
         _ => "output",
     };
 
