@@ -36,7 +36,7 @@ internal static class CacheCommands
         prune.SetAction(parse =>
         {
             var folder = Folder(parse.GetValue(pruneDir));
-            var (removed, remaining) = DiskCacheFolder.EvictTo(folder, parse.GetValue(maxMb) * 1024L * 1024);
+            var (removed, remaining) = DiskCacheFolder.Prune(folder, parse.GetValue(maxMb) * 1024L * 1024);
             stdout.WriteLine($"{folder}: removed {removed} entries, {Mb(remaining)} MB remain");
             return ExitCodes.Ok;
         });

@@ -111,7 +111,7 @@ public sealed class Pipeline : IDisposable
             ?? (config.Execution.Threads.Apply ? config.Execution.Threads.Count ?? Environment.ProcessorCount : Math.Max(1, Environment.ProcessorCount / parallelism));
         // With a disk cache, the model's signature is remembered there so a fully cached run never loads ONNX Runtime.
         var signatureFolder = options.Cache is null && (options.CacheMode ?? config.Execution.UseCaching) == CacheMode.Disk
-            ? Path.Combine(StageCacheFactory.ResolveCacheDirectory(config, options), "models") : null;
+            ? Path.Combine(StageCacheFactory.ResolveCacheDirectory(config, options), DiskCacheFolder.ModelsFolderName) : null;
         return (new OnnxBackend(modelPath, config.Model, threads, logger, signatureFolder, digests), kind);
     }
 
@@ -137,7 +137,7 @@ public sealed class Pipeline : IDisposable
     {
         if (!Config.Output.Save.Apply && !Config.Output.SaveRaw.Apply) return;
         var folder = _outputs.DefaultFolder;
-        var probe = Path.Combine(folder, ".imageflowio-write-probe-" + Environment.ProcessId);
+        var probe = TempFileOwner.TempPath(Path.Combine(folder, "imageflowio-write-probe"));
         try
         {
             Directory.CreateDirectory(folder);
@@ -189,6 +189,7 @@ public sealed class Pipeline : IDisposable
         var sw = Stopwatch.StartNew();
         var results = new PipelineResult[inputs.Count];
         var collisions = FindCollisions(inputs);
+        _outputs.RemoveAbandonedTempFiles(inputs);
         var groupSize = ModelBatchSize;
         var groups = Enumerable.Range(0, (inputs.Count + groupSize - 1) / groupSize)
             .Select(g => Enumerable.Range(g * groupSize, Math.Min(groupSize, inputs.Count - g * groupSize)).ToArray()).ToList();

@@ -7,38 +7,66 @@ internal static class DiskCacheFolder
 {
     internal const string MetadataExtension = ".json";
     internal const string DataExtension = ".bin";
-    /// <summary>Temporary files older than this are leftovers of a killed process.</summary>
-    private static readonly TimeSpan StaleTempAge = TimeSpan.FromMinutes(10);
+    /// <summary>Data without metadata older than this is a leftover of a killed writer (a live one renames its metadata next).</summary>
+    private static readonly TimeSpan OrphanDataAge = TimeSpan.FromMinutes(10);
 
-    /// <summary>Deletes the whole cache folder's entries (and leftovers); returns the number of entries removed.</summary>
+    /// <summary>Where remembered model signatures and optimised models (OnnxBackend, SessionCache) live beside the entries.</summary>
+    internal const string ModelsFolderName = "models";
+
+    /// <summary>Deletes the whole cache folder's entries (and leftovers, but no live writer's temp file); returns the number of entries removed.</summary>
     public static int Clear(string folder)
     {
         if (!Directory.Exists(folder)) return 0;
         var entries = 0;
-        foreach (var file in Directory.EnumerateFiles(folder))
+        void DeleteAll()
         {
-            var name = Path.GetFileName(file);
-            if (!IsCacheFile(name)) continue;
-            if (name.EndsWith(MetadataExtension, StringComparison.Ordinal)) entries++;
-            AtomicFile.TryDelete(file);
+            var now = DateTime.UtcNow;
+            foreach (var file in new DirectoryInfo(folder).EnumerateFiles())
+            {
+                var name = file.Name;
+                if (!IsCacheFile(name)) continue;
+                if (name.EndsWith(AtomicFile.TempExtension, StringComparison.Ordinal) && !TempFileOwner.IsAbandoned(name, file.LastWriteTimeUtc, now)) continue;
+                if (name.EndsWith(MetadataExtension, StringComparison.Ordinal)) entries++;
+                AtomicFile.TryDelete(file.FullName);
+            }
+            try { if (Directory.Exists(Path.Combine(folder, ModelsFolderName))) Directory.Delete(Path.Combine(folder, ModelsFolderName), recursive: true); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
         }
-        // Remembered model signatures (OnnxBackend) live beside the entries.
-        try { if (Directory.Exists(Path.Combine(folder, "models"))) Directory.Delete(Path.Combine(folder, "models"), recursive: true); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+        if (!new DiskCacheLedger(folder).TryUpdate(_ => { DeleteAll(); return 0; })) DeleteAll();
         return entries;
     }
 
-    /// <summary>Least recently used entries first until the folder holds at most <paramref name="targetBytes"/>; stale temporary files and orphaned data go too.</summary>
+    /// <summary>
+    /// <c>imageflowio cache prune</c>: <see cref="EvictTo"/> while holding the folder's lock (<see cref="DiskCacheLedger"/>),
+    /// so it never races a writer's eviction, and records what remains for the writers.
+    /// </summary>
+    public static (int Removed, long RemainingBytes) Prune(string folder, long targetBytes)
+    {
+        if (!Directory.Exists(folder)) return (0, 0);
+        (int, long) result = default;
+        if (!new DiskCacheLedger(folder).TryUpdate(_ => (result = EvictTo(folder, targetBytes)).Item2)) result = EvictTo(folder, targetBytes);
+        return result;
+    }
+
+    /// <summary>Removes abandoned temp files (<see cref="TempFileOwner"/>) and orphaned data of killed writers, here and in the models folder.</summary>
+    public static void RemoveLeftovers(string folder, IEnumerable<DiskEntryInfo> scanned)
+    {
+        foreach (var leftover in scanned.Where(e => e.IsLeftover)) AtomicFile.TryDelete(leftover.MetadataPath);
+        TempFileOwner.Sweep(Path.Combine(folder, ModelsFolderName));
+    }
+
+    /// <summary>
+    /// Least recently used entries first until the folder holds at most <paramref name="targetBytes"/>; abandoned temp
+    /// files and orphaned data go too. Callers hold the folder's lock (<see cref="DiskCacheLedger"/>) where they can.
+    /// An entry another process is reading stays readable to it (its open data survives the unlink; Windows: FileShare.Delete),
+    /// and one deleted between its two reads is a plain miss there.
+    /// </summary>
     public static (int Removed, long RemainingBytes) EvictTo(string folder, long targetBytes, string? keep = null, Action<DiskEntryInfo>? onEvict = null)
     {
         var entries = Scan(folder, includeLeftovers: true).ToList();
         var removed = 0;
-        var total = entries.Sum(e => e.Bytes);
-        foreach (var leftover in entries.Where(e => e.IsLeftover))
-        {
-            AtomicFile.TryDelete(leftover.MetadataPath);
-            total -= leftover.Bytes;
-        }
+        RemoveLeftovers(folder, entries);
+        var total = entries.Where(e => !e.IsLeftover).Sum(e => e.Bytes);
         foreach (var entry in entries.Where(e => !e.IsLeftover && e.Key != keep).OrderBy(e => e.LastUsedUtc))
         {
             if (total <= targetBytes) break;
@@ -52,7 +80,7 @@ internal static class DiskCacheFolder
         return (removed, total);
     }
 
-    /// <summary>The entries of a cache folder (with <paramref name="includeLeftovers"/>: also orphaned data and stale temporary files).</summary>
+    /// <summary>The entries of a cache folder (with <paramref name="includeLeftovers"/>: also orphaned data and abandoned temporary files).</summary>
     public static IEnumerable<DiskEntryInfo> Scan(string folder, bool includeLeftovers = false, bool readMetadata = true)
     {
         if (!Directory.Exists(folder)) yield break;
@@ -74,9 +102,9 @@ internal static class DiskCacheFolder
                 yield return new DiskEntryInfo(key, file.FullName, data?.FullName, metaLength + (data is null ? 0 : SafeLength(data) ?? 0), SafeTime(file), stage, input, false);
             }
             else if (includeLeftovers && name.EndsWith(DataExtension, StringComparison.Ordinal) && IsKey(name[..^DataExtension.Length])
-                     && !files.ContainsKey(name[..^DataExtension.Length] + MetadataExtension) && now - SafeTime(file) > StaleTempAge)
+                     && !files.ContainsKey(name[..^DataExtension.Length] + MetadataExtension) && now - SafeTime(file) > OrphanDataAge)
                 yield return new DiskEntryInfo(name[..^DataExtension.Length], file.FullName, null, SafeLength(file) ?? 0, SafeTime(file), null, null, true);
-            else if (includeLeftovers && name.EndsWith(AtomicFile.TempExtension, StringComparison.Ordinal) && now - SafeTime(file) > StaleTempAge)
+            else if (includeLeftovers && name.EndsWith(AtomicFile.TempExtension, StringComparison.Ordinal) && TempFileOwner.IsAbandoned(name, SafeTime(file), now))
                 yield return new DiskEntryInfo(name, file.FullName, null, SafeLength(file) ?? 0, SafeTime(file), null, null, true);
         }
     }

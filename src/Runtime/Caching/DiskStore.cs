@@ -8,9 +8,11 @@ namespace ImageFlowIO.Caching;
 /// The disk layer (SPEC §3): <c>&lt;key&gt;.bin</c> holds the payload (optionally LZ4/Zstd compressed) and
 /// <c>&lt;key&gt;.json</c> its <see cref="DiskEntryMetadata"/>. Both are written to a temporary name in the cache folder and
 /// renamed into place, data first, so a killed or parallel process never exposes a torn entry; every read verifies
-/// length and checksum and deletes a bad entry. Bounded by a byte limit, least recently used (the <c>.json</c>
-/// modification time, refreshed on every hit) evicted first. Never throws for I/O trouble: an unwritable folder turns
-/// the layer off with one warning.
+/// length and checksum and deletes a bad entry. Bounded by a byte limit over the whole folder, whoever writes it: each
+/// write adds its bytes to the folder's shared record (<see cref="DiskCacheLedger"/>, one small locked file, no scan), and
+/// the writer that finds the folder over its limit evicts, least recently used (the <c>.json</c> modification time,
+/// refreshed on every hit) first, under the same lock. Never throws for I/O trouble: an unwritable folder turns the
+/// layer off with one warning.
 /// </summary>
 internal sealed class DiskStore : ICacheStore
 {
@@ -18,6 +20,7 @@ internal sealed class DiskStore : ICacheStore
     private readonly CacheCompression _compression;
     private readonly Func<CacheStage, bool> _accepts;
     private readonly object _evictGate = new();
+    private readonly DiskCacheLedger _ledger;
     private long _bytes;
     private int _writeFailed;
 
@@ -29,6 +32,7 @@ internal sealed class DiskStore : ICacheStore
         _accepts = accepts;
         Statistics = stats;
         _logger = logger;
+        _ledger = new DiskCacheLedger(folder);
     }
 
     public string Layer => "disk";
@@ -38,6 +42,7 @@ internal sealed class DiskStore : ICacheStore
     public long LimitBytes { get; }
     /// <summary>False once the folder proved unwritable: the layer then reads and writes nothing.</summary>
     public bool Enabled { get; private set; } = true;
+    /// <summary>The folder's entry bytes as last seen (the shared record after this process's last write or eviction).</summary>
     public long Bytes => Interlocked.Read(ref _bytes);
 
     public bool Accepts(CacheStage stage) => _accepts(stage);
@@ -48,7 +53,7 @@ internal sealed class DiskStore : ICacheStore
         try
         {
             Directory.CreateDirectory(folder);
-            var probe = Path.Combine(folder, ".probe-" + Guid.NewGuid().ToString("N") + AtomicFile.TempExtension);
+            var probe = TempFileOwner.TempPath(Path.Combine(folder, "probe"));
             File.WriteAllBytes(probe, []);
             File.Delete(probe);
         }
@@ -59,8 +64,15 @@ internal sealed class DiskStore : ICacheStore
             return null;
         }
         var store = new DiskStore(folder, limitBytes, compression, accepts ?? (_ => true), stats, logger);
-        // Sizes only: opening must not read every entry's metadata (a big cache would slow every start).
-        store._bytes = DiskCacheFolder.Scan(folder, readMetadata: false).Sum(e => e.Bytes);
+        // Sizes only: opening must not read every entry's metadata (a big cache would slow every start). The count
+        // corrects the shared record for writers killed between a write and its record.
+        long Count()
+        {
+            var scanned = DiskCacheFolder.Scan(folder, includeLeftovers: true, readMetadata: false).ToList();
+            DiskCacheFolder.RemoveLeftovers(folder, scanned);
+            return store._bytes = scanned.Where(e => !e.IsLeftover).Sum(e => e.Bytes);
+        }
+        if (!store._ledger.TryUpdate(_ => Count())) Count();
         stats.SetBytes(store._bytes);
         return store;
     }
@@ -150,8 +162,11 @@ internal sealed class DiskStore : ICacheStore
             var metaBytes = meta.ToJson();
             AtomicFile.Replace(DataPath(entry.Key), s => s.Write(stored));
             AtomicFile.Replace(metaPath, s => s.Write(metaBytes));
-            Interlocked.Add(ref _bytes, stored.Length + metaBytes.Length);
-            Statistics.SetBytes(Bytes);
+            var written = stored.Length + metaBytes.Length;
+            // The folder as every writer left it; without the shared record (a stuck lock), this process's own count.
+            var folderBytes = _ledger.Add(written) ?? Interlocked.Read(ref _bytes) + written;
+            Interlocked.Exchange(ref _bytes, folderBytes);
+            Statistics.SetBytes(folderBytes);
             Statistics.AddBytesWritten(stored.Length);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -177,17 +192,29 @@ internal sealed class DiskStore : ICacheStore
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
     }
 
-    /// <summary>Removes least recently used entries until the folder is at 90% of the limit (keeping <paramref name="keep"/>).</summary>
+    /// <summary>
+    /// Removes least recently used entries until the folder is at 90% of the limit (keeping <paramref name="keep"/>),
+    /// holding the folder's lock: another process that found it over the limit at the same time finds it evicted.
+    /// </summary>
     private void Evict(string keep)
     {
         lock (_evictGate)
         {
-            if (Bytes <= LimitBytes) return;
-            var (_, remaining) = DiskCacheFolder.EvictTo(Folder, LimitBytes - LimitBytes / 10, keep, e =>
+            long remaining = 0;
+            long EvictNow()
             {
-                Statistics.Evict();
-                _logger.LogDebug("cache/evict {Input} ({Stage}, disk, {Bytes} bytes)", e.Input ?? e.Key, e.Stage is { } s ? StageCache.StageName(s) : "?", e.Bytes);
-            });
+                (_, remaining) = DiskCacheFolder.EvictTo(Folder, LimitBytes - LimitBytes / 10, keep, e =>
+                {
+                    Statistics.Evict();
+                    _logger.LogDebug("cache/evict {Input} ({Stage}, disk, {Bytes} bytes)", e.Input ?? e.Key, e.Stage is { } s ? StageCache.StageName(s) : "?", e.Bytes);
+                });
+                return remaining;
+            }
+            if (!_ledger.TryUpdate(recorded => recorded is { } r && r <= LimitBytes ? remaining = r : EvictNow()))
+            {
+                if (Bytes <= LimitBytes) return;
+                EvictNow();
+            }
             Interlocked.Exchange(ref _bytes, remaining);
             Statistics.SetBytes(remaining);
         }

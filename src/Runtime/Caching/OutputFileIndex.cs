@@ -171,7 +171,7 @@ internal sealed class OutputFileIndex : IDisposable
                     .Append(f.LastWriteTicks.ToString(CultureInfo.InvariantCulture)).Append('\t').Append(f.Path);
             text.Append('\n');
         }
-        var temp = _persistPath + "." + Guid.NewGuid().ToString("N")[..12] + ".tmp";
+        var temp = Output.TempFileOwner.TempPath(_persistPath);
         try
         {
             File.WriteAllText(temp, text.ToString(), new UTF8Encoding(false));

@@ -175,7 +175,7 @@ internal static class SessionCache
         var dir = Path.GetDirectoryName(file)!;
         try { Directory.CreateDirectory(dir); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
-        return Path.Combine(dir, "." + Path.GetFileName(file) + "." + Guid.NewGuid().ToString("N")[..8] + ".ort" + AtomicFile.TempExtension);
+        return TempFileOwner.TempPath(file);
     }
 
     /// <summary>Retires every cached session: each is disposed as soon as no pipeline holds it.</summary>

@@ -25,15 +25,13 @@ internal static class AtomicFile
     }
 
     /// <summary>
-    /// The one temp-and-rename: writes to <c>.&lt;name&gt;.&lt;random&gt;.tmp</c> in the file's (existing) folder and
-    /// renames it into place; I/O exceptions come through as they are, and the temporary file is always removed.
+    /// The one temp-and-rename: writes to a temporary name that says who writes it (<see cref="TempFileOwner.TempPath"/>)
+    /// in the file's (existing) folder and renames it into place; I/O exceptions come through as they are, and the
+    /// temporary file is always removed (a killed writer's is removed by a later run: <see cref="TempFileOwner.Sweep"/>).
     /// </summary>
     internal static void Replace(string path, Action<Stream> write)
     {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        // The temp name stays under the 255-byte name limit even when the final name is close to it.
-        var name = Path.GetFileName(path);
-        var temp = Path.Combine(dir, "." + (name.Length > 200 ? name[..200] : name) + "." + Guid.NewGuid().ToString("N")[..8] + TempExtension);
+        var temp = TempFileOwner.TempPath(path);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -50,7 +48,7 @@ internal static class AtomicFile
         }
     }
 
-    /// <summary>The extension of every temporary file this writes (cache maintenance removes stale ones).</summary>
+    /// <summary>The extension of every temporary file this writes (runs and cache maintenance remove abandoned ones).</summary>
     internal const string TempExtension = ".tmp";
 
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)

@@ -71,6 +71,36 @@ internal sealed class OutputStage
         return _options.OutputDirectory is { } o ? Path.Combine(o, Path.GetFileName(meta.JsonPath)) : _config.ResolvePath(meta.JsonPath);
     }
 
+    /// <summary>Folders already cleared of abandoned temp files by this pipeline.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _swept = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Removes the temp files that killed writers left in the folders this batch writes to (<see cref="TempFileOwner"/>:
+    /// a live writer's, say a second process on the same folder, stay), each folder once per pipeline.
+    /// </summary>
+    public void RemoveAbandonedTempFiles(IReadOnlyList<InputItem> inputs)
+    {
+        var folders = new HashSet<string>(StringComparer.Ordinal);
+        void Add(string? file, bool isFolder = false)
+        {
+            if (file is null) return;
+            try { folders.Add(Path.GetFullPath(isFolder ? file : Path.GetDirectoryName(Path.GetFullPath(file))!)); }
+            catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException) { }
+        }
+        Add(BatchMetaPath());
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var item = inputs[i];
+            // Per-item folders are few (a build's asset folders): the set keeps one enumeration per folder.
+            if (_config.Output.SaveRaw.Apply) Add(RawFolder(item), isFolder: true);
+            if (_config.Visualization.Apply) Add(VisualizationFolder(item), isFolder: true);
+            try { Add(PlannedImagePath(item, i)); Add(MetaPath(item)); }
+            catch (ImageFlowException) { } // a bad name pattern is that input's error, reported when it runs
+        }
+        foreach (var folder in folders)
+            if (_swept.TryAdd(folder, 0)) TempFileOwner.Sweep(folder);
+    }
+
     /// <summary>True when writing needs the original input image (blendOverlay or a visualisation).</summary>
     public bool NeedsOriginal => (_config.Postprocessing.BlendOverlay.Apply && _config.Output.Save.Apply) || _config.Visualization.Apply;
 
