@@ -1,12 +1,12 @@
-using ImageFlowIO.Tasks.BuildServer;
+using ImageFlowIO.BuildServer;
 using Microsoft.Build.Framework;
 
 namespace ImageFlowIO.Tasks;
 
 /// <summary>
-/// Stops this user's ImageFlowIO build server for this task build, SDK and .NET host (<c>dotnet build
+/// Stops this user's ImageFlowIO build server for the task's folder, the last one a build started (<c>dotnet build
 /// -t:ImageFlowBuildServerShutdown</c>), as <c>dotnet build-server shutdown</c> does for the SDK's servers. Running
-/// requests finish first. Nothing running is not an error.
+/// builds finish first. Nothing running is not an error.
 /// </summary>
 public sealed class ImageFlowBuildServerShutdownTask : Microsoft.Build.Utilities.Task
 {
@@ -15,7 +15,7 @@ public sealed class ImageFlowBuildServerShutdownTask : Microsoft.Build.Utilities
 
     public override bool Execute()
     {
-        ProcessId = BuildServerClient.Shutdown() ?? 0;
+        ProcessId = BuildServerConnection.Shutdown() ?? 0;
         Log.LogMessage(MessageImportance.High, ProcessId == 0
             ? "ImageFlowIO: no build server was running"
             : $"ImageFlowIO: the build server (pid {ProcessId}) is shutting down");

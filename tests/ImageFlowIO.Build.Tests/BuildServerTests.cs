@@ -241,15 +241,21 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
     }
 
     [Fact]
-    public async Task Two_builds_starting_at_once_share_one_server()
+    public async Task Two_builds_from_two_shells_started_at_the_same_moment_share_one_server()
     {
-        // As MSBuild -m builds two asset projects of a solution in parallel nodes: both find no server and start one.
+        // Two terminals (two sessions: a session-scoped lock would let each start its own), or MSBuild -m building two asset
+        // projects of a solution in parallel nodes: both find no server and start one; the single-instance lock keeps one.
         ConsumerProject[] projects = [Project("ServerRaceA"), Project("ServerRaceB")];
         foreach (var p in projects) Assert.Equal(0, p.Run("restore").ExitCode);
         var pids = new List<int>();
         try
         {
-            var builds = await Task.WhenAll(projects.Select(p => Task.Run(() => p.Build("-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerIdleTimeout=120", "-v:d"))));
+            using var go = new Barrier(projects.Length);
+            var builds = await Task.WhenAll(projects.Select(p => Task.Run(() =>
+            {
+                go.SignalAndWait();
+                return p.BuildInNewSession("-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerIdleTimeout=120", "-v:d");
+            })));
             foreach (var build in builds)
             {
                 Assert.True(build.ExitCode == 0 && build.Summary == (3, 3, 0, 0), build.ToString());
@@ -262,6 +268,91 @@ public sealed partial class BuildServerTests(PackageFeedFixture feed)
         finally
         {
             foreach (var pid in pids.Distinct()) Stop(pid);
+        }
+    }
+
+    [Fact]
+    public void A_rebuilt_runtime_is_never_served_by_the_old_server()
+    {
+        // The package's task folder, copied so its runtime can be rebuilt in place as `dotnet build` of this repo does to src/Tasks/bin.
+        var p = Project("ServerRebuilt");
+        Assert.Equal(0, p.Run("restore").ExitCode);
+        var tasks = Path.Combine(feed.Root, "ServerRebuiltTasks");
+        CopyFolder(Path.Combine(feed.Root, "packages", "imageflowio", feed.Version.ToLowerInvariant(), "tasks", "net10.0"), tasks);
+        string[] server = ["-p:ImageFlowBuildServer=true", "-p:ImageFlowBuildServerIdleTimeout=120", $"-p:ImageFlowTaskAssembly={Path.Combine(tasks, "ImageFlowIO.Tasks.dll")}", "-v:d"];
+        int? old = null, fresh = null;
+        try
+        {
+            var first = p.Build(server);
+            Assert.True(first.ExitCode == 0 && first.Summary == (3, 3, 0, 0), first.ToString());
+            old = ServerPid(first, "started by this build");
+            if (OperatingSystem.IsLinux())
+            {
+                // The server hosts the plain asset build: the runtime is mapped in, no MSBuild assembly (nor the task's) is.
+                var maps = File.ReadAllText($"/proc/{old}/maps");
+                Assert.Contains("/ImageFlowIO.dll", maps);
+                Assert.DoesNotContain("Microsoft.Build", maps);
+                Assert.DoesNotContain("ImageFlowIO.Tasks.dll", maps);
+            }
+            var oldVersion = ToolVersions(p).Single();
+
+            // ImageFlowIO.dll rebuilt with one constant changed: its informational version (the tool version the caches key on),
+            // same length, so the same size, and the task assembly's module id is unchanged.
+            var runtime = Path.Combine(tasks, "ImageFlowIO.dll");
+            var size = new FileInfo(runtime).Length;
+            var newVersion = oldVersion[..^1] + (oldVersion[^1] == '9' ? '8' : '9');
+            ReplaceVersion(runtime, oldVersion, newVersion);
+            Assert.Equal(size, new FileInfo(runtime).Length);
+
+            var rebuilt = p.Build(server);
+            Assert.True(rebuilt.ExitCode == 0 && rebuilt.Summary == (3, 3, 0, 0), rebuilt.ToString()); // a new tool version: every asset again
+            fresh = ServerPid(rebuilt, "started by this build");
+            Assert.NotEqual(old, fresh);
+            Assert.Matches(@"ImageFlowIO: started a build server: the last one \(ifio-bs-[0-9a-f]{16}\) ran other files: assembly ImageFlowIO\.dll changed", rebuilt.Output);
+            // The new code ran: the entries written this build carry the new tool version.
+            Assert.Contains(newVersion, ToolVersions(p));
+            // The old server, which no client can name any more, was asked to exit.
+            Assert.True(WaitForExit(old.Value, TimeSpan.FromSeconds(30)), "the superseded server did not exit");
+            old = null;
+        }
+        finally
+        {
+            Stop(old);
+            Stop(fresh);
+        }
+    }
+
+    /// <summary>The tool versions the project's disk cache entries were written by.</summary>
+    private static HashSet<string> ToolVersions(ConsumerProject p) =>
+        Directory.EnumerateFiles(p.CacheFolder, "*.json", SearchOption.AllDirectories)
+            .Select(f => { try { return System.Text.Json.JsonDocument.Parse(File.ReadAllText(f)).RootElement.GetProperty("toolVersion").GetString(); } catch (Exception) { return null; } })
+            .OfType<string>().ToHashSet();
+
+    /// <summary>The informational version in the assembly's attribute blob: "0.1.0+commit", or length-prefixed "0.1.0" without one.</summary>
+    private static void ReplaceVersion(string file, string from, string to)
+    {
+        var utf8 = System.Text.Encoding.UTF8;
+        var bytes = File.ReadAllBytes(file);
+        if (bytes.AsSpan().IndexOf(utf8.GetBytes(from + "+")) >= 0) ReplaceAll(file, bytes, utf8.GetBytes(from + "+"), utf8.GetBytes(to + "+"));
+        else ReplaceAll(file, bytes, [(byte)from.Length, .. utf8.GetBytes(from)], [(byte)to.Length, .. utf8.GetBytes(to)]);
+    }
+
+    private static void ReplaceAll(string file, byte[] bytes, byte[] from, byte[] to)
+    {
+        var found = 0;
+        for (var i = bytes.AsSpan().IndexOf(from); i >= 0; i = bytes.AsSpan(i + 1).IndexOf(from) is var next && next >= 0 ? i + 1 + next : -1, found++)
+            to.CopyTo(bytes, i);
+        Assert.True(found > 0, "the version string is not in " + file);
+        File.WriteAllBytes(file, bytes);
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target, overwrite: true);
         }
     }
 

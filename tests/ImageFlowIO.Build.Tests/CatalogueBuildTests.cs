@@ -149,6 +149,20 @@ public sealed class CatalogueBuildTests(PackageFeedFixture feed)
         Assert.Equal(["assets/gradient.png", "assets/photos/cat.png"], AllPaths(removedOutput));
         Assert.Equal(["Assets.Gradient", "Assets.Photos.Cat"], MemberNames(removedOutput));
         Assert.DoesNotContain("assets/photos/red.png", File.ReadAllText(catalogue));
+
+        // Remove the last images: no catalogue reaches the compiler any more (the last one is deleted, not compiled stale),
+        // so the class is gone with the assets; design-time builds hand over none either.
+        File.Delete(app.File_("assets/photos/cat.png"));
+        File.Delete(app.File_("assets/gradient.png"));
+        File.WriteAllText(app.File_("Program.cs"), """
+            var type = Type.GetType("Consumer.App.ImageFlowAssets");
+            Console.WriteLine("catalogue|" + (type is null ? "none" : ((System.Collections.IEnumerable)type.GetProperty("All")!.GetValue(null)!).Cast<object>().Count().ToString()));
+            """);
+        var emptied = app.Build();
+        Assert.True(emptied.ExitCode == 0, emptied.ToString());
+        Assert.False(File.Exists(catalogue));
+        Assert.Equal(["none"], Lines(RunOutput(app), "catalogue|"));
+        Assert.DoesNotContain("imageflow.catalogue.json", DesignTimeAdditionalFiles(app, catalogueOn: false));
     }
 
     /// <summary>The printed top label, score and outputs equal the asset's writeMeta file (obj/) of the same build.</summary>
@@ -165,13 +179,13 @@ public sealed class CatalogueBuildTests(PackageFeedFixture feed)
     }
 
     /// <summary>The AdditionalFiles a design-time build gives the compiler (and the ImageFlowCatalogue property it sets).</summary>
-    private static string DesignTimeAdditionalFiles(ConsumerProject app)
+    private static string DesignTimeAdditionalFiles(ConsumerProject app, bool catalogueOn = true)
     {
         var result = Dotnet.Run(app.Directory, "msbuild", app.ProjectFile, "-nodeReuse:false", "-p:DesignTimeBuild=true", "-p:BuildingProject=false",
             "-t:_ImageFlowAddCatalogue", "-getItem:AdditionalFiles", "-getProperty:ImageFlowCatalogue");
         Assert.True(result.ExitCode == 0, result.Output);
         using var json = JsonDocument.Parse(result.Output);
-        Assert.Equal("true", json.RootElement.GetProperty("Properties").GetProperty("ImageFlowCatalogue").GetString());
+        Assert.Equal(catalogueOn ? "true" : "", json.RootElement.GetProperty("Properties").GetProperty("ImageFlowCatalogue").GetString());
         return string.Join('\n', json.RootElement.GetProperty("Items").GetProperty("AdditionalFiles").EnumerateArray().Select(i => i.GetProperty("FullPath").GetString()));
     }
 

@@ -61,13 +61,16 @@ public sealed partial class ConsumerProject
     /// <summary><c>dotnet build</c> with these environment variables set for it.</summary>
     public BuildLog BuildWith(IReadOnlyDictionary<string, string> environment, params string[] extra) => Run("build", "n", extra, environment);
 
-    private BuildLog Run(string command, string? verbosity, string[] extra, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary><c>dotnet build</c> from a shell of its own: a new session, as a second terminal is (<c>setsid</c> on Linux).</summary>
+    public BuildLog BuildInNewSession(params string[] extra) => Run("build", "n", extra, newSession: true);
+
+    private BuildLog Run(string command, string? verbosity, string[] extra, IReadOnlyDictionary<string, string>? environment = null, bool newSession = false)
     {
         var args = new List<string> { command, ProjectFile, "-nodeReuse:false", "-clp:NoSummary" };
         if (verbosity is not null) args.Add("-v:" + verbosity);
         if (command == "build" && File.Exists(Path.Combine(Directory, "obj", "project.assets.json"))) args.Add("--no-restore");
         args.AddRange(extra);
-        var result = Dotnet.Run(Directory, environment ?? new Dictionary<string, string>(), [.. args]);
+        var result = Dotnet.Run(Directory, environment ?? new Dictionary<string, string>(), newSession, [.. args]);
         return new BuildLog(result.ExitCode, result.Output);
     }
 

@@ -76,7 +76,11 @@ public static class Dotnet
     public static Result Run(string workingDirectory, params string[] args) => Run(workingDirectory, new Dictionary<string, string>(), args);
 
     /// <param name="environment">Variables set for the child on top of this process's.</param>
-    public static Result Run(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static Result Run(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Run(workingDirectory, environment, newSession: false, args);
+
+    /// <param name="newSession">Run it as a terminal of its own would (a new session: <c>setsid</c>, on Linux).</param>
+    public static Result Run(string workingDirectory, IReadOnlyDictionary<string, string> environment, bool newSession, params string[] args)
     {
         var variables = new Dictionary<string, string?>(environment.ToDictionary(e => e.Key, e => (string?)e.Value))
         {
@@ -86,7 +90,9 @@ public static class Dotnet
             // The test host's own MSBuild settings must not leak into the child build.
             ["MSBuildExtensionsPath"] = null, ["MSBUILD_EXE_PATH"] = null, ["MSBuildSDKsPath"] = null,
         };
-        return Exec("dotnet", workingDirectory, variables, args);
+        return newSession && OperatingSystem.IsLinux()
+            ? Exec("setsid", workingDirectory, variables, ["-w", "dotnet", .. args])
+            : Exec("dotnet", workingDirectory, variables, args);
     }
 
     /// <summary>Runs any program (stdout and stderr interleaved); a variable set to null is removed for the child.</summary>

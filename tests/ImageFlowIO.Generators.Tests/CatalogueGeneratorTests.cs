@@ -4,7 +4,7 @@ using System.Reflection;
 using CacheMode = ImageFlowIO.Config.CacheMode;
 using ConfigParser = ImageFlowIO.Config.ConfigParser;
 using ImageFlowIO.Generators.Tests.Support;
-using ImageFlowIO.Tasks;
+using ImageFlowIO.BuildServer;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;

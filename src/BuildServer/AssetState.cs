@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace ImageFlowIO.Tasks;
+namespace ImageFlowIO.BuildServer;
 
 /// <summary>What the last build produced for one asset, so the next build can skip it when nothing it depends on changed.</summary>
 internal sealed class AssetRecord

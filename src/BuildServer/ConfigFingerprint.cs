@@ -4,7 +4,7 @@ using System.IO.Hashing;
 using System.Reflection;
 using System.Text;
 
-namespace ImageFlowIO.Tasks;
+namespace ImageFlowIO.BuildServer;
 
 /// <summary>
 /// Canonical text of a config object graph (every public property's effective value, sorted by name), hashed into an

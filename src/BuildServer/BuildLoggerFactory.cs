@@ -1,28 +1,23 @@
 using System.Text.RegularExpressions;
-using Microsoft.Build.Framework;
-using ILogger = Microsoft.Extensions.Logging.ILogger;
-using Microsoft.Build.Utilities;
 using Microsoft.Extensions.Logging;
+using ILogger = Microsoft.Extensions.Logging.ILogger;
 
-namespace ImageFlowIO.Tasks;
+namespace ImageFlowIO.BuildServer;
 
 /// <summary>
-/// Routes the pipeline's <see cref="ILogger"/> messages into the MSBuild log: debug and info at low importance
-/// (visible with -v:d), warnings as MSBuild warnings carrying their <c>IFIO####</c> code in MSBuild's code field.
-/// Errors stay low-importance messages because the task reports each failure itself, once, as a coded MSBuild error
-/// with its file.
+/// Routes the pipeline's <see cref="ILogger"/> messages into an asset build's log: debug and info at low importance
+/// (visible with -v:d), warnings as warnings carrying their <c>IFIO####</c> code (MSBuild's code field).
+/// Errors stay low-importance messages because the build reports each failure itself, once, as a coded error with its file.
 /// </summary>
-internal sealed partial class TaskLoggerFactory(TaskLoggingHelper log) : ILoggerFactory
+internal sealed partial class BuildLoggerFactory(AssetBuildLog log) : ILoggerFactory
 {
-    private const string Subcategory = "ImageFlowIO";
-
     // The runtime's messages name config keys; a build has its own knobs for some of them.
     private static readonly Dictionary<string, string> BuildHints = new(StringComparer.Ordinal)
     {
         [ErrorCodes.CacheUnavailable] = "in a build, set the ImageFlowCacheDir property",
     };
 
-    public ILogger CreateLogger(string categoryName) => new TaskLogger(log);
+    public ILogger CreateLogger(string categoryName) => new BuildLogger(log);
     public void AddProvider(ILoggerProvider provider) { }
     public void Dispose() { }
 
@@ -42,22 +37,24 @@ internal sealed partial class TaskLoggerFactory(TaskLoggingHelper log) : ILogger
         return new CodedMessage(code, null, message);
     }
 
-    private sealed class TaskLogger(TaskLoggingHelper log) : ILogger
+    private sealed class BuildLogger(AssetBuildLog log) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+        // Debug and info lines are built only for a build that shows low-importance messages.
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None && (logLevel >= LogLevel.Warning || log.Logs(AssetBuildImportance.Low));
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
+            if (!IsEnabled(logLevel)) return;
             var message = formatter(state, exception);
             if (logLevel != LogLevel.Warning)
             {
-                log.LogMessage(MessageImportance.Low, "{0}", message);
+                log.Message(AssetBuildImportance.Low, message);
                 return;
             }
             var coded = Parse(eventId, state, message);
             var hint = coded.Code is { } code && BuildHints.TryGetValue(code, out var h) ? "; " + h : "";
-            log.LogWarning(Subcategory, coded.Code, null, coded.File, 0, 0, 0, 0, "{0}{1}", coded.Text, hint);
+            log.Warning(coded.Code, coded.File, coded.Text + hint);
         }
     }
 

@@ -3,9 +3,8 @@ using System.Text;
 using System.Text.Json;
 using ImageFlowIO.Config;
 using ImageFlowIO.Output;
-using Microsoft.Build.Framework;
 
-namespace ImageFlowIO.Tasks;
+namespace ImageFlowIO.BuildServer;
 
 /// <summary>
 /// Keeps the asset catalogue (<c>imageflow.catalogue.json</c> in obj/): one deterministic record per asset of what the build
@@ -187,9 +186,9 @@ internal sealed class AssetCatalogueWriter
         return Path.Combine(recursiveDir ?? "", Path.GetFileName(fullPath)).Replace('\\', '/');
     }
 
-    /// <summary>(full path, relative path) of the task's items.</summary>
-    public static IEnumerable<(string FullPath, string RelativePath)> Items(IEnumerable<ITaskItem> items, string projectDirectory) =>
-        items.Select(i => (i.GetMetadata("FullPath"), RelativePath(projectDirectory, i.GetMetadata("FullPath"), i.GetMetadata("Link"), i.GetMetadata("RecursiveDir"))))
+    /// <summary>(full path, relative path) of the build's items.</summary>
+    public static IEnumerable<(string FullPath, string RelativePath)> Items(IEnumerable<AssetItem> items, string projectDirectory) =>
+        items.Select(i => (i.FullPath, RelativePath(projectDirectory, i.FullPath, i.Link, i.RecursiveDir)))
             .DistinctBy(a => a.Item1, StringComparer.Ordinal);
 
     public static byte[] Serialize(IEnumerable<CatalogueEntry> entries)

@@ -1,0 +1,387 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using ImageFlowIO.Caching;
+using ImageFlowIO.Config;
+using ImageFlowIO.Output;
+
+namespace ImageFlowIO.BuildServer;
+
+/// <summary>
+/// The plain asset build: runs a request's assets through their configs' pipelines, writing outputs under obj/ with each
+/// item's relative folder kept. An asset whose content, config values, model and output folder are all unchanged since the
+/// last build, and whose outputs all exist, is skipped; outputs of removed or renamed assets are deleted. Content is
+/// compared by the runtime's digests (<see cref="InputDigests"/>), never by a second engine. The MSBuild task runs it in
+/// the build's process, the build server in its own; it knows neither MSBuild nor the pipe: it reports to an
+/// <see cref="AssetBuildLog"/>.
+/// </summary>
+internal sealed class AssetBuild
+{
+    // A build takes its inputs from the items, and cache settings never change an output.
+    private static readonly HashSet<string> NotInFingerprint = new(StringComparer.Ordinal)
+    {
+        nameof(InputConfig) + "." + nameof(InputConfig.Source),
+        nameof(ExecutionConfig) + "." + nameof(ExecutionConfig.UseCaching),
+        nameof(ExecutionConfig) + "." + nameof(ExecutionConfig.CacheDir),
+        nameof(ExecutionConfig) + "." + nameof(ExecutionConfig.Cache),
+    };
+
+    private readonly AssetBuildRequest _request;
+    private readonly AssetBuildLog _log;
+    private readonly CancellationToken _cancel;
+    // Where the build's time goes (logged at low importance): the fixed costs decide a one-edit build's speed.
+    private readonly Stopwatch _clock = new();
+    private readonly List<string> _phases = [];
+    private AssetCatalogueWriter? _catalogue;
+
+    private AssetBuild(AssetBuildRequest request, AssetBuildLog log, CancellationToken cancel)
+    {
+        _request = request;
+        _log = log;
+        _cancel = cancel;
+    }
+
+    /// <summary>Runs the request; true when no asset failed (the errors went to <paramref name="log"/>).</summary>
+    public static bool Run(AssetBuildRequest request, AssetBuildLog log, CancellationToken cancel) => new AssetBuild(request, log, cancel).Run();
+
+    private bool Run()
+    {
+        _clock.Restart();
+        // The task's .deps.json names its own runtimes/ copy of ONNX Runtime's native library, when the folder has one.
+        if (!string.IsNullOrEmpty(_request.OnnxRuntimeLibrary))
+            ImageFlowIO.Inference.NativeRuntime.UseFallbackLibrary(Path.Combine(Path.GetDirectoryName(typeof(AssetBuild).Assembly.Location)!, "ImageFlowIO.Tasks.dll"), _request.OnnxRuntimeLibrary);
+        if (_request.StampFile is not null) TryDelete(_request.StampFile);
+        var previous = AssetState.Load(_request.StateFile);
+        _catalogue = string.IsNullOrEmpty(_request.CatalogueFile) ? null
+            : AssetCatalogueWriter.Open(_request.CatalogueFile, _request.ProjectDirectory, _request.OutputDirectory, AssetCatalogueWriter.Items(_request.Assets, _request.ProjectDirectory));
+        _catalogue?.ForgetUncatalogued(previous.Assets);
+        var previousOutputs = ReadLines(_request.OutputsFile);
+        Phase("state loaded");
+        var next = new AssetState();
+        var dependencies = new SortedSet<string>(StringComparer.Ordinal);
+        var batches = new List<BatchResult>();
+        var processed = 0;
+        var fromCache = 0;
+        var failed = 0;
+        IReadOnlyList<AssetItem> assets = _request.Assets;
+        if (!string.IsNullOrWhiteSpace(_request.Shard))
+        {
+            // auto: the CI variables of the build that asked (they travel in the request).
+            if (!InputShard.TryResolve(_request.Shard, name => _request.Environment.GetValueOrDefault(name), out var shard, out var shardSource, out var shardProblem))
+            {
+                _log.Error(ErrorCodes.BuildBadShard, null, "ImageFlowShard: " + shardProblem);
+                return false;
+            }
+            _log.Message(AssetBuildImportance.High, "ImageFlowIO: " + shardSource);
+            assets = shard.Select(assets, a => a.FullPath, _request.ProjectDirectory);
+        }
+
+        try
+        {
+            foreach (var group in assets.GroupBy(a => Path.GetFullPath(a.Config, _request.ProjectDirectory), StringComparer.Ordinal))
+            {
+                var items = group.ToList();
+                var config = LoadConfig(group.Key, items);
+                Phase("config parsed");
+                if (config is null)
+                {
+                    // Keep the previous records and outputs: nothing ran, and the next build retries (no stamp).
+                    foreach (var item in items) CarryOver(previous, next, item.FullPath);
+                    failed += items.Count;
+                    continue;
+                }
+                var modelPath = config.ResolvePath(config.Model.Path);
+                dependencies.Add(modelPath);
+                if (config.Model.Labels is not null) dependencies.Add(config.ResolvePath(config.Model.Labels));
+
+                var batch = RunConfig(config, modelPath, items, previous, next);
+                if (batch is null) { failed += items.Count; continue; }
+                batches.Add(batch);
+                processed += batch.Processed;
+                fromCache += batch.FromCache;
+                failed += batch.Failed;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            _log.Warning(null, null, "ImageFlowIO: canceled");
+            return false;
+        }
+
+        var outputs = new SortedSet<string>(next.Assets.Values.SelectMany(r => r.Outputs), StringComparer.Ordinal);
+        DeleteStaleOutputs(previousOutputs, outputs);
+        next.Save(_request.StateFile);
+        _catalogue?.Save();
+        WriteLinesIfChanged(_request.OutputsFile, outputs);
+        WriteLinesIfChanged(_request.DependenciesFile, dependencies);
+        WriteSummary(batches);
+        Phase("state saved");
+
+        _clock.Stop();
+        // High: a CI log or terminal at default verbosity shows what the build did (SPEC §4); per-asset detail stays low.
+        _log.Message(AssetBuildImportance.High, string.Format(CultureInfo.CurrentCulture, "ImageFlowIO: {0} assets, {1} processed, {2} from cache, {3} failed ({4} ms){5}",
+            assets.Count, processed, fromCache, failed, (long)_clock.Elapsed.TotalMilliseconds, RemoteSummary(batches)));
+        _log.Message(AssetBuildImportance.Low, "ImageFlowIO: time (ms since the task started): " + string.Join(", ", _phases));
+        return !_log.HasLoggedErrors;
+    }
+
+    private PipelineConfig? LoadConfig(string configPath, List<AssetItem> items)
+    {
+        if (!File.Exists(configPath))
+        {
+            _log.Error(ErrorCodes.BuildNoConfig, items[0].ItemSpec,
+                $"the ImageFlow config '{configPath}' does not exist; add an imageflow.json beside the project or set ImageFlowConfig (or the asset's Config metadata)");
+            return null;
+        }
+        var parsed = ConfigParser.ParseFile(configPath);
+        foreach (var d in parsed.Diagnostics)
+        {
+            if (d.IsError) _log.Error(d.Code, d.FilePath ?? configPath, d.Message, d.Line, d.Column);
+            else _log.Warning(d.Code, d.FilePath ?? configPath, d.Message, d.Line, d.Column);
+        }
+        return parsed.Config;
+    }
+
+    private BatchResult? RunConfig(PipelineConfig config, string modelPath, List<AssetItem> items, AssetState previous, AssetState next)
+    {
+        var parallelism = _request.MaxParallelism > 0 ? _request.MaxParallelism : Environment.ProcessorCount;
+        var environment = _request.Environment;
+        PipelineOptions Options(int workers, int? intraOpThreads = null) => new()
+        {
+            IntraOpThreads = intraOpThreads,
+            EnvironmentVariables = name => environment.GetValueOrDefault(name),
+            LoggerFactory = new BuildLoggerFactory(_log),
+            OutputDirectory = _request.OutputDirectory,
+            CacheMode = ParseCacheMode(_request.CacheMode),
+            CacheDirectory = string.IsNullOrWhiteSpace(_request.CacheDirectory) ? null : Path.GetFullPath(_request.CacheDirectory, _request.ProjectDirectory),
+            MaxParallelism = workers,
+            KeepOutputTensors = false, // only the files matter here: keep memory flat over many assets
+            RemoteCache = string.IsNullOrWhiteSpace(_request.RemoteCache) ? null : _request.RemoteCache.Trim(),
+            RemoteCacheReadOnly = _request.RemoteCacheReadOnly ? true : null,
+        };
+        var options = Options(parallelism);
+        // The runtime's digests, through the index the pipeline reads too: an unchanged file is not read, a changed one once here.
+        var digests = InputDigests.Open(config, options, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(_request.StateFile))!, InputDigestIndex.FileName));
+        var fingerprint = Fingerprint(config, modelPath, digests);
+        Phase("fingerprint");
+        // An asset's position only shapes its outputs through the {index} token.
+        var usesIndex = (config.Output.Save.Filename ?? "").Contains("{index}", StringComparison.Ordinal);
+        var work = new List<(InputItem Input, AssetRecord Record)>();
+        for (var index = 0; index < items.Count; index++)
+        {
+            var path = items[index].FullPath;
+            var record = new AssetRecord
+            {
+                Fingerprint = fingerprint,
+                OutputDirectory = ItemOutputDirectory(items[index]),
+                Index = usesIndex ? index : 0,
+                ContentDigest = InputDigests.TryGet(digests, path) ?? "",
+            };
+            if (IsUpToDate(previous, path, record, out var kept))
+            {
+                next.Assets[path] = kept;
+                continue;
+            }
+            work.Add((new InputItem(path) { OutputDirectory = record.OutputDirectory, Index = index }, record));
+        }
+        digests.Save();
+        Phase("up-to-date check");
+        if (work.Count == 0) return new BatchResult { Items = [], Cache = new CacheStatistics() };
+
+        // Fewer changed assets than workers (the one-edit build): the idle cores go to ONNX Runtime (DeterminismTests). Work
+        // started early in the build server shares them with MSBuild's own targets, so one is left to those (on 2 cores:
+        // the full build's one-thread session, already warm in the server).
+        if (PipelineOptions.WorkersFor(parallelism, work.Count) is var workers && workers < parallelism)
+            options = Options(workers, _request.OverlapsBuild && !config.Execution.Threads.Apply ? Math.Max(1, (Environment.ProcessorCount - 1) / workers) : null);
+        Pipeline pipeline;
+        try { pipeline = Pipeline.Create(config, options); Phase("pipeline created"); }
+        catch (ConfigException ex)
+        {
+            foreach (var d in ex.Diagnostics.Where(d => d.IsError)) _log.Error(d.Code, d.FilePath ?? config.ConfigPath, d.Message, d.Line, d.Column);
+            return null;
+        }
+        catch (ImageFlowException ex)
+        {
+            LogError(ex);
+            return null;
+        }
+
+        using (pipeline)
+        {
+            var batch = pipeline.RunBatchAsync(work.Select(w => w.Input).ToList(), cancellationToken: _cancel).GetAwaiter().GetResult();
+            Phase($"{work.Count} processed{StageTotals(batch)}");
+            for (var i = 0; i < work.Count; i++)
+            {
+                var result = batch.Items[i];
+                var record = work[i].Record;
+                if (result.Succeeded)
+                {
+                    // Every file the pipeline wrote for the asset (images, raw tensors, per-asset metas) is an output alike.
+                    record.Outputs = result.Outputs.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
+                    next.Assets[result.Input] = record;
+                }
+                else if (result.Error is { } error) LogError(error);
+            }
+            _catalogue?.Record(config, options, work.Select(w => w.Input).ToList(), batch, p => next.Assets.TryGetValue(p, out var r) ? r.Outputs : null);
+            if (config.Output.WriteMeta is { Apply: true, JsonPath: { } jsonPath } && !jsonPath.Contains('{'))
+            {
+                // The one batch meta file (not an asset's output) is written beside the outputs; list it so clean removes it.
+                var meta = Path.Combine(_request.OutputDirectory, Path.GetFileName(jsonPath));
+                if (File.Exists(meta) && next.Assets.Values.FirstOrDefault() is { } first && !first.Outputs.Contains(meta)) first.Outputs.Add(meta);
+            }
+            return batch;
+        }
+    }
+
+    /// <summary>"; remote: ..." for the summary line when a remote cache was in use (hits, uploads, bytes both ways).</summary>
+    private static string RemoteSummary(List<BatchResult> batches)
+    {
+        var remote = batches.SelectMany(b => b.Cache.Layers).Where(l => l.Layer == "remote").Select(l => l.Stats).ToList();
+        return remote.Count == 0 ? "" : string.Format(CultureInfo.InvariantCulture, "; remote: {0} hits, {1} misses, {2} writes, {3} bytes downloaded, {4} bytes uploaded",
+            remote.Sum(s => s.Hits), remote.Sum(s => s.Misses), remote.Sum(s => s.Writes), remote.Sum(s => s.BytesRead), remote.Sum(s => s.BytesWritten));
+    }
+
+    /// <summary>" (decode 3, inference 25, ... ms summed over the batch)" for the phase log: where the images' time went.</summary>
+    private static string StageTotals(BatchResult batch)
+    {
+        var totals = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var item in batch.Items)
+            foreach (var (stage, ms) in item.TimingsMs)
+                totals[stage] = totals.GetValueOrDefault(stage) + ms;
+        return totals.Count == 0 ? "" : " (" + string.Join(", ", totals.Select(t => $"{t.Key} {t.Value:0.#}")) + " ms summed)";
+    }
+
+    private void Phase(string name) => _phases.Add($"{name} {(long)_clock.Elapsed.TotalMilliseconds}");
+
+    /// <summary>Up to date: same content, fingerprint, output folder and index as last time, and every file it wrote still there.</summary>
+    private static bool IsUpToDate(AssetState previous, string path, AssetRecord current, out AssetRecord kept)
+    {
+        if (!previous.Assets.TryGetValue(path, out kept!)) return false;
+        return current.ContentDigest.Length > 0 && kept.ContentDigest == current.ContentDigest
+            && kept.Fingerprint == current.Fingerprint && kept.OutputDirectory == current.OutputDirectory && kept.Index == current.Index
+            && kept.Outputs.All(File.Exists);
+    }
+
+    private static void CarryOver(AssetState previous, AssetState next, string path)
+    {
+        if (previous.Assets.TryGetValue(path, out var record)) next.Assets[path] = record;
+    }
+
+    /// <summary>Where one asset's outputs go: its <c>OutputDir</c>, else its <c>Link</c> folder, project-relative folder or <c>RecursiveDir</c>.</summary>
+    private string ItemOutputDirectory(AssetItem item)
+    {
+        if (!string.IsNullOrWhiteSpace(item.OutputDir)) return Path.GetFullPath(Path.Combine(_request.OutputDirectory, item.OutputDir));
+        string relative;
+        if (!string.IsNullOrEmpty(item.Link)) relative = Path.GetDirectoryName(item.Link) ?? "";
+        else
+        {
+            var fromProject = Path.GetRelativePath(_request.ProjectDirectory, item.FullPath);
+            relative = !fromProject.StartsWith("..", StringComparison.Ordinal) && !Path.IsPathRooted(fromProject)
+                ? Path.GetDirectoryName(fromProject) ?? ""
+                : item.RecursiveDir;
+        }
+        return Path.GetFullPath(Path.Combine(_request.OutputDirectory, relative));
+    }
+
+    /// <summary>Everything besides the image that decides its outputs. Canonical values, so a whitespace or comment edit keeps it.</summary>
+    private static string Fingerprint(PipelineConfig config, string modelPath, InputDigestIndex digests)
+    {
+        // The model and labels by content (the digests the pipeline keys its caches by), not by size and time.
+        var labels = config.Model.Labels is { } l ? InputDigests.TryGet(digests, config.ResolvePath(l)) ?? "missing" : "none";
+        return ConfigFingerprint.Digest(
+        [
+            new("tool", CacheKeys.ToolVersion),
+            new("task", typeof(AssetBuild).Assembly.ManifestModule.ModuleVersionId.ToString()),
+            new("base", config.BaseDirectory),
+            new("model", config.Model),
+            new("modelFile", InputDigests.TryGet(digests, modelPath) ?? "missing"),
+            new("labelsFile", labels),
+            new("execution", config.Execution),
+            new("input", config.Input),
+            new("preprocessing", config.Preprocessing),
+            new("inference", config.Inference),
+            new("postprocessing", config.Postprocessing),
+            new("output", config.Output),
+            new("visualization", config.Visualization),
+            new("custom", config.Custom),
+        ], NotInFingerprint);
+    }
+
+    private static CacheMode? ParseCacheMode(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => Config.CacheMode.Disk,
+        "none" or "false" => Config.CacheMode.None,
+        "memory" => Config.CacheMode.Memory,
+        _ => Config.CacheMode.Disk,
+    };
+
+    private void LogError(ImageFlowException ex)
+    {
+        if (ex is ConfigException config)
+        {
+            foreach (var d in config.Diagnostics.Where(d => d.IsError))
+                _log.Error(d.Code, d.FilePath ?? ex.FilePath, d.Message, d.Line, d.Column);
+            return;
+        }
+        _log.Error(ex.Code, ex.FilePath, ex.Message);
+    }
+
+    private void DeleteStaleOutputs(IEnumerable<string> previousOutputs, SortedSet<string> current)
+    {
+        foreach (var stale in previousOutputs.Where(p => !current.Contains(p)))
+        {
+            if (!TryDelete(stale)) continue;
+            _log.Message(AssetBuildImportance.Low, "ImageFlowIO: deleted stale output " + stale);
+            // Remove folders left empty inside our output folder (a renamed asset folder).
+            var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(_request.OutputDirectory));
+            for (var dir = Path.GetDirectoryName(stale); dir is not null && dir.Length > root.Length && dir.StartsWith(root, StringComparison.Ordinal); dir = Path.GetDirectoryName(dir))
+            {
+                if (Directory.EnumerateFileSystemEntries(dir).Any()) break;
+                try { Directory.Delete(dir); } catch (IOException) { break; }
+            }
+        }
+    }
+
+    private void WriteSummary(List<BatchResult> batches)
+    {
+        var cache = batches.Count == 1 ? batches[0].Cache : new CacheStatistics();
+        var all = new BatchResult
+        {
+            Items = batches.SelectMany(b => b.Items).ToList(),
+            Cache = cache,
+            ElapsedMs = batches.Sum(b => b.ElapsedMs),
+        };
+        try { RunReport.WriteSummary(_request.SummaryFile, all); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _log.Warning(ErrorCodes.BuildTaskFailed, _request.SummaryFile, $"summary.json cannot be written ({ex.Message})");
+        }
+    }
+
+    private static List<string> ReadLines(string path)
+    {
+        try { return File.ReadAllLines(path).Where(l => l.Length > 0).ToList(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return []; }
+    }
+
+    /// <summary>Rewrites a list only when it changed, so targets that take it as an input are not re-run for nothing.</summary>
+    private static void WriteLinesIfChanged(string path, IEnumerable<string> lines)
+    {
+        var text = string.Concat(lines.Select(l => l + "\n"));
+        try { if (File.Exists(path) && File.ReadAllText(path) == text) return; }
+        catch (IOException) { }
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(text));
+    }
+
+    private static bool TryDelete(string path)
+    {
+        try
+        {
+            if (!File.Exists(path)) return false;
+            File.Delete(path);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return false; }
+    }
+}
