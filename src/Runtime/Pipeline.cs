@@ -29,6 +29,8 @@ public sealed class Pipeline : IDisposable
     private readonly OutputStage _outputs;
     private readonly string[]? _labels;
     private readonly DiskAdmission _diskAdmission = new();
+    /// <summary>The models run per region of the model's output (config <c>chain</c>); null without one.</summary>
+    private readonly Chains.TextChain? _chain;
 
     private Pipeline(PipelineConfig config, PipelineOptions options)
     {
@@ -49,9 +51,12 @@ public sealed class Pipeline : IDisposable
             (backend, BackendKind) = CreateBackend(config, options, _logger, _cache.InputDigests);
             ModelValidator.Validate(config, backend.Signature, BackendKind == BackendKind.Onnx ? config.ResolvePath(config.Model.Path) : null);
             labels = ReadLabels(config);
+            if (config.Chain is not null && BackendKind == BackendKind.Onnx)
+                _chain = new Chains.TextChain(config, _cache, _logger, IntraOpThreads(config, options), SignatureFolder(config, options));
         }
         catch
         {
+            _chain?.Dispose();
             backend?.Dispose();
             if (_ownsCache) _cache.Dispose();
             throw;
@@ -76,6 +81,8 @@ public sealed class Pipeline : IDisposable
     public CacheStatistics CacheStatistics => _cache.Statistics;
     /// <summary>How many times this pipeline ran the model (warm-up runs excluded).</summary>
     internal int InferenceRuns => _inference.Runs;
+    /// <summary>How many region crops the chain's per-region models read in this pipeline (0 without a chain).</summary>
+    internal int ChainRegionRuns => _chain?.RegionRuns ?? 0;
     /// <summary>Which inference entries the disk layer gets (tests fix its threshold).</summary>
     internal DiskAdmission DiskAdmission => _diskAdmission;
 
@@ -106,14 +113,17 @@ public sealed class Pipeline : IDisposable
         }
         if (kind == BackendKind.Noop) return (new NoopBackend(config.Preprocessing, config.Model.Layout), kind);
 
-        var parallelism = Math.Max(1, options.MaxParallelism);
-        var threads = options.IntraOpThreads
-            ?? (config.Execution.Threads.Apply ? config.Execution.Threads.Count ?? Environment.ProcessorCount : Math.Max(1, Environment.ProcessorCount / parallelism));
-        // With a disk cache, the model's signature is remembered there so a fully cached run never loads ONNX Runtime.
-        var signatureFolder = options.Cache is null && (options.CacheMode ?? config.Execution.UseCaching) == CacheMode.Disk
-            ? Path.Combine(StageCacheFactory.ResolveCacheDirectory(config, options), DiskCacheFolder.ModelsFolderName) : null;
-        return (new OnnxBackend(modelPath, config.Model, threads, logger, signatureFolder, digests), kind);
+        return (new OnnxBackend(modelPath, config.Model, IntraOpThreads(config, options), logger, SignatureFolder(config, options), digests), kind);
     }
+
+    /// <summary>ONNX Runtime threads per session: the host's, the config's, or the cores shared among the parallel inputs.</summary>
+    private static int IntraOpThreads(PipelineConfig config, PipelineOptions options) => options.IntraOpThreads
+        ?? (config.Execution.Threads.Apply ? config.Execution.Threads.Count ?? Environment.ProcessorCount : Math.Max(1, Environment.ProcessorCount / Math.Max(1, options.MaxParallelism)));
+
+    /// <summary>With a disk cache, models' signatures are remembered there so a fully cached run never loads ONNX Runtime.</summary>
+    private static string? SignatureFolder(PipelineConfig config, PipelineOptions options) =>
+        options.Cache is null && (options.CacheMode ?? config.Execution.UseCaching) == CacheMode.Disk
+            ? Path.Combine(StageCacheFactory.ResolveCacheDirectory(config, options), DiskCacheFolder.ModelsFolderName) : null;
 
     /// <summary>The labels file's lines (for top-k) and content digest (part of the output stage's key); null without labels.</summary>
     private static (string[] Lines, string Digest)? ReadLabels(PipelineConfig config)
@@ -311,6 +321,8 @@ public sealed class Pipeline : IDisposable
         public (int Width, int Height)? ServedOutput { get; set; }
         /// <summary>The output-stage key, once looked up (a miss is looked up once).</summary>
         public string? OutputKey { get; set; }
+        /// <summary>A chain's lines (cached or read now); null without a chain.</summary>
+        public IReadOnlyList<Chains.TextLine>? Lines { get; set; }
         public bool NeedsModel => Error is null && Inference is null && ServedOutput is null;
     }
 
@@ -326,6 +338,14 @@ public sealed class Pipeline : IDisposable
             pending.Timings["read"] = sw.Elapsed.TotalMilliseconds;
             pending.Input = input;
             pending.InferenceKey = _inference.Key(preKey);
+            // A chain whose regions and readings are all cached needs neither the model output nor the image (unless files are saved from them).
+            if (_chain is not null && !SavesFiles && _chain.TryServe(pending.InferenceKey, input.Digest, item.Path, out var lines, out var source))
+            {
+                pending.Lines = lines;
+                pending.ServedOutput = source;
+                pending.CacheLayers["chain"] = "hit";
+                return;
+            }
             // When nothing needs the tensor itself, files saved the same way before are all this input needs.
             if (OutputsAreAllThatIsNeeded && TryWriteCachedOutputs(pending)) return;
             var found = _cache.TryGet(_inference.Codec, pending.InferenceKey, item.Path, out var inference, out _);
@@ -378,15 +398,28 @@ public sealed class Pipeline : IDisposable
             $"{bytes} bytes that save {msPerMiB:0.#} ms of compute per MiB, under {_diskAdmission.MinSavedMsPerMiB} (the output entry serves a re-run)");
     }
 
+    /// <summary>True when the config saves image or tensor files (then a chain's cached lines alone do not serve an input).</summary>
+    private bool SavesFiles => Config.Output.Save.Apply || Config.Output.SaveRaw.Apply || Config.Visualization.Apply;
+
+    /// <summary>The result of one input with the config's checks evaluated over it (cached or computed alike).</summary>
     private PipelineResult Finish(PendingInput pending)
+    {
+        var result = FinishStages(pending);
+        return Config.Checks.Count == 0 ? result : result.WithChecks(Chains.QualityChecks.Evaluate(Config.Checks, result));
+    }
+
+    private PipelineResult FinishStages(PendingInput pending)
     {
         var item = pending.Item;
         if (pending.Error is null && pending.ServedOutput is { } served)
-            return new PipelineResult
+        {
+            var servedResult = new PipelineResult
             {
                 Input = item.Path, Outputs = pending.Files, SourceWidth = served.Width, SourceHeight = served.Height,
-                TimingsMs = pending.Timings, Cache = pending.CacheLayers,
+                TimingsMs = pending.Timings, Cache = pending.CacheLayers, Lines = pending.Lines,
             };
+            return pending.Lines is null ? servedResult : WithMeta(servedResult, pending);
+        }
         if (pending.Error is null)
         {
             Guard(pending, () =>
@@ -397,6 +430,8 @@ public sealed class Pipeline : IDisposable
                 var files = WriteOutputs(pending, inference);
                 pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
                 pending.Files = files;
+                if (_chain is not null)
+                    pending.Lines = _chain.Run(pending.InferenceKey, pending.Input.Digest, inference, () => DecodeRgb(item.Path, BytesToDecode(item.Path, pending.Input)), item.Path, pending.Timings, CancellationToken.None);
             });
         }
         if (pending.Error is { } error)
@@ -415,7 +450,15 @@ public sealed class Pipeline : IDisposable
             TopK = TopK(pending.FinalOutput ?? value.Tensor),
             OutputStatistics = OutputChannelStatistics.Compute(pending.FinalOutput ?? value.Tensor),
             RanInference = pending.RanInference,
+            Lines = pending.Lines,
         };
+        return WithMeta(result, pending);
+    }
+
+    /// <summary>Writes the input's meta file when the config asks for one; the result then lists it among its outputs.</summary>
+    private PipelineResult WithMeta(PipelineResult result, PendingInput pending)
+    {
+        var item = pending.Item;
         if (_outputs.MetaPath(item) is not { } metaPath) return result;
         try { RunReport.WriteMeta(metaPath, [result], asArray: false); }
         catch (ImageFlowException ex)
@@ -425,6 +468,13 @@ public sealed class Pipeline : IDisposable
         }
         // The meta file describes the other outputs; the result lists it too, so hosts treat every written file alike.
         return result.WithOutputs([.. pending.Files, metaPath]);
+    }
+
+    /// <summary>The original input, decoded again, as 8-bit RGB for a chain's crops.</summary>
+    private Chains.RgbPixels DecodeRgb(string path, byte[] bytes)
+    {
+        using var decoded = ImageDecoder.Decode(path, bytes, Config.Input);
+        return Chains.RgbPixels.FromImage(decoded.Image);
     }
 
     /// <summary>The original input, decoded again (its inference may have come from a cache), as 0..1 RGB.</summary>
@@ -563,6 +613,7 @@ public sealed class Pipeline : IDisposable
 
     public void Dispose()
     {
+        _chain?.Dispose();
         _backend.Dispose();
         if (_ownsCache) _cache.Dispose();
     }

@@ -26,12 +26,28 @@ public sealed class PipelineResult
     public IReadOnlyList<ChannelStatistics> OutputStatistics { get; init; } = [];
     /// <summary>True when the model ran for this input (false when the inference stage came from a cache).</summary>
     public bool RanInference { get; init; }
+    /// <summary>With a chain (<c>chain</c> in the config): the lines of text found, in reading order; null without one.</summary>
+    public IReadOnlyList<Chains.TextLine>? Lines { get; init; }
+    /// <summary>The lines' text joined by <c>\n</c>; null without a chain.</summary>
+    public string? Text => Lines is null ? null : string.Join("\n", Lines.Select(l => l.Text));
+    /// <summary>The config's checks that fired for this input (<c>IFIO7###</c>).</summary>
+    public IReadOnlyList<Chains.CheckFinding> Checks { get => _checks; init => _checks = value; }
+    private IReadOnlyList<Chains.CheckFinding> _checks = [];
 
     /// <summary>A copy listing other output files (every other member kept, whatever members are added later).</summary>
     internal PipelineResult WithOutputs(IReadOnlyList<string> outputs)
     {
         var copy = (PipelineResult)MemberwiseClone();
         copy._outputs = outputs;
+        return copy;
+    }
+
+    /// <summary>A copy with the checks that fired (every other member kept).</summary>
+    internal PipelineResult WithChecks(IReadOnlyList<Chains.CheckFinding> checks)
+    {
+        if (checks.Count == 0) return this;
+        var copy = (PipelineResult)MemberwiseClone();
+        copy._checks = checks;
         return copy;
     }
 }

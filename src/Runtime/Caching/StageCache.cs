@@ -142,6 +142,8 @@ public sealed class StageCache : IDisposable
     {
         CacheStage.Preprocess => "preprocess",
         CacheStage.Inference => "inference",
+        CacheStage.Regions => "regions",
+        CacheStage.Region => "region",
         _ => "output",
     };
 
