@@ -151,6 +151,9 @@ namespace ImageFlowIO.Generators
             return new ObjectSpec(ConfigNamespace + type.Name, members.ToImmutableEquatableArray());
         }
 
+        private static string InlineObject(ObjectSpec spec) =>
+            "new " + spec.TypeName + " { " + string.Join(", ", spec.Members.Select(m => m.Name + " = " + (m.Object is { } o ? InlineObject(o) : m.Literal))) + " }";
+
         private static bool IsConfigObject(Type type) => type.IsClass && type != typeof(string) && type.Namespace == typeof(PipelineConfig).Namespace;
 
         private static bool ValueEquals(object? a, object? b)
@@ -190,7 +193,10 @@ namespace ImageFlowIO.Generators
                         ? "global::System.Array.Empty<" + TypeName(element) + ">()"
                         : "new " + TypeName(element) + "[] { " + string.Join(", ", items) + " }";
                 }
-                default: throw new NotSupportedException("config value of type " + value.GetType().FullName + " has no C# literal form in the generator");
+                default:
+                    // Config objects inside lists (chain.perRegion, checks) are written inline.
+                    if (IsConfigObject(value.GetType())) return InlineObject(ObjectOf(value));
+                    throw new NotSupportedException("config value of type " + value.GetType().FullName + " has no C# literal form in the generator");
             }
         }
 

@@ -13,6 +13,7 @@ public static class ErrorCodes
     public const string ModelRunFailed = "IFIO1005";
     public const string ModelLabelsUnreadable = "IFIO1006";
     public const string OnnxRuntimeNotLoadable = "IFIO1007";
+    public const string ModelDictionaryUnreadable = "IFIO1008";
 
     // IFIO2### one input image
     public const string ImageEmpty = "IFIO2001";
@@ -42,6 +43,12 @@ public static class ErrorCodes
     public const string BuildBadShard = "IFIO5004";
     /// <summary>The CLI's command line is invalid (a flag's value, flags that contradict each other, <c>--shard auto</c> with inconsistent CI variables).</summary>
     public const string CommandLineInvalid = "IFIO5005";
+
+    // IFIO7### quality gates (chain.checks): what the models found, reported at the asset
+    public const string CheckLabel = "IFIO7001";
+    public const string CheckTextMatches = "IFIO7002";
+    public const string CheckTextMissing = "IFIO7003";
+    public const string CheckStatistic = "IFIO7004";
 
     // IFIO9### bugs
     public const string Internal = "IFIO9001";

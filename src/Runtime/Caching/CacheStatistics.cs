@@ -9,6 +9,10 @@ internal enum CacheStage
     Inference,
     /// <summary>The files postprocessing and output wrote for one inference result, so a hit only writes bytes.</summary>
     Output,
+    /// <summary>A chain's regions of one model output (source-pixel boxes and scores).</summary>
+    Regions,
+    /// <summary>What a chain's per-region models made of one region's crop (orientation and the recognizer's best path).</summary>
+    Region,
 }
 
 /// <summary>Hits, misses, writes, evictions and bytes for one cache layer. Thread-safe counters.</summary>

@@ -81,6 +81,8 @@ internal sealed class DiskEntryMetadata
         "preprocess" => CacheStage.Preprocess,
         "inference" => CacheStage.Inference,
         "output" => CacheStage.Output,
+        "regions" => CacheStage.Regions,
+        "region" => CacheStage.Region,
         _ => throw new FormatException($"unknown stage '{name}'"),
     };
 

@@ -23,7 +23,7 @@ internal sealed class RemoteStore : ICacheStore
 {
     /// <summary>Stages kept remotely, chosen by measurement (docs/remote-cache.md): preprocess tensors are many times the
     /// size of their input and cheaper to recompute than to download.</summary>
-    public static bool DefaultAccepts(CacheStage stage) => stage is CacheStage.Inference or CacheStage.Output;
+    public static bool DefaultAccepts(CacheStage stage) => stage is CacheStage.Inference or CacheStage.Output or CacheStage.Regions or CacheStage.Region;
 
     /// <summary>Upload queue bound: a run computing faster than the network uploads waits here, it never holds more.</summary>
     internal const long QueueBudgetBytes = 256L << 20;
@@ -66,6 +66,7 @@ internal sealed class RemoteStore : ICacheStore
 
     public string Layer => "remote";
     public bool IsPersistent => true;
+    public StoreCapabilities Capabilities => StoreCapabilities.RetainsPayloads | StoreCapabilities.Shared;
     public CacheLayerStatistics Statistics { get; }
     /// <summary>The redacted address (no credentials).</summary>
     public string Display => _settings.Display;

@@ -23,6 +23,10 @@ namespace ImageFlowIO.Config
         public LoggingConfig Logging { get; init; } = new LoggingConfig();
         public VisualizationConfig Visualization { get; init; } = new VisualizationConfig();
         public CustomConfig Custom { get; init; } = new CustomConfig();
+        /// <summary>Models run per region of the model's output (null: one model per image, as before).</summary>
+        public ChainConfig? Chain { get; init; }
+        /// <summary>Quality gates over what the models found, reported as <c>IFIO7###</c> diagnostics.</summary>
+        public IReadOnlyList<CheckConfig> Checks { get; init; } = Array.Empty<CheckConfig>();
 
         /// <summary>Resolves a path written in the config against <see cref="BaseDirectory"/>.</summary>
         public string ResolvePath(string path)
@@ -69,6 +73,12 @@ namespace ImageFlowIO.Config
     public enum RawDataType { Float32, Uint8 }
     public enum LogLevel { Debug, Info, Warn, Error }
     public enum VisualizationType { SideBySide, Difference, Overlay, Heatmap }
+    /// <summary>How a model output becomes regions of the source image (later: boxes, a detector's [N, 6] output).</summary>
+    public enum RegionFinderKind { DbText }
+    /// <summary>What a per-region model does with its crop (later: classifier, labels per region).</summary>
+    public enum RegionStepKind { Orientation, Recognizer }
+    public enum CheckSeverity { Info, Warning, Error }
+    public enum CheckStatistic { Min, Max, Mean }
 
     /// <summary>A width × height pair, as written <c>[w, h]</c>.</summary>
     public readonly struct Size2 : IEquatable<Size2>
@@ -360,5 +370,92 @@ namespace ImageFlowIO.Config
     {
         public string? PreprocessingFn { get; init; }
         public string? PostprocessingFn { get; init; }
+    }
+
+    /// <summary>
+    /// A chain: the model's output (a text probability map) becomes regions of the source image, and each region, cropped
+    /// at source resolution, runs through the per-region models in order.
+    /// </summary>
+    public sealed class ChainConfig
+    {
+        public RegionsConfig Regions { get; init; } = new RegionsConfig();
+        public IReadOnlyList<RegionStepConfig> PerRegion { get; init; } = Array.Empty<RegionStepConfig>();
+        public ChainOverlayConfig Overlay { get; init; } = new ChainOverlayConfig();
+    }
+
+    /// <summary>The region finder and its settings (DB text detection post-processing: PaddleOCR's names and defaults).</summary>
+    public sealed class RegionsConfig
+    {
+        public RegionFinderKind Finder { get; init; } = RegionFinderKind.DbText;
+        /// <summary>Probability above which a map pixel is text.</summary>
+        public double Threshold { get; init; } = 0.3;
+        /// <summary>Mean probability inside a box below which it is dropped.</summary>
+        public double BoxThreshold { get; init; } = 0.6;
+        /// <summary>How much a box grows: area × ratio / perimeter on every side.</summary>
+        public double UnclipRatio { get; init; } = 1.5;
+        /// <summary>Boxes with a side shorter than this (map pixels) are dropped.</summary>
+        public double MinSize { get; init; } = 3;
+        public int MaxCandidates { get; init; } = 1000;
+    }
+
+    /// <summary>One model run on every region's crop.</summary>
+    public sealed class RegionStepConfig
+    {
+        public RegionStepKind Kind { get; init; } = RegionStepKind.Recognizer;
+        /// <summary>The .onnx file.</summary>
+        public string Path { get; init; } = "";
+        /// <summary>Recognizer: the dictionary file, one character per line (the space is added).</summary>
+        public string? Dictionary { get; init; }
+        /// <summary>The crop's size at the model: [width, height]. Orientation: exactly (default [192, 48]); recognizer: the height, and the width a narrower line is padded to (default [320, 48]).</summary>
+        public Size2? InputSize { get; init; }
+        /// <summary>Orientation: the score at which a crop is turned (default 0.9). Recognizer: lines scoring under it are dropped (default 0.5).</summary>
+        public double? MinScore { get; init; }
+
+        /// <summary>The crop's pixels become (v / 255 − mean) / std. Orientation default 0.5 (PaddleOCR's); recognizer default 0.</summary>
+        public double? Mean { get; init; }
+        /// <summary>Orientation default 0.5; recognizer default 1 (the [0, 1] input reads spaced Latin text best, measured in docs/chains.md).</summary>
+        public double? Std { get; init; }
+        /// <summary>Recognizer: the space's probability at a blank step above which a space is read between two characters (default 0.02; 1 turns it off).</summary>
+        public double? SpaceScore { get; init; }
+
+        public double EffectiveMean => Mean ?? (Kind == RegionStepKind.Orientation ? 0.5 : 0);
+        public double EffectiveStd => Std ?? (Kind == RegionStepKind.Orientation ? 0.5 : 1);
+        public double EffectiveSpaceScore => SpaceScore ?? 0.02;
+        public Size2 EffectiveInputSize => InputSize ?? (Kind == RegionStepKind.Orientation ? new Size2(192, 48) : new Size2(320, 48));
+        public double EffectiveMinScore => MinScore ?? (Kind == RegionStepKind.Orientation ? 0.9 : 0.5);
+    }
+
+    /// <summary>An image of the source with each region's box (and its text where a font is available).</summary>
+    public sealed class ChainOverlayConfig
+    {
+        public bool Apply { get; init; }
+        public string Path { get; init; } = "outputs";
+        /// <summary>File name pattern with the output tokens; null means <c>{name}.lines.png</c>.</summary>
+        public string? Filename { get; init; }
+    }
+
+    /// <summary>
+    /// A quality gate: one condition over what the models found. Exactly one of <see cref="Label"/>,
+    /// <see cref="TextMatches"/>, <see cref="TextMissing"/> or <see cref="Statistic"/> is set.
+    /// </summary>
+    public sealed class CheckConfig
+    {
+        /// <summary>Stable id, named in the diagnostic and used to silence it per asset.</summary>
+        public string Id { get; init; } = "";
+        public CheckSeverity Severity { get; init; } = CheckSeverity.Warning;
+        /// <summary>Fires when this label (the classifier's top label, or a region's orientation) scores at least <see cref="MinScore"/>.</summary>
+        public string? Label { get; init; }
+        public double MinScore { get; init; } = 0.5;
+        /// <summary>Fires when the recognized text matches this regular expression.</summary>
+        public string? TextMatches { get; init; }
+        /// <summary>Fires when the recognized text does not contain this string (ordinal, case-sensitive).</summary>
+        public string? TextMissing { get; init; }
+        /// <summary>Fires when this statistic of the model output's <see cref="Channel"/> is below <see cref="Below"/> or above <see cref="Above"/>.</summary>
+        public CheckStatistic? Statistic { get; init; }
+        public int Channel { get; init; }
+        public double? Below { get; init; }
+        public double? Above { get; init; }
+        /// <summary>What the diagnostic says, in place of the generated sentence.</summary>
+        public string? Message { get; init; }
     }
 }

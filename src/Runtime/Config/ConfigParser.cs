@@ -68,7 +68,7 @@ namespace ImageFlowIO.Config
         {
             public static readonly Dictionary<string, string[]> Objects = new Dictionary<string, string[]>(StringComparer.Ordinal)
             {
-                [""] = new[] { "$schema", "model", "execution", "input", "preprocessing", "inference", "postprocessing", "output", "logging", "visualization", "custom" },
+                [""] = new[] { "$schema", "model", "execution", "input", "preprocessing", "inference", "postprocessing", "output", "logging", "visualization", "custom", "chain", "checks" },
                 ["model"] = new[] { "path", "name", "layout", "inputName", "outputName", "labels" },
                 ["execution"] = new[] { "backend", "threads", "warmupRuns", "useCaching", "cacheDir", "cache" },
                 ["execution.threads"] = new[] { "apply", "count" },
@@ -105,6 +105,11 @@ namespace ImageFlowIO.Config
                 ["logging"] = new[] { "level", "saveLogs", "logPath" },
                 ["visualization"] = new[] { "apply", "type", "outputPath", "alpha" },
                 ["custom"] = new[] { "preprocessingFn", "postprocessingFn" },
+                ["chain"] = new[] { "regions", "perRegion", "overlay" },
+                ["chain.regions"] = new[] { "finder", "threshold", "boxThreshold", "unclipRatio", "minSize", "maxCandidates" },
+                ["chain.perRegion[]"] = new[] { "kind", "path", "dictionary", "inputSize", "minScore", "mean", "std", "spaceScore" },
+                ["chain.overlay"] = new[] { "apply", "path", "filename" },
+                ["checks[]"] = new[] { "id", "severity", "label", "minScore", "textMatches", "textMissing", "statistic", "channel", "below", "above", "message" },
             };
         }
 
@@ -141,6 +146,8 @@ namespace ImageFlowIO.Config
                     Logging = BindLogging(o.Obj("logging")),
                     Visualization = BindVisualization(o.Obj("visualization")),
                     Custom = BindCustom(o.Obj("custom")),
+                    Chain = BindChain(o.Obj("chain")),
+                    Checks = BindChecks(o),
                 };
                 o.Ignore("$schema");
                 CheckConsistency(config, o);
@@ -632,9 +639,129 @@ namespace ImageFlowIO.Config
 
             private const long MaxPixelsLimit = 1L << 28;
 
+            // ---- chains and checks (docs/chains.md) --------------------------------------------------------------
+
+            private ChainConfig? BindChain(ObjectReader? o)
+            {
+                if (o is null) return null;
+                var r = o.Obj("regions");
+                var regions = r is null ? new RegionsConfig() : new RegionsConfig
+                {
+                    Finder = r.Enum("finder", RegionFinderKind.DbText),
+                    Threshold = r.Double("threshold", 0.3, 0, 1),
+                    BoxThreshold = r.Double("boxThreshold", 0.6, 0, 1),
+                    UnclipRatio = r.Double("unclipRatio", 1.5, 0, 100),
+                    MinSize = r.Double("minSize", 3, 0, 65535),
+                    MaxCandidates = r.Int("maxCandidates", 1000, 1, 100000),
+                };
+                var steps = new List<RegionStepConfig>();
+                var list = o.Get("perRegion");
+                if (list is null)
+                    Report(ConfigErrorCodes.MissingProperty, "chain.perRegion is required: add [{ \"kind\": \"recognizer\", \"path\": \"rec.onnx\", \"dictionary\": \"keys.txt\" }]", o.Node.Location);
+                else if (list.Kind != JsonKind.Array)
+                    Report(ConfigErrorCodes.WrongType, "chain.perRegion must be an array of per-region models, not " + list.KindName, list.Location);
+                else
+                {
+                    for (var i = 0; i < list.Items.Count; i++)
+                    {
+                        var label = "chain.perRegion[" + i.ToString(CultureInfo.InvariantCulture) + "]";
+                        var s = Open(list.Items[i], "chain.perRegion[]");
+                        if (s is null) continue;
+                        if (s.Get("kind") is null) Report(ConfigErrorCodes.MissingProperty, label + ".kind is required: \"orientation\" or \"recognizer\"", s.Node.Location);
+                        var kind = s.Enum("kind", RegionStepKind.Recognizer);
+                        var path = s.String("path", required: true) ?? "";
+                        if (path.Length > 0) CheckPath(path, label + ".path", s.LocationOf("path"), PathKind.File, "model.onnx");
+                        var dictionary = s.String("dictionary");
+                        CheckPath(dictionary, label + ".dictionary", s.LocationOf("dictionary"), PathKind.File, "keys.txt");
+                        if (kind == RegionStepKind.Recognizer && dictionary is null)
+                            Report(ConfigErrorCodes.MissingProperty, label + ".dictionary is required for a recognizer: the file of its characters, one per line", s.Node.Location);
+                        if (kind != RegionStepKind.Recognizer && dictionary is not null)
+                            Report(ConfigErrorCodes.InconsistentSettings, label + ".dictionary applies to a recognizer only; remove it", s.LocationOf("dictionary"));
+                        double? minScore = s.Get("minScore") is null ? (double?)null : s.Double("minScore", 0, 0, 1);
+                        double? mean = s.Get("mean") is null ? (double?)null : s.Double("mean", 0, -1000, 1000);
+                        double? std = s.Get("std") is null ? (double?)null : s.Double("std", 1, 1e-6, 1000);
+                        double? spaceScore = s.Get("spaceScore") is null ? (double?)null : s.Double("spaceScore", 0.02, 0, 1);
+                        if (spaceScore is not null && kind != RegionStepKind.Recognizer)
+                            Report(ConfigErrorCodes.InconsistentSettings, label + ".spaceScore applies to a recognizer only; remove it", s.LocationOf("spaceScore"));
+                        steps.Add(new RegionStepConfig { Kind = kind, Path = path, Dictionary = dictionary, InputSize = s.Size("inputSize"), MinScore = minScore, Mean = mean, Std = std, SpaceScore = spaceScore });
+                    }
+                    var recognizers = steps.Count(st => st.Kind == RegionStepKind.Recognizer);
+                    if (recognizers != 1 || steps[steps.Count - 1].Kind != RegionStepKind.Recognizer || steps.Count(st => st.Kind == RegionStepKind.Orientation) > 1)
+                        Report(ConfigErrorCodes.InconsistentSettings, "chain.perRegion must be an optional \"orientation\" step followed by one \"recognizer\" step (found: " + string.Join(", ", steps.Select(st => st.Kind.ToString().ToLowerInvariant())) + ")", list.Location);
+                }
+                var ov = o.Obj("overlay");
+                var overlay = new ChainOverlayConfig();
+                if (ov is not null)
+                {
+                    var filename = ov.String("filename");
+                    if (filename is not null) CheckFilenamePattern(filename, ov.LocationOf("filename"));
+                    overlay = new ChainOverlayConfig { Apply = ov.Bool("apply", false), Path = ov.String("path") ?? "outputs", Filename = filename };
+                }
+                return new ChainConfig { Regions = regions, PerRegion = steps, Overlay = overlay };
+            }
+
+            private IReadOnlyList<CheckConfig> BindChecks(ObjectReader root)
+            {
+                var list = root.Get("checks");
+                if (list is null) return Array.Empty<CheckConfig>();
+                if (list.Kind != JsonKind.Array)
+                {
+                    Report(ConfigErrorCodes.WrongType, "checks must be an array of checks, not " + list.KindName, list.Location);
+                    return Array.Empty<CheckConfig>();
+                }
+                var checks = new List<CheckConfig>();
+                var ids = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                for (var i = 0; i < list.Items.Count; i++)
+                {
+                    var label = "checks[" + i.ToString(CultureInfo.InvariantCulture) + "]";
+                    var c = Open(list.Items[i], "checks[]");
+                    if (c is null) continue;
+                    var id = c.String("id", required: true) ?? "";
+                    if (id.Length > 0 && !IsCheckId(id))
+                        Report(ConfigErrorCodes.InvalidValue, label + ".id \"" + Printable(id) + "\" must be letters, digits, '.', '-' or '_' (it is named in diagnostics and in the ImageFlowSuppressChecks metadata)", c.LocationOf("id"));
+                    else if (id.Length > 0 && !ids.Add(id))
+                        Report(ConfigErrorCodes.InvalidValue, label + ".id \"" + id + "\" is used by another check; give each check its own id", c.LocationOf("id"));
+                    var textMatches = c.String("textMatches");
+                    if (textMatches is not null)
+                    {
+                        try { _ = new System.Text.RegularExpressions.Regex(textMatches, System.Text.RegularExpressions.RegexOptions.CultureInvariant); }
+                        catch (ArgumentException ex) { Report(ConfigErrorCodes.InvalidValue, label + ".textMatches is not a valid regular expression (" + ex.Message + ")", c.LocationOf("textMatches")); }
+                    }
+                    CheckStatistic? statistic = c.Get("statistic") is null ? (CheckStatistic?)null : c.Enum("statistic", CheckStatistic.Mean);
+                    double? below = c.Get("below") is null ? (double?)null : c.Double("below", 0);
+                    double? above = c.Get("above") is null ? (double?)null : c.Double("above", 0);
+                    var check = new CheckConfig
+                    {
+                        Id = id,
+                        Severity = c.Enum("severity", CheckSeverity.Warning),
+                        Label = c.String("label"),
+                        MinScore = c.Double("minScore", 0.5, 0, 1),
+                        TextMatches = textMatches,
+                        TextMissing = c.String("textMissing"),
+                        Statistic = statistic,
+                        Channel = c.Int("channel", 0, 0, 4096),
+                        Below = below,
+                        Above = above,
+                        Message = c.String("message"),
+                    };
+                    var conditions = (check.Label is null ? 0 : 1) + (check.TextMatches is null ? 0 : 1) + (check.TextMissing is null ? 0 : 1) + (check.Statistic is null ? 0 : 1);
+                    if (conditions != 1)
+                        Report(ConfigErrorCodes.InconsistentSettings, label + " needs exactly one of label, textMatches, textMissing or statistic (found " + conditions.ToString(CultureInfo.InvariantCulture) + ")", c.Node.Location);
+                    if (check.Statistic is not null && below is null && above is null)
+                        Report(ConfigErrorCodes.MissingProperty, label + " checks a statistic: add \"below\" or \"above\" (the bound that fires it)", c.Node.Location);
+                    checks.Add(check);
+                }
+                return checks;
+            }
+
+            internal static bool IsCheckId(string id) => id.Length <= 64 && id.All(ch => ch < 128 && (char.IsLetterOrDigit(ch) || ch == '-' || ch == '_' || ch == '.'));
+
             private void CheckConsistency(PipelineConfig c, ObjectReader root)
             {
                 var pre = c.Preprocessing;
+                // Regions are mapped back to source pixels through the resize only: a crop or a turn would move them.
+                if (c.Chain is not null && (pre.CenterCrop.Apply || pre.Augmentations.Apply))
+                    Report(ConfigErrorCodes.InconsistentSettings, "a chain maps regions back to the source image through preprocessing.resize only; turn off preprocessing." + (pre.CenterCrop.Apply ? "centerCrop" : "augmentations") + " (apply: false)", root.Obj("chain")!.Node.Location);
                 // Every image the pipeline holds is bounded like the input: a size over input.maxPixels would allocate gigabytes or overflow.
                 var sizes = new List<(string Label, Size2? Size, bool Used, Func<TextLocation> At)>
                 {

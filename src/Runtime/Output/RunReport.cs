@@ -24,6 +24,12 @@ internal static class RunReport
                 w.WriteStartObject();
                 w.WriteString("input", item.Input);
                 w.WriteString("status", item.Succeeded ? "ok" : "failed");
+                if (item.Reason is { } reason)
+                {
+                    // The up-to-date decision: "upToDate", or why it ran ("contentChanged") and the words for it.
+                    w.WriteString("reason", reason.Code);
+                    w.WriteString("explain", reason.Text);
+                }
                 w.WriteStartArray("outputs");
                 foreach (var o in item.Outputs) w.WriteStringValue(o);
                 w.WriteEndArray();
@@ -32,6 +38,7 @@ internal static class RunReport
                     w.WriteString("code", e.Code);
                     w.WriteString("error", e.Message);
                 }
+                WriteChecks(w, item);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -100,7 +107,47 @@ internal static class RunReport
             }
             w.WriteEndArray();
         }
+        if (r.Lines is { } lines)
+        {
+            w.WriteStartArray("lines");
+            foreach (var line in lines)
+            {
+                w.WriteStartObject();
+                w.WriteString("text", line.Text);
+                w.WriteNumber("score", Math.Round(line.Score, 6));
+                w.WriteStartArray("box");
+                foreach (var p in line.Box)
+                {
+                    w.WriteStartArray();
+                    w.WriteNumberValue(p.X);
+                    w.WriteNumberValue(p.Y);
+                    w.WriteEndArray();
+                }
+                w.WriteEndArray();
+                if (line.Angle != 0) w.WriteNumber("angle", line.Angle);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        WriteChecks(w, r);
         w.WriteEndObject();
+    }
+
+    /// <summary>The checks that fired for an input (<c>checks</c>: id, code, severity, message); nothing when none did.</summary>
+    private static void WriteChecks(Utf8JsonWriter w, PipelineResult r)
+    {
+        if (r.Checks.Count == 0) return;
+        w.WriteStartArray("checks");
+        foreach (var c in r.Checks)
+        {
+            w.WriteStartObject();
+            w.WriteString("id", c.Id);
+            w.WriteString("code", c.Code);
+            w.WriteString("severity", c.Severity.ToString().ToLowerInvariant());
+            w.WriteString("message", c.Message);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     /// <summary>Writes one object (single input) or one array (a batch) to <paramref name="path"/>.</summary>

@@ -14,6 +14,8 @@ public class SchemaTests
         {
             if (node.TryGetProperty("$ref", out var r) && r.GetString() is { } reference && reference.StartsWith("#/$defs/", StringComparison.Ordinal))
                 node = doc.RootElement.GetProperty("$defs").GetProperty(reference["#/$defs/".Length..]);
+            // Arrays of objects (chain.perRegion, checks): the parser names their items' shape "<path>[]".
+            if (node.TryGetProperty("items", out var items) && items.TryGetProperty("properties", out _)) Walk(items, path + "[]");
             if (!node.TryGetProperty("properties", out var props)) return;
             Assert.True(node.TryGetProperty("additionalProperties", out var ap) && ap.ValueKind == JsonValueKind.False, $"'{path}' must forbid additional properties, as the parser does");
             result[path] = props.EnumerateObject().Select(p => p.Name).ToArray();
