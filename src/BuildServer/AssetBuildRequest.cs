@@ -12,8 +12,6 @@ internal sealed class AssetBuildRequest
     /// <summary>Folder the outputs are written under (each asset keeps its relative folder).</summary>
     public string OutputDirectory { get; set; } = "";
     public string ProjectDirectory { get; set; } = "";
-    /// <summary>Per-asset records of the previous build.</summary>
-    public string StateFile { get; set; } = "";
     /// <summary>Every file the build produced, one full path a line (read back by the targets for FileWrites and copies).</summary>
     public string OutputsFile { get; set; } = "";
     /// <summary>Files the outputs depend on besides assets and configs (models, labels), one a line.</summary>

@@ -20,8 +20,6 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     /// <summary>Folder the outputs are written under (each asset keeps its relative folder).</summary>
     [Required] public string OutputDirectory { get; set; } = "";
     [Required] public string ProjectDirectory { get; set; } = "";
-    /// <summary>Per-asset records of the previous build.</summary>
-    [Required] public string StateFile { get; set; } = "";
     /// <summary>Every file this task produced, one full path a line (read back by the targets for FileWrites and copies).</summary>
     [Required] public string OutputsFile { get; set; } = "";
     /// <summary>Files the outputs depend on besides assets and configs (models, labels), one a line: more target Inputs.</summary>
@@ -82,7 +80,6 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
             Assets = [.. Assets.Select(a => new AssetItem(a.ItemSpec, a.GetMetadata("FullPath"), a.GetMetadata("Config"), a.GetMetadata("OutputDir"), a.GetMetadata("Link"), a.GetMetadata("RecursiveDir")))],
             ProjectDirectory = Path.GetFullPath(ProjectDirectory),
             OutputDirectory = FullPath(OutputDirectory)!,
-            StateFile = FullPath(StateFile)!,
             OutputsFile = FullPath(OutputsFile)!,
             DependenciesFile = FullPath(DependenciesFile)!,
             StampFile = FullPath(StampFile),
