@@ -158,14 +158,19 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
             }
 
             foreach (var item in batch.Items.Where(i => !i.Succeeded)) ReportError(item.Error!);
+            // Quality gates (config checks): listed per input; an error-severity check fails the run like a failed input.
+            foreach (var item in batch.Items)
+                foreach (var finding in item.Checks) errors.Check(item.Input, finding);
+            var failedChecks = batch.Items.Sum(i => i.Checks.Count(c => c.Severity == CheckSeverity.Error));
             if (isFolder)
             {
                 var summaryDir = options.OutputDirectory ?? cfg.ResolvePath(cfg.Output.Save.Path);
                 try { RunReport.WriteSummary(Path.Combine(summaryDir, "summary.json"), batch); }
                 catch (ImageFlowException ex) { ReportError(ex); return ExitCodes.OutputNotWritable; }
             }
-            stdout.WriteLine($"ImageFlowIO: {batch.Items.Count} inputs, {batch.Processed} processed, {batch.FromCache} from cache, {batch.Failed} failed ({sw.ElapsedMilliseconds} ms)");
-            return batch.Failed > 0 ? ExitCodes.SomeInputsFailed : ExitCodes.Ok;
+            var checks = cfg.Checks.Count == 0 ? "" : $", {batch.Items.Sum(i => i.Checks.Count)} checks fired ({failedChecks} errors)";
+            stdout.WriteLine($"ImageFlowIO: {batch.Items.Count} inputs, {batch.Processed} processed, {batch.FromCache} from cache, {batch.Failed} failed{checks} ({sw.ElapsedMilliseconds} ms)");
+            return batch.Failed > 0 || failedChecks > 0 ? ExitCodes.SomeInputsFailed : ExitCodes.Ok;
         }
     }
 
