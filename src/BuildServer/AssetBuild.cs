@@ -225,7 +225,7 @@ internal sealed class AssetBuild
                 }
                 else if (result.Error is { } error) LogError(error);
             }
-            _catalogue?.Record(config, options, work.Select(w => w.Input).ToList(), batch, p => next.Assets.TryGetValue(p, out var r) ? r.Outputs : null);
+            _catalogue?.Record(config, batch, p => next.Assets.TryGetValue(p, out var r) ? r.Outputs : null);
             if (config.Output.WriteMeta is { Apply: true, JsonPath: { } jsonPath } && !jsonPath.Contains('{'))
             {
                 // The one batch meta file (not an asset's output) is written beside the outputs; list it so clean removes it.

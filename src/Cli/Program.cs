@@ -29,6 +29,45 @@ namespace ImageFlowIO.Cli
         /// <summary>Runs one command line; <c>environment</c> is where <c>--shard auto</c> reads the CI's variables (null: this process's; tests pass their own).</summary>
         public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Func<string, string?>? environment = null)
         {
+            // Known before parsing, so even a parse error comes back as the one JSON document a script expects.
+            var report = new CliErrorReport(stderr, WantsJsonErrors(args));
+            var parsed = CreateRootCommand(stdout, stderr, environment, report).Parse(args);
+            if (parsed.Errors.Count > 0)
+            {
+                if (report.Json)
+                {
+                    foreach (var e in parsed.Errors) report.Usage(e.Message);
+                    return report.Finish(ExitCodes.UsageOrConfig);
+                }
+                foreach (var e in parsed.Errors) stderr.WriteLine($"error: {e.Message}");
+                stderr.WriteLine($"Run '{CommandName} --help' for the list of options.");
+                return ExitCodes.UsageOrConfig;
+            }
+            try
+            {
+                // Our own handler: System.CommandLine's default prints a stack trace and exits 1.
+                return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C: what was written stays valid (outputs and cache entries are written atomically).
+                return report.Finish(report.Cancelled());
+            }
+            catch (Exception ex)
+            {
+                var failure = new ImageFlowException(ErrorFamily.Internal, ErrorCodes.Internal, null,
+                    $"unexpected failure ({ex.GetType().Name}: {ex.Message}); please report it with the config and command line");
+                report.Error(failure);
+                return report.Finish(ExitCodes.For(failure));
+            }
+        }
+
+        /// <summary>Parses a command line without running it (the docs' command lines are checked with it: issue 26).</summary>
+        internal static ParseResult Parse(params string[] args) =>
+            CreateRootCommand(TextWriter.Null, TextWriter.Null, null, new CliErrorReport(TextWriter.Null, json: false)).Parse(args);
+
+        private static Command CreateRootCommand(TextWriter stdout, TextWriter stderr, Func<string, string?>? environment, CliErrorReport report)
+        {
             var config = new Option<string?>("--config", "-c") { Description = "Config file (default: imageflow.json, then config.json in the current folder)" };
             var input = new Option<string?>("--input", "-i") { Description = "Image file or folder; overrides input.source" };
             var output = new Option<string?>("--output", "-o") { Description = "Output folder; overrides output paths of the config" };
@@ -53,6 +92,7 @@ namespace ImageFlowIO.Cli
             var vizOut = new Option<string?>("--viz-out") { HelpName = "dir", Description = "Folder for visualisations (overrides visualization.outputPath)" };
             var validateOnly = new Option<bool>("--validate-only") { Description = "Check the config (and the model when it exists), then exit; writes nothing" };
             var dryRun = new Option<bool>("--dry-run") { Description = "List what would be processed, then exit; writes nothing" };
+            var explain = new Option<bool>("--explain") { Description = "Print one line per input: up to date, or why it runs (with --dry-run: without running anything)" };
             var printSchema = new Option<bool>("--print-schema") { Description = "Print the config's JSON Schema" };
             var progress = new Option<bool>("--progress") { Description = "Show a progress bar (default when writing to a terminal)" };
             var noProgress = new Option<bool>("--no-progress") { Description = "Never show a progress bar" };
@@ -64,13 +104,11 @@ namespace ImageFlowIO.Cli
             var root = new Command(CommandName, "imageflowio: preprocess images, run an ONNX model, postprocess and save, driven by one JSON config.")
             {
                 config, input, output, cache, cacheDir, backend, threads, concurrency, logLevel, verbose, logFile, errors, jsonErrors,
-                viz, vizAlpha, vizOut, validateOnly, dryRun, printSchema, progress, noProgress, remoteCache, remoteCacheReadOnly, shard, version, new HelpOption(),
+                viz, vizAlpha, vizOut, validateOnly, dryRun, explain, printSchema, progress, noProgress, remoteCache, remoteCacheReadOnly, shard, version, new HelpOption(),
             };
             root.Subcommands.Add(CacheCommands.Create(stdout, stderr));
             root.Subcommands.Add(BenchmarkCommand.Create(stdout, stderr));
 
-            // Known before parsing, so even a parse error comes back as the one JSON document a script expects.
-            var report = new CliErrorReport(stderr, WantsJsonErrors(args));
             root.SetAction(async (parse, ct) =>
             {
                 if (parse.GetValue(version))
@@ -107,6 +145,7 @@ namespace ImageFlowIO.Cli
                     VisualizationOut = parse.GetValue(vizOut),
                     ValidateOnly = parse.GetValue(validateOnly),
                     DryRun = parse.GetValue(dryRun),
+                    Explain = parse.GetValue(explain),
                     PrintSchema = parse.GetValue(printSchema),
                     Progress = parse.GetValue(noProgress) ? false : parse.GetValue(progress) ? true : null,
                     RemoteCache = parse.GetValue(remoteCache),
@@ -116,36 +155,7 @@ namespace ImageFlowIO.Cli
                 };
                 return report.Finish(await run.ExecuteAsync(ct).ConfigureAwait(false));
             });
-
-            var parsed = root.Parse(args);
-            if (parsed.Errors.Count > 0)
-            {
-                if (report.Json)
-                {
-                    foreach (var e in parsed.Errors) report.Usage(e.Message);
-                    return report.Finish(ExitCodes.UsageOrConfig);
-                }
-                foreach (var e in parsed.Errors) stderr.WriteLine($"error: {e.Message}");
-                stderr.WriteLine($"Run '{CommandName} --help' for the list of options.");
-                return ExitCodes.UsageOrConfig;
-            }
-            try
-            {
-                // Our own handler: System.CommandLine's default prints a stack trace and exits 1.
-                return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // Ctrl+C: what was written stays valid (outputs and cache entries are written atomically).
-                return report.Finish(report.Cancelled());
-            }
-            catch (Exception ex)
-            {
-                var failure = new ImageFlowException(ErrorFamily.Internal, ErrorCodes.Internal, null,
-                    $"unexpected failure ({ex.GetType().Name}: {ex.Message}); please report it with the config and command line");
-                report.Error(failure);
-                return report.Finish(ExitCodes.For(failure));
-            }
+            return root;
         }
 
         /// <summary>The visualisation types as the config and the original CLI spell them.</summary>

@@ -259,8 +259,10 @@ public sealed class CatalogueGeneratorTests
         {
             var batch = pipeline.RunBatchAsync(inputs).GetAwaiter().GetResult();
             Assert.All(batch.Items, r => Assert.True(r.Succeeded, r.Error?.Message));
-            if (expectServed) Assert.All(batch.Items, r => Assert.Empty(r.OutputShape));
-            writer.Record(parsed.Config, options, inputs, batch, _ => null);
+            // Served from the output cache: the output entry carries the shape, statistics and top-k (no second pipeline run).
+            if (expectServed) Assert.All(batch.Items, r => Assert.Equal("hit", r.Cache["output"]));
+            Assert.All(batch.Items, r => Assert.NotEmpty(r.OutputShape));
+            writer.Record(parsed.Config, batch, _ => null);
         }
         Assert.True(writer.Save());
         return catalogueFile;

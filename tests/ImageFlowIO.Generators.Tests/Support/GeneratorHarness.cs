@@ -27,6 +27,9 @@ internal static class GeneratorHarness
         return [.. paths.Distinct(StringComparer.Ordinal).Where(p => !string.Equals(p, generatorPath, StringComparison.Ordinal)).Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))];
     });
 
+    /// <summary>The running framework's assemblies, the runtime and logging: what a consumer project compiles against.</summary>
+    public static ImmutableArray<MetadataReference> MetadataReferences => References.Value;
+
     public static string ConfigsDirectory => Path.Combine(AppContext.BaseDirectory, "Configs");
 
     public static SyntaxTree Parse(string source, string path = "") =>
