@@ -58,9 +58,12 @@ internal sealed record LatencyStats(int Count, double MeanMs, double P50Ms, doub
 internal sealed record StageLatency(string Stage, LatencyStats Latency);
 
 /// <summary>One cache mode: cold (no cache), memory (entries from an earlier pass in the same pipeline), disk (a fresh pipeline per pass reading the entries of an earlier one).</summary>
-internal sealed record CacheRun(string Mode, LatencyStats PerImage, double ImagesPerSecond, long MemoryHits, long DiskHits, long Misses);
+/// <summary>One cached mode's passes. <c>ExpectedHits</c>: the hits the mode should have had (every image of every measured pass); <c>ColdRatio</c>: its mean per image over the cold run's.</summary>
+internal sealed record CacheRun(string Mode, LatencyStats PerImage, double ImagesPerSecond, long MemoryHits, long DiskHits, long Misses,
+    long? ExpectedHits = null, double? ColdRatio = null, string? Policy = null);
 
-internal sealed record ScalabilityPoint(int Workers, int Images, double ElapsedMs, double ImagesPerSecond, double Speedup);
+/// <summary>One worker count after its own warm-up. <c>Noise</c>: the speedup exceeds what the cores allow (min(workers, cores)), so the difference is the machine's noise, not scaling.</summary>
+internal sealed record ScalabilityPoint(int Workers, int Images, double ElapsedMs, double ImagesPerSecond, double Speedup, bool Noise = false, int Passes = 1);
 
 /// <summary>Process memory while one pass over the images runs at the CLI's default concurrency (sampled every few milliseconds).</summary>
 internal sealed record MemoryUse(int Images, int Workers, long BaselineWorkingSetBytes, long PeakWorkingSetBytes, long PeakManagedBytes, long AllocatedBytesPerImage);
@@ -110,6 +113,8 @@ internal static class BenchmarkReportWriter
             Row("cache", c.Mode, "memory-hits", c.MemoryHits, "hits");
             Row("cache", c.Mode, "disk-hits", c.DiskHits, "hits");
             Row("cache", c.Mode, "misses", c.Misses, "misses");
+            if (c.ExpectedHits is { } expected) Row("cache", c.Mode, "expected-hits", expected, "hits");
+            if (c.ColdRatio is { } ratio) Row("cache", c.Mode, "cold-ratio", ratio, "x");
         }
         foreach (var p in r.Scalability ?? [])
         {
@@ -118,6 +123,7 @@ internal static class BenchmarkReportWriter
             Row("scalability", name, "elapsed", p.ElapsedMs, "ms");
             Row("scalability", name, "throughput", p.ImagesPerSecond, "images/s");
             Row("scalability", name, "speedup", p.Speedup, "x");
+            if (p.Noise) Row("scalability", name, "noise", "speedup beyond the cores", "");
         }
         if (r.Memory is { } m)
         {
@@ -159,15 +165,15 @@ internal static class BenchmarkReportWriter
         {
             body.Add(new XElement(Html + "h2", "Cold, memory-cached and disk-cached runs"));
             body.Add(Bars("Mean time per image (ms)", cache.Select(c => (c.Mode, new[] { c.PerImage.MeanMs })).ToList(), ["mean"], "ms"));
-            body.Add(Table(["mode", "mean ms", "p50 ms", "p95 ms", "images/s", "memory hits", "disk hits", "misses"],
-                cache.Select(c => new[] { c.Mode, N(c.PerImage.MeanMs), N(c.PerImage.P50Ms), N(c.PerImage.P95Ms), N(c.ImagesPerSecond), N(c.MemoryHits), N(c.DiskHits), N(c.Misses) })));
+            body.Add(Table(["mode", "mean ms", "p50 ms", "p95 ms", "images/s", "memory hits", "disk hits", "misses", "of cold"],
+                cache.Select(c => new[] { c.Mode, N(c.PerImage.MeanMs), N(c.PerImage.P50Ms), N(c.PerImage.P95Ms), N(c.ImagesPerSecond), N(c.MemoryHits), N(c.DiskHits), N(c.Misses), c.ColdRatio is { } x ? N(x * 100) + " %" : "" })));
         }
         if (r.Scalability is { Length: > 0 } scale)
         {
             body.Add(new XElement(Html + "h2", "Throughput by number of workers"));
             body.Add(Bars("Images per second", scale.Select(p => (p.Workers + (p.Workers == 1 ? " worker" : " workers"), new[] { p.ImagesPerSecond, scale[0].ImagesPerSecond * p.Workers })).ToList(), ["measured", "linear from 1 worker"], "img/s"));
             body.Add(Table(["workers", "images", "elapsed ms", "images/s", "speedup"],
-                scale.Select(p => new[] { N(p.Workers), N(p.Images), N(p.ElapsedMs), N(p.ImagesPerSecond), N(p.Speedup) + "×" })));
+                scale.Select(p => new[] { N(p.Workers), N(p.Images), N(p.ElapsedMs), N(p.ImagesPerSecond), N(p.Speedup) + "×" + (p.Noise ? " (noise: beyond the cores)" : "") })));
         }
         if (r.Memory is { } m)
         {

@@ -68,11 +68,13 @@ public static class StageCacheFactory
         Create(memoryLimitBytes, diskFolder, diskLimitBytes, compression, logger, remote: null);
 
     /// <summary>Memory → disk → remote (each when given).</summary>
-    internal static StageCache Create(long memoryLimitBytes, string? diskFolder, long diskLimitBytes, CacheCompression compression, ILogger logger, ICacheStore? remote)
+    /// <remarks><paramref name="eviction"/> and <paramref name="admission"/> choose the memory layer's policy (the benchmark measures the plain LRU against the default).</remarks>
+    internal static StageCache Create(long memoryLimitBytes, string? diskFolder, long diskLimitBytes, CacheCompression compression, ILogger logger, ICacheStore? remote,
+        MemoryEviction eviction = MemoryEviction.S3Fifo, bool admission = true)
     {
         var stores = new List<ICacheStore>();
         var disk = diskFolder is null ? null : DiskStore.Open(diskFolder, diskLimitBytes, compression, new CacheLayerStatistics(), logger, DiskBackedKeeps);
-        if (memoryLimitBytes > 0) stores.Add(new MemoryStore(memoryLimitBytes, new CacheLayerStatistics(), logger, disk is null ? null : DiskBackedKeeps));
+        if (memoryLimitBytes > 0) stores.Add(new MemoryStore(memoryLimitBytes, new CacheLayerStatistics(), logger, disk is null ? null : DiskBackedKeeps, eviction, admission: admission));
         if (disk is not null) stores.Add(disk);
         if (remote is not null) stores.Add(remote);
         var index = new InputDigestIndex(disk is null ? null : Path.Combine(disk.Folder, InputDigestIndex.FileName));

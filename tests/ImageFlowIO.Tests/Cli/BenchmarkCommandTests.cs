@@ -40,7 +40,7 @@ public sealed class BenchmarkCommandTests : IDisposable
     }
 
     private async Task<CliRunner.Result> Bench(params string[] extra) =>
-        await CliRunner.RunAsync(["benchmark", "--benchmark-config", Config(), "--benchmark-iterations", "3", "--benchmark-warmup", "1", "--benchmark-workers", "2", .. extra]);
+        await CliRunner.RunAsync(["benchmark", "--benchmark-config", Config(), "--benchmark-iterations", "3", "--benchmark-warmup", "1", "--benchmark-workers", "2", "--benchmark-min-seconds", "0.3", .. extra]);
 
     [Fact]
     public async Task Json_report_has_every_section_and_the_stages_add_up_to_the_measured_total()
@@ -77,7 +77,11 @@ public sealed class BenchmarkCommandTests : IDisposable
         var scale = root.GetProperty("scalability").EnumerateArray().ToList();
         Assert.Equal([1, 2], scale.Select(p => p.GetProperty("workers").GetInt32()));
         Assert.All(scale, p => Assert.True(p.GetProperty("imagesPerSecond").GetDouble() > 0));
-        Assert.All(scale, p => Assert.Equal(6, p.GetProperty("images").GetInt32()));
+        // Whole passes of 2 images × 3 iterations, after each width's own warm-up, repeated for at least --benchmark-min-seconds.
+        Assert.All(scale, p => Assert.Equal(6 * p.GetProperty("passes").GetInt32(), p.GetProperty("images").GetInt32()));
+        Assert.All(scale, p => Assert.True(p.GetProperty("elapsedMs").GetDouble() >= 300));
+        // A speedup beyond the cores is flagged as noise, never reported as scaling.
+        Assert.All(scale, p => Assert.Equal(p.GetProperty("speedup").GetDouble() > Math.Min(p.GetProperty("workers").GetInt32(), Environment.ProcessorCount) * 1.1, p.GetProperty("noise").GetBoolean()));
 
         var memory = root.GetProperty("memory");
         Assert.True(memory.GetProperty("peakWorkingSetBytes").GetInt64() >= memory.GetProperty("baselineWorkingSetBytes").GetInt64());
@@ -91,7 +95,9 @@ public sealed class BenchmarkCommandTests : IDisposable
         Assert.Equal(0, (await Bench("--benchmark-type", "pipeline", "--benchmark-output", report)).ExitCode);
         using var doc = JsonDocument.Parse(File.ReadAllText(report));
         var runs = doc.RootElement.GetProperty("cacheRuns").EnumerateArray().ToDictionary(c => c.GetProperty("mode").GetString()!);
-        Assert.Equal(["cold", "memory", "disk"], runs.Keys);
+        Assert.Equal(["cold", "memory", "memory-lru", "disk"], runs.Keys); // the shipped memory policy beside the plain LRU it replaced
+        Assert.Equal(6, runs["memory"].GetProperty("expectedHits").GetInt64());
+        Assert.True(runs["memory"].GetProperty("coldRatio").GetDouble() < 1);
         Assert.Equal(0, runs["cold"].GetProperty("memoryHits").GetInt64() + runs["cold"].GetProperty("diskHits").GetInt64());
         // Every measured image (2 × 3 passes) is served from the layer under test.
         Assert.True(runs["memory"].GetProperty("memoryHits").GetInt64() >= 6);
