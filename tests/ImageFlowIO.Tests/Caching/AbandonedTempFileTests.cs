@@ -100,7 +100,8 @@ public sealed partial class AbandonedTempFileTests(ITestOutputHelper output)
             {
                 // Every other kill lands while one of its temp files exists (the moment one is seen), as a kill inside a write does.
                 var until = Environment.TickCount64 + 3000;
-                while (!child.HasExited && Environment.TickCount64 < until && !Directory.EnumerateFiles(dir.Combine("out"), $"*-{child.Id}-*.tmp", SearchOption.AllDirectories).Any()) { }
+                while (!child.HasExited && Environment.TickCount64 < until && !Directory.EnumerateFiles(dir.Combine("out"), $"*-{child.Id}-*.tmp", SearchOption.AllDirectories).Any())
+                    Thread.Yield();
             }
             if (!child.HasExited) { child.Kill(); Interlocked.Increment(ref killed); }
             child.WaitForExit();
