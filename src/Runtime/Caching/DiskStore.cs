@@ -37,6 +37,8 @@ internal sealed class DiskStore : ICacheStore
 
     public string Layer => "disk";
     public bool IsPersistent => true;
+    /// <summary>A local folder while it can be written (an unwritable folder degrades to no disk cache).</summary>
+    public StoreCapabilities Capabilities => Enabled ? StoreCapabilities.LocalFolder : StoreCapabilities.None;
     public CacheLayerStatistics Statistics { get; }
     public string Folder { get; }
     public long LimitBytes { get; }
