@@ -93,6 +93,7 @@ internal sealed class AssetBuild
                 var modelPath = config.ResolvePath(config.Model.Path);
                 dependencies.Add(modelPath);
                 if (config.Model.Labels is not null) dependencies.Add(config.ResolvePath(config.Model.Labels));
+                foreach (var file in ChainFiles(config)) dependencies.Add(file);
 
                 var batch = RunConfig(config, modelPath, items, previous, next);
                 if (batch is null) { failed += items.Count; continue; }
@@ -115,6 +116,7 @@ internal sealed class AssetBuild
         WriteLinesIfChanged(_request.OutputsFile, outputs);
         WriteLinesIfChanged(_request.DependenciesFile, dependencies);
         WriteSummary(batches);
+        ReportChecks(assets, next);
         Phase("state saved");
 
         _clock.Stop();
@@ -218,11 +220,12 @@ internal sealed class AssetBuild
                 {
                     // Every file the pipeline wrote for the asset (images, raw tensors, per-asset metas) is an output alike.
                     record.Outputs = result.Outputs.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
+                    record.Checks = result.Checks.Select(c => new AssetCheck { Id = c.Id, Code = c.Code, Severity = c.Severity, Message = c.Message }).ToList();
                     next.Assets[result.Input] = record;
                 }
                 else if (result.Error is { } error) LogError(error);
             }
-            _catalogue?.Record(config, options, work.Select(w => w.Input).ToList(), batch, p => next.Assets.TryGetValue(p, out var r) ? r.Outputs : null);
+            _catalogue?.Record(config, batch, p => next.Assets.TryGetValue(p, out var r) ? r.Outputs : null);
             if (config.Output.WriteMeta is { Apply: true, JsonPath: { } jsonPath } && !jsonPath.Contains('{'))
             {
                 // The one batch meta file (not an asset's output) is written beside the outputs; list it so clean removes it.
@@ -304,7 +307,38 @@ internal sealed class AssetBuild
             new("output", config.Output),
             new("visualization", config.Visualization),
             new("custom", config.Custom),
+            new("chain", config.Chain),
+            new("checks", config.Checks),
+            new("chainFiles", string.Join(",", ChainFiles(config).Select(f => InputDigests.TryGet(digests, f) ?? "missing"))),
         ], NotInFingerprint);
+    }
+
+    /// <summary>The files a chain reads besides the model: its per-region models and the recognizer's dictionary.</summary>
+    private static IEnumerable<string> ChainFiles(PipelineConfig config) =>
+        config.Chain?.PerRegion.SelectMany(s => s.Dictionary is null ? [s.Path] : new[] { s.Path, s.Dictionary }).Select(config.ResolvePath) ?? [];
+
+    /// <summary>
+    /// Every current asset's fired checks, processed now or up to date (kept in its record): a warning or an error at the
+    /// asset file, an info a message; an error fails the build, after every asset was processed. <c>SuppressChecks</c>
+    /// metadata (check ids, <c>;</c>-separated, or <c>*</c>) silences them for one asset.
+    /// </summary>
+    private void ReportChecks(IReadOnlyList<AssetItem> assets, AssetState next)
+    {
+        foreach (var asset in assets)
+        {
+            if (!next.Assets.TryGetValue(asset.FullPath, out var record) || record.Checks.Count == 0) continue;
+            var silenced = asset.SuppressChecks.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var check in record.Checks)
+            {
+                if (silenced.Contains("*") || silenced.Contains(check.Id, StringComparer.OrdinalIgnoreCase)) continue;
+                switch (check.Severity)
+                {
+                    case CheckSeverity.Error: _log.Error(check.Code, asset.FullPath, check.Message); break;
+                    case CheckSeverity.Warning: _log.Warning(check.Code, asset.FullPath, check.Message); break;
+                    default: _log.Message(AssetBuildImportance.Normal, $"{asset.FullPath}: info {check.Code}: {check.Message}"); break;
+                }
+            }
+        }
     }
 
     private static CacheMode? ParseCacheMode(string? value) => value?.Trim().ToLowerInvariant() switch

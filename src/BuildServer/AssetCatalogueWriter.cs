@@ -64,44 +64,16 @@ internal sealed class AssetCatalogueWriter
     }
 
     /// <summary>
-    /// Records the results of one config's batch. A result whose outputs came straight from the output cache carries no
-    /// tensor facts (shape, statistics, top-k); those inputs are run once more keeping their tensors (served by the
-    /// inference cache, outputs rewritten with the same bytes).
+    /// Records the results of one config's batch. Every succeeded result carries its facts (shape, statistics, top-k,
+    /// saved size), also when its outputs came from a cache: the output entry keeps them.
     /// </summary>
     /// <param name="config">The config the batch ran.</param>
-    /// <param name="options">The options it ran with (the rerun keeps them, with tensors kept).</param>
-    /// <param name="inputs">The batch's inputs, in the order of <paramref name="batch"/>'s items.</param>
     /// <param name="batch">The batch's results.</param>
     /// <param name="outputsOf">The files the task recorded for an input (full paths), or null to take the result's.</param>
-    public void Record(PipelineConfig config, PipelineOptions options, IReadOnlyList<InputItem> inputs, BatchResult batch, Func<string, IEnumerable<string>?> outputsOf)
+    public void Record(PipelineConfig config, BatchResult batch, Func<string, IEnumerable<string>?> outputsOf)
     {
-        var results = batch.Items.ToList();
-        var bare = Enumerable.Range(0, results.Count).Where(i => results[i].Succeeded && results[i].OutputShape.Count == 0 && i < inputs.Count).ToList();
-        if (bare.Count > 0) Refill(config, options, inputs, results, bare);
-        foreach (var result in results)
+        foreach (var result in batch.Items)
             _fresh[result.Input] = ToEntry(config, result, result.Succeeded ? (outputsOf(result.Input) ?? result.Outputs).ToList() : []);
-    }
-
-    private static void Refill(PipelineConfig config, PipelineOptions options, IReadOnlyList<InputItem> inputs, List<PipelineResult> results, List<int> bare)
-    {
-        var keep = new PipelineOptions
-        {
-            LoggerFactory = options.LoggerFactory, OutputDirectory = options.OutputDirectory, Backend = options.Backend,
-            CacheMode = options.CacheMode, CacheDirectory = options.CacheDirectory, MaxParallelism = options.MaxParallelism,
-            IntraOpThreads = options.IntraOpThreads, Cache = options.Cache, KeepOutputTensors = true,
-        }.WithHooks(options.PreprocessHook, options.PostprocessHook);
-        Pipeline pipeline;
-        // The same config was just created for the batch; should it fail now, the entries just lack the tensor facts.
-        try { pipeline = Pipeline.Create(config, keep); }
-        catch (ImageFlowException) { return; }
-        using var _ = pipeline;
-        // Small chunks: these results hold their tensors until recorded.
-        foreach (var chunk in bare.Chunk(Math.Max(1, keep.MaxParallelism)))
-        {
-            var again = pipeline.RunBatchAsync(chunk.Select(i => inputs[i]).ToList()).GetAwaiter().GetResult();
-            for (var k = 0; k < chunk.Length; k++)
-                if (again.Items[k].Succeeded) results[chunk[k]] = again.Items[k];
-        }
     }
 
     /// <summary>Writes the catalogue for this build's assets (fresh entries, else the previous ones); true when the file changed.</summary>
@@ -128,7 +100,6 @@ internal sealed class AssetCatalogueWriter
         if (result.Error is { } error)
             return new CatalogueEntry { Path = Relative(_projectDirectory, result.Input), Config = configPath, ErrorCode = error.Code, ErrorMessage = Portable(error.Message) };
         var classifier = config.Model.Labels is not null && result.OutputShape.Count == 2;
-        var (outputWidth, outputHeight) = SavedImageSize(config, outputs);
         return new CatalogueEntry
         {
             Path = Relative(_projectDirectory, result.Input),
@@ -136,34 +107,16 @@ internal sealed class AssetCatalogueWriter
             Outputs = outputs.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).Select(o => Relative(_outputDirectory, o)).ToList(),
             InputWidth = result.SourceWidth,
             InputHeight = result.SourceHeight,
-            OutputWidth = outputWidth,
-            OutputHeight = outputHeight,
+            OutputWidth = result.SavedImageWidth,
+            OutputHeight = result.SavedImageHeight,
             OutputShape = [.. result.OutputShape],
             Channels = result.OutputStatistics.Select(s => new CatalogueChannel(Significant(s.Min), Significant(s.Max), Significant(s.Mean))).ToList(),
             // Rounded as writeMeta rounds them, so the catalogue and the meta files agree.
             TopK = classifier ? result.TopK.Select(k => new CatalogueScore(k.Label, Math.Round(k.Score, 6))).ToList() : [],
+            // Scores to 4 decimals: what the text is matters, not the last bits a CPU gives a probability.
+            Lines = result.Lines?.Select(l => new CatalogueLine(l.Text, Math.Round(l.Score, 4), [.. l.Box.SelectMany(p => new[] { (double)p.X, p.Y })])).ToList() ?? [],
+            Checks = result.Checks.Select(c => new CatalogueCheck(c.Id, c.Code, c.Severity.ToString().ToLowerInvariant(), Portable(c.Message))).ToList(),
         };
-    }
-
-    /// <summary>The saved image's size (the first output in the save format), read from its header; (0, 0) when none was saved.</summary>
-    private static (int Width, int Height) SavedImageSize(PipelineConfig config, List<string> outputs)
-    {
-        if (!config.Output.Save.Apply) return (0, 0);
-        string[] extensions = config.Output.Save.Format switch
-        {
-            ImageFormat.Jpeg => [".jpg", ".jpeg"],
-            ImageFormat.Webp => [".webp"],
-            ImageFormat.Tiff => [".tif", ".tiff"],
-            _ => [".png"],
-        };
-        var image = outputs.FirstOrDefault(o => extensions.Contains(Path.GetExtension(o), StringComparer.OrdinalIgnoreCase));
-        if (image is null) return (0, 0);
-        try
-        {
-            var info = SixLabors.ImageSharp.Image.Identify(image);
-            return info is null ? (0, 0) : (info.Width, info.Height);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or SixLabors.ImageSharp.ImageFormatException) { return (0, 0); }
     }
 
     /// <summary>6 significant digits: the last bits of a float model output may differ between CPUs; the catalogue should not.</summary>
@@ -239,6 +192,35 @@ internal sealed class AssetCatalogueWriter
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
+                if (e.Lines.Count > 0)
+                {
+                    w.WriteStartArray("lines");
+                    foreach (var line in e.Lines)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("text", line.Text);
+                        Number(w, "score", line.Score);
+                        w.WriteStartArray("box");
+                        foreach (var v in line.Box) w.WriteNumberValue(v);
+                        w.WriteEndArray();
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                }
+                if (e.Checks.Count > 0)
+                {
+                    w.WriteStartArray("checks");
+                    foreach (var c in e.Checks)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("id", c.Id);
+                        w.WriteString("code", c.Code);
+                        w.WriteString("severity", c.Severity);
+                        w.WriteString("message", c.Message);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                }
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -276,6 +258,10 @@ internal sealed class AssetCatalogueWriter
                 Outputs = a.GetProperty("outputs").EnumerateArray().Select(o => o.GetString()!).ToList(),
                 Channels = a.GetProperty("channels").EnumerateArray().Select(c => new CatalogueChannel(ReadNumber(c, "min"), ReadNumber(c, "max"), ReadNumber(c, "mean"))).ToList(),
                 TopK = a.GetProperty("topK").EnumerateArray().Select(k => new CatalogueScore(k.GetProperty("label").GetString()!, ReadNumber(k, "score"))).ToList(),
+                Lines = a.TryGetProperty("lines", out var lines)
+                    ? lines.EnumerateArray().Select(l => new CatalogueLine(l.GetProperty("text").GetString()!, ReadNumber(l, "score"), [.. l.GetProperty("box").EnumerateArray().Select(v => v.GetDouble())])).ToList() : [],
+                Checks = a.TryGetProperty("checks", out var checks)
+                    ? checks.EnumerateArray().Select(c => new CatalogueCheck(c.GetProperty("id").GetString()!, c.GetProperty("code").GetString()!, c.GetProperty("severity").GetString()!, c.GetProperty("message").GetString()!)).ToList() : [],
             });
         }
         return result;
@@ -305,7 +291,13 @@ internal sealed record CatalogueEntry
     public IReadOnlyList<string> Outputs { get; init; } = [];
     public IReadOnlyList<CatalogueChannel> Channels { get; init; } = [];
     public IReadOnlyList<CatalogueScore> TopK { get; init; } = [];
+    public IReadOnlyList<CatalogueLine> Lines { get; init; } = [];
+    public IReadOnlyList<CatalogueCheck> Checks { get; init; } = [];
 }
+
+/// <summary>A chain's line: text, score and box (x0, y0, … x3, y3 in source pixels).</summary>
+internal sealed record CatalogueLine(string Text, double Score, double[] Box);
+internal readonly record struct CatalogueCheck(string Id, string Code, string Severity, string Message);
 
 internal readonly record struct CatalogueChannel(double Min, double Max, double Mean);
 internal readonly record struct CatalogueScore(string Label, double Score);

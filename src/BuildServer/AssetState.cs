@@ -13,6 +13,17 @@ internal sealed class AssetRecord
     public string OutputDirectory { get; set; } = "";
     public int Index { get; set; }
     public List<string> Outputs { get; set; } = [];
+    /// <summary>The config's checks that fired for it (reported again while it stays up to date).</summary>
+    public List<AssetCheck> Checks { get; set; } = [];
+}
+
+/// <summary>A check that fired for an asset (<see cref="Chains.CheckFinding"/> as the state file keeps it).</summary>
+internal sealed class AssetCheck
+{
+    public string Id { get; set; } = "";
+    public string Code { get; set; } = "";
+    public Config.CheckSeverity Severity { get; set; }
+    public string Message { get; set; } = "";
 }
 
 /// <summary>The task's per-asset records (<c>imageflow.state.json</c> in obj/), keyed by the asset's full path.</summary>

@@ -92,6 +92,7 @@ namespace ImageFlowIO.Cli
             var vizOut = new Option<string?>("--viz-out") { HelpName = "dir", Description = "Folder for visualisations (overrides visualization.outputPath)" };
             var validateOnly = new Option<bool>("--validate-only") { Description = "Check the config (and the model when it exists), then exit; writes nothing" };
             var dryRun = new Option<bool>("--dry-run") { Description = "List what would be processed, then exit; writes nothing" };
+            var explain = new Option<bool>("--explain") { Description = "Print one line per input: up to date, or why it runs (with --dry-run: without running anything)" };
             var printSchema = new Option<bool>("--print-schema") { Description = "Print the config's JSON Schema" };
             var progress = new Option<bool>("--progress") { Description = "Show a progress bar (default when writing to a terminal)" };
             var noProgress = new Option<bool>("--no-progress") { Description = "Never show a progress bar" };
@@ -103,7 +104,7 @@ namespace ImageFlowIO.Cli
             var root = new Command(CommandName, "imageflowio: preprocess images, run an ONNX model, postprocess and save, driven by one JSON config.")
             {
                 config, input, output, cache, cacheDir, backend, threads, concurrency, logLevel, verbose, logFile, errors, jsonErrors,
-                viz, vizAlpha, vizOut, validateOnly, dryRun, printSchema, progress, noProgress, remoteCache, remoteCacheReadOnly, shard, version, new HelpOption(),
+                viz, vizAlpha, vizOut, validateOnly, dryRun, explain, printSchema, progress, noProgress, remoteCache, remoteCacheReadOnly, shard, version, new HelpOption(),
             };
             root.Subcommands.Add(CacheCommands.Create(stdout, stderr));
             root.Subcommands.Add(BenchmarkCommand.Create(stdout, stderr));
@@ -144,6 +145,7 @@ namespace ImageFlowIO.Cli
                     VisualizationOut = parse.GetValue(vizOut),
                     ValidateOnly = parse.GetValue(validateOnly),
                     DryRun = parse.GetValue(dryRun),
+                    Explain = parse.GetValue(explain),
                     PrintSchema = parse.GetValue(printSchema),
                     Progress = parse.GetValue(noProgress) ? false : parse.GetValue(progress) ? true : null,
                     RemoteCache = parse.GetValue(remoteCache),

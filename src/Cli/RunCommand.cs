@@ -26,6 +26,8 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
     public string? VisualizationOut { get; init; }
     public bool ValidateOnly { get; init; }
     public bool DryRun { get; init; }
+    /// <summary>--explain: one line per input, up to date or why it runs (with --dry-run: without running).</summary>
+    public bool Explain { get; init; }
     public bool PrintSchema { get; init; }
     public bool? Progress { get; init; }
     public string? RemoteCache { get; init; }
@@ -110,7 +112,8 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
             OutputDirectory = OutputDir is null ? null : Path.GetFullPath(OutputDir),
             Backend = Backend is null ? null : Enum.Parse<BackendKind>(Backend, ignoreCase: true),
             // A dry run opens no cache: a disk cache would create its folder (and remember the model's signature there).
-            CacheMode = DryRun ? CacheMode.None : Cache is null ? null : Enum.Parse<CacheMode>(Cache, ignoreCase: true),
+            // One that explains reads what earlier runs recorded in an existing cache folder.
+            CacheMode = DryRun && !(Explain && ExistingDiskCache(cfg)) ? CacheMode.None : Cache is null ? null : Enum.Parse<CacheMode>(Cache, ignoreCase: true),
             CacheDirectory = CacheDir is null ? null : Path.GetFullPath(CacheDir),
             MaxParallelism = PipelineOptions.WorkersFor(Concurrency ?? System.Environment.ProcessorCount, inputs.Count),
             IntraOpThreads = intraOp,
@@ -133,6 +136,12 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
 
         using (pipeline)
         {
+            if (DryRun && Explain)
+            {
+                // The runtime's one up-to-date decision, without running anything.
+                foreach (var decision in pipeline.CheckUpToDate(inputs)) stdout.WriteLine(decision.ToString());
+                return ExitCodes.Ok;
+            }
             if (DryRun)
             {
                 stdout.WriteLine($"config: {cfg.ConfigPath}");
@@ -158,15 +167,34 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
             }
 
             foreach (var item in batch.Items.Where(i => !i.Succeeded)) ReportError(item.Error!);
+            // Quality gates (config checks): listed per input; an error-severity check fails the run like a failed input.
+            foreach (var item in batch.Items)
+                foreach (var finding in item.Checks) errors.Check(item.Input, finding);
+            var failedChecks = batch.Items.Sum(i => i.Checks.Count(c => c.Severity == CheckSeverity.Error));
+            if (Explain)
+                foreach (var item in batch.Items) stdout.WriteLine(item.Reason?.ToString() ?? $"{item.Input}: run, because it was not decided ({item.Error?.Code})");
             if (isFolder)
             {
                 var summaryDir = options.OutputDirectory ?? cfg.ResolvePath(cfg.Output.Save.Path);
                 try { RunReport.WriteSummary(Path.Combine(summaryDir, "summary.json"), batch); }
                 catch (ImageFlowException ex) { ReportError(ex); return ExitCodes.OutputNotWritable; }
             }
-            stdout.WriteLine($"ImageFlowIO: {batch.Items.Count} inputs, {batch.Processed} processed, {batch.FromCache} from cache, {batch.Failed} failed ({sw.ElapsedMilliseconds} ms)");
-            return batch.Failed > 0 ? ExitCodes.SomeInputsFailed : ExitCodes.Ok;
+            var checks = cfg.Checks.Count == 0 ? "" : $", {batch.Items.Sum(i => i.Checks.Count)} checks fired ({failedChecks} errors)";
+            stdout.WriteLine($"ImageFlowIO: {batch.Items.Count} inputs, {batch.Processed} processed, {batch.FromCache} from cache, {batch.Failed} failed{checks} ({sw.ElapsedMilliseconds} ms)");
+            if (batch.Failed == 0) return failedChecks > 0 ? ExitCodes.SomeInputsFailed : ExitCodes.Ok;
+            // The model opens on the first input that needs it: when it cannot, that is the model's exit code, not an input's.
+            return batch.Items.Where(i => !i.Succeeded).All(i => i.Error!.Code is ErrorCodes.OnnxRuntimeNotLoadable or ErrorCodes.ModelUnreadable)
+                ? ExitCodes.Model : ExitCodes.SomeInputsFailed;
         }
+    }
+
+    /// <summary>True when the disk cache this run would use already exists (a dry run never creates one).</summary>
+    private bool ExistingDiskCache(PipelineConfig cfg)
+    {
+        var mode = Cache is null ? cfg.Execution.UseCaching : Enum.Parse<CacheMode>(Cache, ignoreCase: true);
+        if (mode != CacheMode.Disk) return false;
+        var folder = Caching.StageCacheFactory.ResolveCacheDirectory(cfg, new PipelineOptions { CacheDirectory = CacheDir is null ? null : Path.GetFullPath(CacheDir) });
+        return Directory.Exists(folder);
     }
 
     /// <summary>The images of a folder (by extension, not recursive), in ordinal order so runs are reproducible.</summary>

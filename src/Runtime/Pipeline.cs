@@ -28,6 +28,7 @@ public sealed class Pipeline : IDisposable
     private readonly InferenceStage _inference;
     private readonly OutputStage _outputs;
     private readonly string[]? _labels;
+    private readonly UpToDateCheck _upToDate;
     private readonly DiskAdmission _diskAdmission = new();
     /// <summary>The models run per region of the model's output (config <c>chain</c>); null without one.</summary>
     private readonly Chains.TextChain? _chain;
@@ -44,6 +45,7 @@ public sealed class Pipeline : IDisposable
             _ownsCache = true;
         }
         (string[] Lines, string Digest)? labels;
+        string? paletteDigest;
         IInferenceBackend? backend = null;
         try
         {
@@ -51,6 +53,7 @@ public sealed class Pipeline : IDisposable
             (backend, BackendKind) = CreateBackend(config, options, _logger, _cache.InputDigests);
             ModelValidator.Validate(config, backend.Signature, BackendKind == BackendKind.Onnx ? config.ResolvePath(config.Model.Path) : null);
             labels = ReadLabels(config);
+            paletteDigest = PaletteDigest(config);
             if (config.Chain is not null && BackendKind == BackendKind.Onnx)
                 _chain = new Chains.TextChain(config, _cache, _logger, IntraOpThreads(config, options), SignatureFolder(config, options));
         }
@@ -66,7 +69,11 @@ public sealed class Pipeline : IDisposable
         _labels = labels?.Lines;
         _preprocess = new PreprocessStage(config, Layout, options.PreprocessHook);
         _inference = new InferenceStage(config, _backend, BackendKind);
-        _outputs = new OutputStage(config, options, _logger, labels?.Digest);
+        var decorations = CacheKeys.DecorationsDigest(labels?.Digest, paletteDigest);
+        _outputs = new OutputStage(config, options, _logger, decorations);
+        _upToDate = new UpToDateCheck(_backend.ModelDigest, decorations ?? "", CacheKeys.PreprocessSection(config, Layout),
+            CacheKeys.InferenceSection(config, BackendKind, _backend.Signature.InputName, _backend.Signature.OutputName),
+            CacheKeys.PostprocessingSection(config), CacheKeys.OutputFilesSection(config));
     }
 
     public PipelineConfig Config { get; }
@@ -140,6 +147,40 @@ public sealed class Pipeline : IDisposable
         {
             throw new ModelException(ErrorCodes.ModelLabelsUnreadable, path, $"the labels file cannot be read ({ex.Message}); fix model.labels or remove it");
         }
+    }
+
+    /// <summary>The palette file's content digest (part of the output key: an edited palette recolours the outputs); null without one or when unreadable (the output stage reports that).</summary>
+    private static string? PaletteDigest(PipelineConfig config)
+    {
+        var map = config.Postprocessing.PaletteMap;
+        if (!map.Apply || config.Postprocessing.ColorMap.Apply || map.Palette.Mode != PaletteMode.File || map.Palette.File is null) return null;
+        try { return CacheKeys.ContentDigest(File.ReadAllBytes(config.ResolvePath(map.Palette.File))); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>
+    /// The one up-to-date decision (SPEC §3), for hosts that show or act on it before running (the MSBuild task, the
+    /// CLI's <c>--explain</c> and <c>--dry-run --explain</c>): per input, in order, "up to date" — its outputs are on disk
+    /// as this content, config, model, labels and tool version made them, so a run only stats them — or why it must
+    /// run (<see cref="RunReason"/>). Reads what earlier runs recorded beside the cache (inputs by content: a touch
+    /// keeps an input up to date); runs nothing and writes no output. <see cref="RunBatchAsync"/> makes the same
+    /// decision and puts it on each result (<see cref="PipelineResult.Reason"/>).
+    /// </summary>
+    public IReadOnlyList<UpToDateDecision> CheckUpToDate(IReadOnlyList<InputItem> inputs)
+    {
+        var decisions = new UpToDateDecision[inputs.Count];
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var pending = new PendingInput(inputs[i], i);
+            try
+            {
+                pending.Input = ReadInputDigest(inputs[i].Path, null);
+                pending.InferenceKey = _inference.Key(_preprocess.Key(pending.Input.Digest));
+                decisions[i] = Decide(pending);
+            }
+            catch (ImageFlowException ex) { decisions[i] = UpToDateCheck.Unreadable(inputs[i].Path, ex); }
+        }
+        return decisions;
     }
 
     /// <summary>Checks up front that the image output folder can be written (CLI exit code 4 otherwise).</summary>
@@ -317,13 +358,20 @@ public sealed class Pipeline : IDisposable
         public List<string> Files { get; set; } = [];
         /// <summary>The model output after the host's postprocess hook (what outputs and results show).</summary>
         public TensorData? FinalOutput { get; set; }
-        /// <summary>The source size, set when the output stage served this input (cached or up-to-date files) before its inference was even looked up.</summary>
-        public (int Width, int Height)? ServedOutput { get; set; }
-        /// <summary>The output-stage key, once looked up (a miss is looked up once).</summary>
+        /// <summary>The source size and facts, set when the output stage served this input (cached or up-to-date files), or a chain's cached lines (no facts).</summary>
+        public (int Width, int Height, OutputFacts? Facts)? Served { get; set; }
+        /// <summary>The facts of the model output as written (computed, or from the output entry that served the files).</summary>
+        public OutputFacts? Facts { get; set; }
+        /// <summary>The output-stage key, once computed.</summary>
         public string? OutputKey { get; set; }
+        /// <summary>Whether the output stage was looked up (up-to-date index, then the cache), so a miss is looked up once.</summary>
+        public bool OutputLookedUp { get; set; }
+        /// <summary>The up-to-date decision, and the outputs it found up to date.</summary>
+        public UpToDateDecision? Decision { get; set; }
+        public OutputFileIndex.UpToDate? UpToDate { get; set; }
         /// <summary>A chain's lines (cached or read now); null without a chain.</summary>
         public IReadOnlyList<Chains.TextLine>? Lines { get; set; }
-        public bool NeedsModel => Error is null && Inference is null && ServedOutput is null;
+        public bool NeedsModel => Error is null && Inference is null && Served is null;
     }
 
     private PendingInput Prepare(InputItem item, int index, byte[]? content, CancellationToken ct)
@@ -338,22 +386,47 @@ public sealed class Pipeline : IDisposable
             pending.Timings["read"] = sw.Elapsed.TotalMilliseconds;
             pending.Input = input;
             pending.InferenceKey = _inference.Key(preKey);
+            pending.Decision = Decide(pending);
+            _logger.LogDebug("input/decision {Input}: {Decision}", item.Path, pending.Decision.Text);
             // A chain whose regions and readings are all cached needs neither the model output nor the image (unless files are saved from them).
             if (_chain is not null && !SavesFiles && _chain.TryServe(pending.InferenceKey, input.Digest, item.Path, out var lines, out var source))
             {
                 pending.Lines = lines;
-                pending.ServedOutput = source;
+                pending.Served = (source.Width, source.Height, null);
                 pending.CacheLayers["chain"] = "hit";
                 return;
             }
-            // When nothing needs the tensor itself, files saved the same way before are all this input needs.
-            if (OutputsAreAllThatIsNeeded && TryWriteCachedOutputs(pending)) return;
+            // When nothing needs the tensor itself, the output stage's files and facts are all this input needs.
+            if (OutputsAreAllThatIsNeeded && TryServeOutputs(pending)) return;
             var found = _cache.TryGet(_inference.Codec, pending.InferenceKey, item.Path, out var inference, out _);
             pending.CacheLayers["inference"] = found ? "hit" : "miss";
             if (found) pending.Inference = inference;
             else pending.Preprocessed = Preprocessed(item.Path, input, preKey, pending.Timings, pending.CacheLayers);
         });
+        if (pending.Decision is null && pending.Error is { } error) pending.Decision = UpToDateCheck.Unreadable(item.Path, error);
         return pending;
+    }
+
+    /// <summary>The up-to-date decision for an input whose keys are known; remembers up-to-date outputs on it for serving.</summary>
+    private UpToDateDecision Decide(PendingInput pending)
+    {
+        var path = pending.Item.Path;
+        if (_options.Force) return UpToDateCheck.Forced(path);
+        if (_cache.OutputFiles is not { } index) return UpToDateCheck.NoCache(path);
+        var folder = _outputs.CacheFolder(pending.Item);
+        if (index.TryGetUpToDate(OutputKey(pending), folder, out var current, out var problem))
+        {
+            pending.UpToDate = current;
+            return UpToDateCheck.UpToDate(path);
+        }
+        return UpToDateCheck.Decide(path, _upToDate.Record(pending.Input.Digest, OutputKey(pending), null), index.LastRun(path, folder), problem);
+    }
+
+    /// <summary>Remembers what this run of the input was made of (and its error code when it failed), for the next decision's reason.</summary>
+    private void RecordRun(PendingInput pending, string? failure)
+    {
+        if (_cache.OutputFiles is not { } index || pending.OutputKey is null) return;
+        index.RecordRun(pending.Item.Path, _outputs.CacheFolder(pending.Item), _upToDate.Record(pending.Input.Digest, pending.OutputKey, failure));
     }
 
     /// <summary>Runs the model for every pending input that needs it: same-size tensors share a run up to the batch size.</summary>
@@ -411,64 +484,66 @@ public sealed class Pipeline : IDisposable
     private PipelineResult FinishStages(PendingInput pending)
     {
         var item = pending.Item;
-        if (pending.Error is null && pending.ServedOutput is { } served)
+        PipelineResult result;
+        if (pending.Error is null && pending.Served is { } served)
         {
-            var servedResult = new PipelineResult
-            {
-                Input = item.Path, Outputs = pending.Files, SourceWidth = served.Width, SourceHeight = served.Height,
-                TimingsMs = pending.Timings, Cache = pending.CacheLayers, Lines = pending.Lines,
-            };
-            return pending.Lines is null ? servedResult : WithMeta(servedResult, pending);
+            // Served by the output stage: its entry (or up-to-date record) carries every fact a fresh result would give.
+            result = Result(pending, served.Width, served.Height, served.Facts, output: null);
         }
-        if (pending.Error is null)
+        else
         {
-            Guard(pending, () =>
+            if (pending.Error is null)
             {
-                var inference = pending.Inference!;
-                var sw = Stopwatch.StartNew();
-                pending.FinalOutput = _options.PostprocessHook is { } postprocess ? postprocess(inference.Tensor) : inference.Tensor;
-                var files = WriteOutputs(pending, inference);
-                pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
-                pending.Files = files;
-                if (_chain is not null)
-                    pending.Lines = _chain.Run(pending.InferenceKey, pending.Input.Digest, inference, () => DecodeRgb(item.Path, BytesToDecode(item.Path, pending.Input)), item.Path, pending.Timings, CancellationToken.None);
-            });
+                Guard(pending, () =>
+                {
+                    var inference = pending.Inference!;
+                    var sw = Stopwatch.StartNew();
+                    pending.FinalOutput = _options.PostprocessHook is { } postprocess ? postprocess(inference.Tensor) : inference.Tensor;
+                    var files = WriteOutputs(pending, inference);
+                    pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
+                    pending.Files = files;
+                    if (_chain is not null)
+                        pending.Lines = _chain.Run(pending.InferenceKey, pending.Input.Digest, inference, () => DecodeRgb(item.Path, BytesToDecode(item.Path, pending.Input)), item.Path, pending.Timings, CancellationToken.None);
+                });
+            }
+            if (pending.Error is { } error) return Failed(pending, error);
+            var value = pending.Inference!;
+            result = Result(pending, value.SourceWidth, value.SourceHeight, pending.Facts, _options.KeepOutputTensors ? pending.FinalOutput ?? value.Tensor : null);
         }
-        if (pending.Error is { } error)
-            return new PipelineResult { Input = item.Path, Error = error, TimingsMs = pending.Timings, Cache = pending.CacheLayers };
-        var value = pending.Inference!;
-        var result = new PipelineResult
+        if (_outputs.MetaPath(item) is not { } metaPath)
         {
-            Input = item.Path,
-            Output = _options.KeepOutputTensors ? pending.FinalOutput ?? value.Tensor : null,
-            OutputShape = (pending.FinalOutput ?? value.Tensor).Shape,
-            Outputs = pending.Files,
-            SourceWidth = value.SourceWidth,
-            SourceHeight = value.SourceHeight,
-            TimingsMs = pending.Timings,
-            Cache = pending.CacheLayers,
-            TopK = TopK(pending.FinalOutput ?? value.Tensor),
-            OutputStatistics = OutputChannelStatistics.Compute(pending.FinalOutput ?? value.Tensor),
-            RanInference = pending.RanInference,
-            Lines = pending.Lines,
-        };
-        return WithMeta(result, pending);
-    }
-
-    /// <summary>Writes the input's meta file when the config asks for one; the result then lists it among its outputs.</summary>
-    private PipelineResult WithMeta(PipelineResult result, PendingInput pending)
-    {
-        var item = pending.Item;
-        if (_outputs.MetaPath(item) is not { } metaPath) return result;
+            RecordRun(pending, null);
+            return result;
+        }
         try { RunReport.WriteMeta(metaPath, [result], asArray: false); }
         catch (ImageFlowException ex)
         {
             _logger.LogDebug("input/failed {Error}", ex.ToString());
-            return new PipelineResult { Input = item.Path, Error = ex, TimingsMs = pending.Timings, Cache = pending.CacheLayers };
+            return Failed(pending, ex);
         }
+        RecordRun(pending, null);
         // The meta file describes the other outputs; the result lists it too, so hosts treat every written file alike.
         return result.WithOutputs([.. pending.Files, metaPath]);
     }
+
+    /// <summary>A succeeded input's result: computed or served alike, its facts from the output stage (none for a chain's cached lines).</summary>
+    private static PipelineResult Result(PendingInput pending, int sourceWidth, int sourceHeight, OutputFacts? facts, TensorData? output) => new()
+    {
+        Input = pending.Item.Path, Output = output, Outputs = pending.Files, SourceWidth = sourceWidth, SourceHeight = sourceHeight,
+        OutputShape = facts?.OutputShape ?? [], TopK = facts?.TopK ?? [], OutputStatistics = facts?.Channels ?? [],
+        SavedImageWidth = facts?.SavedWidth ?? 0, SavedImageHeight = facts?.SavedHeight ?? 0,
+        TimingsMs = pending.Timings, Cache = pending.CacheLayers, RanInference = pending.RanInference, Reason = pending.Decision, Lines = pending.Lines,
+    };
+
+    private PipelineResult Failed(PendingInput pending, ImageFlowException error)
+    {
+        RecordRun(pending, error.Code);
+        return new PipelineResult { Input = pending.Item.Path, Error = error, TimingsMs = pending.Timings, Cache = pending.CacheLayers, Reason = pending.Decision };
+    }
+
+    /// <summary>The facts hosts report about a model output as written (<paramref name="saved"/>: the saved image's size).</summary>
+    private OutputFacts FactsOf(TensorData output, (int Width, int Height) saved) =>
+        new([.. output.Shape], OutputChannelStatistics.Compute(output), TopK(output), saved.Width, saved.Height);
 
     /// <summary>The original input, decoded again, as 8-bit RGB for a chain's crops.</summary>
     private Chains.RgbPixels DecodeRgb(string path, byte[] bytes)
@@ -504,28 +579,30 @@ public sealed class Pipeline : IDisposable
     }
 
     /// <summary>
-    /// True when a result needs no tensor (the host drops them, no meta, no postprocess hook): then an output-stage hit
-    /// skips reading the inference entry (megabytes) and only writes the cached files back.
+    /// True when a result needs no tensor (the host drops them, no postprocess hook): then an output-stage hit skips
+    /// reading the inference entry (megabytes) and only writes the cached files back; its facts (shape, statistics,
+    /// top-k, saved size) serve writeMeta and the host's reports.
     /// </summary>
-    private bool OutputsAreAllThatIsNeeded => _cache.IsEnabled && !_options.KeepOutputTensors
-        && _options.PostprocessHook is null && !Config.Output.WriteMeta.Apply;
+    private bool OutputsAreAllThatIsNeeded => _cache.IsEnabled && !_options.KeepOutputTensors && _options.PostprocessHook is null;
 
     private string OutputKey(PendingInput pending) => pending.OutputKey ??= _outputs.Key(pending.InferenceKey, pending.Item, pending.Index);
 
     /// <summary>
-    /// Serves this input's outputs when its output stage has them: files still as they were written are only stat-ed
-    /// (<see cref="OutputFileIndex"/>), else the cached files are written back. Records the lookup either way.
+    /// Serves this input's outputs when its output stage has them: files the up-to-date decision found as they were
+    /// written are only stat-ed (<see cref="OutputFileIndex"/>; counted and logged as a hit of the layer keeping the
+    /// index), else the cached files are written back. Records the lookup either way.
     /// </summary>
-    private bool TryWriteCachedOutputs(PendingInput pending)
+    private bool TryServeOutputs(PendingInput pending)
     {
+        pending.OutputLookedUp = true;
         var sw = Stopwatch.StartNew();
         var folder = _outputs.CacheFolder(pending.Item);
-        if (_cache.OutputFiles is { } index && index.TryGetUpToDate(OutputKey(pending), folder, out var current))
+        if (pending.UpToDate is { } current)
         {
-            _logger.LogDebug("output/up-to-date {Input}", pending.Item.Path);
+            _cache.CountUpToDate(pending.Item.Path);
             pending.CacheLayers["output"] = "up-to-date";
             pending.Files = current.Files;
-            pending.ServedOutput = (current.SourceWidth, current.SourceHeight);
+            pending.Served = (current.SourceWidth, current.SourceHeight, current.Facts);
             pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
             return true;
         }
@@ -536,7 +613,7 @@ public sealed class Pipeline : IDisposable
                 _cache.OutputFiles?.Record(OutputKey(pending), folder, cached, files);
                 pending.CacheLayers["output"] = "hit";
                 pending.Files = files;
-                pending.ServedOutput = (cached.SourceWidth, cached.SourceHeight);
+                pending.Served = (cached.SourceWidth, cached.SourceHeight, cached.Facts);
                 pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
                 return true;
             }
@@ -546,20 +623,29 @@ public sealed class Pipeline : IDisposable
         return false;
     }
 
-    /// <summary>Postprocesses and saves, or, when this inference result was saved the same way before, writes the cached files (no postprocess, no encode).</summary>
+    /// <summary>Postprocesses and saves, or, when this inference result was saved the same way before, writes the cached files (no postprocess, no encode). Sets the input's facts.</summary>
     private List<string> WriteOutputs(PendingInput pending, StageValue inference)
     {
         var item = pending.Item;
         var output = pending.FinalOutput!;
         var input = pending.Input;
         Func<FloatImage> original = () => DecodeOriginal(item.Path, BytesToDecode(item.Path, input));
+        (int, int) saved;
         // A host postprocess hook is code, not config: its results are not cached.
         if (!_cache.IsEnabled || _options.PostprocessHook is not null)
-            return _outputs.Write(item, pending.Index, output, inference.SourceWidth, inference.SourceHeight, original);
-        var lookedUp = pending.OutputKey is not null;
-        if (!lookedUp && TryWriteCachedOutputs(pending)) return pending.Files;
-        var files = _outputs.Write(item, pending.Index, output, inference.SourceWidth, inference.SourceHeight, original);
-        if (OutputBundle.Capture(files, _outputs.CacheFolder(item), inference.SourceWidth, inference.SourceHeight) is { } bundle)
+        {
+            var written = _outputs.Write(item, pending.Index, output, inference.SourceWidth, inference.SourceHeight, original, out saved);
+            pending.Facts = FactsOf(output, saved);
+            return written;
+        }
+        if (!pending.OutputLookedUp && TryServeOutputs(pending))
+        {
+            pending.Facts = pending.Served!.Value.Facts!;
+            return pending.Files;
+        }
+        var files = _outputs.Write(item, pending.Index, output, inference.SourceWidth, inference.SourceHeight, original, out saved);
+        pending.Facts = FactsOf(output, saved);
+        if (OutputBundle.Capture(files, _outputs.CacheFolder(item), inference.SourceWidth, inference.SourceHeight, pending.Facts) is { } bundle)
         {
             _cache.Put(_outputs.Codec, OutputKey(pending), bundle, item.Path);
             _cache.OutputFiles?.Record(OutputKey(pending), _outputs.CacheFolder(item), bundle, files);

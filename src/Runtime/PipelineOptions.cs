@@ -37,6 +37,11 @@ public sealed class PipelineOptions
     /// off so a batch's memory stays flat in the number of inputs.
     /// </summary>
     public bool KeepOutputTensors { get; init; } = true;
+    /// <summary>
+    /// Runs every input even when its outputs are up to date (the decision says <see cref="RunReason.Forced"/>): outputs
+    /// are written again, from the caches where they have them.
+    /// </summary>
+    public bool Force { get; init; }
     /// <summary>A cache to use instead of the one the config describes (shared across pipelines by a host).</summary>
     public StageCache? Cache { get; init; }
     /// <summary>Custom preprocessing run on each tensor the preprocess stage writes, before it is cached (generated <c>OnPreprocessing</c>).</summary>

@@ -22,10 +22,16 @@ public sealed class PipelineResult
     public IReadOnlyDictionary<string, string> Cache { get; init; } = new Dictionary<string, string>();
     /// <summary>For classifier outputs with labels: top-k (label, score), best first.</summary>
     public IReadOnlyList<(string Label, float Score)> TopK { get; init; } = [];
-    /// <summary>Min/max/mean per channel of the model output (<see cref="OutputChannelStatistics"/>); empty when the output stage came from a cache.</summary>
+    /// <summary>Min/max/mean per channel of the model output (<see cref="OutputChannelStatistics"/>), also when the output stage came from a cache (its entry carries them).</summary>
     public IReadOnlyList<ChannelStatistics> OutputStatistics { get; init; } = [];
+    /// <summary>Width of the image <c>output.save</c> wrote for this input; 0 when it wrote none.</summary>
+    public int SavedImageWidth { get; init; }
+    /// <summary>Height of the image <c>output.save</c> wrote for this input; 0 when it wrote none.</summary>
+    public int SavedImageHeight { get; init; }
     /// <summary>True when the model ran for this input (false when the inference stage came from a cache).</summary>
     public bool RanInference { get; init; }
+    /// <summary>The up-to-date decision this run made for the input: up to date (served as it is on disk) or why it ran; null when it never got that far (an output collision).</summary>
+    public UpToDateDecision? Reason { get; init; }
     /// <summary>With a chain (<c>chain</c> in the config): the lines of text found, in reading order; null without one.</summary>
     public IReadOnlyList<Chains.TextLine>? Lines { get; init; }
     /// <summary>The lines' text joined by <c>\n</c>; null without a chain.</summary>

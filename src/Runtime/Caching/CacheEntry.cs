@@ -22,6 +22,8 @@ internal sealed record EntryInfo
     public int SourceHeight { get; init; }
     /// <summary>Output-stage entries: the files, in payload order.</summary>
     public IReadOnlyList<OutputFileInfo>? Files { get; init; }
+    /// <summary>Output-stage entries: what hosts report about the model output (shape, statistics, top-k, saved size).</summary>
+    public OutputFacts? Facts { get; init; }
     /// <summary>The input's file name, for people reading a cache folder (never part of a decision).</summary>
     public string? Input { get; init; }
 }
@@ -50,6 +52,10 @@ internal interface ICacheStore : IDisposable
     string Layer { get; }
     /// <summary>True for stores that outlive the process (a computed result is written to these, around memory).</summary>
     bool IsPersistent { get; }
+    /// <summary>What else the store can do, for the decisions that depend on it (no code tests a store's concrete type). Unknown stores keep payloads.</summary>
+    StoreCapabilities Capabilities => StoreCapabilities.RetainsPayloads;
+    /// <summary>The folder a local store keeps its entries in; null for others.</summary>
+    string? Folder => null;
     CacheLayerStatistics Statistics { get; }
     /// <summary>Whether this store keeps results of <paramref name="stage"/> at all.</summary>
     bool Accepts(CacheStage stage);
@@ -60,6 +66,19 @@ internal interface ICacheStore : IDisposable
     void Flush() { }
     /// <summary>Drops an entry the stage's codec rejected, so it is not read (and reported) again; a no-op where entries cannot be removed.</summary>
     void Discard(CacheStage stage, string key) { }
+}
+
+/// <summary>What a store states about itself (<see cref="ICacheStore.Capabilities"/>).</summary>
+[Flags]
+internal enum StoreCapabilities
+{
+    None = 0,
+    /// <summary>Keeps entries in a folder of this machine, written before Put returns (disk): disk admission applies to it, and the up-to-date index lives beside it.</summary>
+    LocalFolder = 1,
+    /// <summary>May still reference a payload array after Put returns (memory keeps it, a remote queues it for upload), so the pipeline must not rent it out again.</summary>
+    RetainsPayloads = 2,
+    /// <summary>Shared with other machines (remote).</summary>
+    Shared = 4,
 }
 
 /// <summary>Turns one stage's value into a <see cref="CacheEntry"/> and back; decoding validates everything it reads.</summary>

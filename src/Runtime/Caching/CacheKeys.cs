@@ -27,8 +27,20 @@ internal static class CacheKeys
         CanonicalKeyJson.Write(new OutputKeyParts(config.Postprocessing, config.Output, config.Visualization, config.Custom, config.ModelName, labelsDigest));
 
     /// <summary>The output stage: the inference entry, the output sections, and the files' places relative to the input's output folder (a new name pattern writes anew; another output folder reuses the entry).</summary>
+    /// <remarks>"output/facts": entries carry <see cref="OutputFacts"/> since then; older entries (without them) are never looked up.</remarks>
     public static string Output(string inferenceKey, string outputSection, string relativeImagePath, string rawNameStem) =>
-        Digest("output", ToolVersion, inferenceKey, outputSection, relativeImagePath, rawNameStem);
+        Digest("output/facts", ToolVersion, inferenceKey, outputSection, relativeImagePath, rawNameStem);
+
+    /// <summary>Canonical JSON of the postprocessing section alone (the up-to-date decision names the section that changed).</summary>
+    public static string PostprocessingSection(PipelineConfig config) => CanonicalKeyJson.WritePostprocessing(config.Postprocessing);
+
+    /// <summary>Canonical JSON of what shapes the output files besides postprocessing: output, visualization, custom, the model's name.</summary>
+    public static string OutputFilesSection(PipelineConfig config) =>
+        CanonicalKeyJson.WriteOutputFiles(new OutputKeyParts(config.Postprocessing, config.Output, config.Visualization, config.Custom, config.ModelName, null));
+
+    /// <summary>The digest the output key takes for the labels and the palette file: the labels' alone when there is no palette file (keys stay as they were).</summary>
+    public static string? DecorationsDigest(string? labelsDigest, string? paletteDigest) =>
+        paletteDigest is null ? labelsDigest : (labelsDigest ?? "") + "+palette:" + paletteDigest;
 
     public static string Preprocess(string inputDigest, string preprocessSection) =>
         Digest("preprocess", ToolVersion, inputDigest, preprocessSection);

@@ -44,6 +44,19 @@ internal static class CanonicalKeyJson
         w.WriteEndObject();
     });
 
+    public static string WritePostprocessing(PostprocessingConfig section) => Write(section, static (w, p) => Postprocessing(w, p));
+
+    /// <summary>The output key's sections besides postprocessing and the labels (for the up-to-date decision's reason).</summary>
+    public static string WriteOutputFiles(OutputKeyParts parts) => Write(parts, static (w, p) =>
+    {
+        w.WriteStartObject();
+        w.WritePropertyName("Output"); Output(w, p.Output);
+        w.WritePropertyName("Visualization"); Visualization(w, p.Visualization);
+        w.WritePropertyName("Custom"); Custom(w, p.Custom);
+        w.WriteString("ModelName", p.ModelName);
+        w.WriteEndObject();
+    });
+
     private static string Write<T>(T parts, Action<Utf8JsonWriter, T> body) where T : class
     {
         var buffer = new ArrayBufferWriter<byte>(1024);

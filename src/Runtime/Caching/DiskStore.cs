@@ -37,6 +37,8 @@ internal sealed class DiskStore : ICacheStore
 
     public string Layer => "disk";
     public bool IsPersistent => true;
+    /// <summary>A local folder while it can be written (an unwritable folder degrades to no disk cache).</summary>
+    public StoreCapabilities Capabilities => Enabled ? StoreCapabilities.LocalFolder : StoreCapabilities.None;
     public CacheLayerStatistics Statistics { get; }
     public string Folder { get; }
     public long LimitBytes { get; }
@@ -69,7 +71,8 @@ internal sealed class DiskStore : ICacheStore
         long Count()
         {
             var scanned = DiskCacheFolder.Scan(folder, includeLeftovers: true, readMetadata: false).ToList();
-            DiskCacheFolder.RemoveLeftovers(folder, scanned);
+            if (DiskCacheFolder.RemoveLeftovers(folder, scanned) is > 0 and var removed)
+                logger.LogDebug("cache/leftovers {Count} removed from {Folder} (temp files of writers that are gone, data without metadata)", removed, folder);
             return store._bytes = scanned.Where(e => !e.IsLeftover).Sum(e => e.Bytes);
         }
         if (!store._ledger.TryUpdate(_ => Count())) Count();

@@ -29,6 +29,11 @@ internal static class EntryInfoJson
         w.WriteNumber("sourceWidth", info.SourceWidth);
         w.WriteNumber("sourceHeight", info.SourceHeight);
         if (info.Input is not null) w.WriteString("input", info.Input);
+        if (info.Facts is { } facts)
+        {
+            w.WritePropertyName("facts");
+            facts.Write(w);
+        }
         if (info.Files is not { } files) return;
         w.WriteStartArray("files");
         foreach (var f in files)
@@ -65,6 +70,7 @@ internal static class EntryInfoJson
             SourceHeight = e.GetProperty("sourceHeight").GetInt32(),
             Input = e.TryGetProperty("input", out var input) ? input.GetString() : null,
             Files = files,
+            Facts = e.TryGetProperty("facts", out var facts) ? OutputFacts.Read(facts) : null,
         };
     }
 }

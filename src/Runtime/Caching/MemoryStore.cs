@@ -191,6 +191,7 @@ internal sealed class MemoryStore : ICacheStore
 
     public string Layer => "memory";
     public bool IsPersistent => false;
+    public StoreCapabilities Capabilities => StoreCapabilities.RetainsPayloads;
     public CacheLayerStatistics Statistics { get; }
     public MemoryEviction Eviction { get; }
     /// <summary>True when output entries are kept first (false: one class, as the plain LRU measured against it).</summary>

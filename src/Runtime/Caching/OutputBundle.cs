@@ -8,18 +8,19 @@ namespace ImageFlowIO.Caching;
 /// input's output folder, forward slashes) and their bytes one after another. A hit writes the bytes back (temp +
 /// rename, like every output) instead of postprocessing and encoding again; relative paths let a run into another
 /// output folder (--output, another obj/) reuse it. Read back from a cache it is untrusted: every path must stay
-/// inside the output folder, and every file's length and SHA-256 must match.
+/// inside the output folder, and every file's length and SHA-256 must match. It carries the output's
+/// <see cref="OutputFacts"/> too, so a hit needs nothing else; a classifier that saves no file is a bundle of facts alone.
 /// </summary>
-internal sealed record OutputBundle(IReadOnlyList<OutputFileInfo> Files, byte[] Payload, int SourceWidth, int SourceHeight)
+internal sealed record OutputBundle(IReadOnlyList<OutputFileInfo> Files, byte[] Payload, int SourceWidth, int SourceHeight, OutputFacts Facts)
 {
     /// <summary>Output file sets bigger than this are not cached (they would crowd the caches out).</summary>
     internal const long MaxBundleBytes = 64L * 1024 * 1024;
     private const int MaxPathLength = 1024;
 
-    /// <summary>Reads back the files just written; null when one is missing, outside the folder, or the set is too large to cache.</summary>
-    public static OutputBundle? Capture(IReadOnlyList<string> files, string outputFolder, int sourceWidth, int sourceHeight)
+    /// <summary>Reads back the files just written; null when one is missing, outside the folder, or the set (or its facts) too large to cache.</summary>
+    public static OutputBundle? Capture(IReadOnlyList<string> files, string outputFolder, int sourceWidth, int sourceHeight, OutputFacts facts)
     {
-        if (files.Count == 0) return null;
+        if (files.Count > EntryInfoJson.MaxFiles || !facts.IsStorable) return null;
         var infos = new List<OutputFileInfo>(files.Count);
         var parts = new List<byte[]>(files.Count);
         long total = 0;
@@ -41,7 +42,7 @@ internal sealed record OutputBundle(IReadOnlyList<OutputFileInfo> Files, byte[] 
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
 
         // One file (the common case) is its own payload: no concatenating copy.
-        if (parts.Count == 1) return new OutputBundle(infos, parts[0], sourceWidth, sourceHeight);
+        if (parts.Count == 1) return new OutputBundle(infos, parts[0], sourceWidth, sourceHeight, facts);
         var payload = GC.AllocateUninitializedArray<byte>(checked((int)total));
         var at = 0;
         foreach (var part in parts)
@@ -49,13 +50,13 @@ internal sealed record OutputBundle(IReadOnlyList<OutputFileInfo> Files, byte[] 
             part.CopyTo(payload, at);
             at += part.Length;
         }
-        return new OutputBundle(infos, payload, sourceWidth, sourceHeight);
+        return new OutputBundle(infos, payload, sourceWidth, sourceHeight, facts);
     }
 
     /// <summary>Checks an untrusted file list against its payload: safe relative paths, lengths that add up, matching digests.</summary>
     public static bool TryValidate(IReadOnlyList<OutputFileInfo> files, byte[] payload, out string problem)
     {
-        if (files.Count == 0 || files.Count > EntryInfoJson.MaxFiles) { problem = $"an output entry with {files.Count} files"; return false; }
+        if (files.Count > EntryInfoJson.MaxFiles) { problem = $"an output entry with {files.Count} files"; return false; }
         long at = 0;
         foreach (var file in files)
         {

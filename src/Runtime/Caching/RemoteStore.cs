@@ -66,6 +66,7 @@ internal sealed class RemoteStore : ICacheStore
 
     public string Layer => "remote";
     public bool IsPersistent => true;
+    public StoreCapabilities Capabilities => StoreCapabilities.RetainsPayloads | StoreCapabilities.Shared;
     public CacheLayerStatistics Statistics { get; }
     /// <summary>The redacted address (no credentials).</summary>
     public string Display => _settings.Display;

@@ -23,6 +23,23 @@ public sealed class StageCache : IDisposable
         InputDigests = inputDigests;
         OutputFiles = outputFiles;
         Statistics = new CacheStatistics(stores.Select(s => (s.Layer, s.Statistics)).ToList());
+        // The up-to-date index is part of the layer it lives in: the local folder's (disk), else memory's.
+        _indexLayer = outputFiles is null ? null
+            : outputFiles.IsPersistent ? stores.FirstOrDefault(s => s.Capabilities.HasFlag(StoreCapabilities.LocalFolder)) ?? stores.FirstOrDefault(s => !s.IsPersistent)
+            : stores.FirstOrDefault(s => !s.IsPersistent) ?? stores.FirstOrDefault();
+    }
+
+    private readonly ICacheStore? _indexLayer;
+
+    /// <summary>
+    /// Counts an input served by the up-to-date output index (<see cref="OutputFiles"/>) as a hit of the layer that keeps
+    /// the index, and logs the seed's <c>cache/&lt;layer&gt; hit &lt;input&gt; (outputs up to date)</c>: a re-run always shows its hits.
+    /// </summary>
+    internal void CountUpToDate(string inputLabel)
+    {
+        if (_indexLayer is not { } store) return;
+        store.Statistics.Hit();
+        _logger.LogDebug("cache/{Layer} hit {Input} (outputs up to date)", store.Layer, inputLabel);
     }
 
     /// <summary>No caching: every lookup misses and nothing is stored.</summary>
@@ -89,7 +106,7 @@ public sealed class StageCache : IDisposable
         CacheEntry? entry = null;
         foreach (var store in StoresPutWrites(codec.Stage))
         {
-            if (skipDiskBecause is not null && store is DiskStore)
+            if (skipDiskBecause is not null && store.Capabilities.HasFlag(StoreCapabilities.LocalFolder))
             {
                 _logger.LogDebug("cache/disk skip {Input} ({Stage}): {Reason}", inputLabel, StageName(codec.Stage), skipDiskBecause);
                 continue;
@@ -104,7 +121,7 @@ public sealed class StageCache : IDisposable
     /// memory layer keeps the payload array, a remote layer queues it for upload); false when no store takes it or only
     /// disk layers do (they write it before Put returns). Unknown store types count as keeping it.
     /// </summary>
-    internal bool RetainsPayloads(CacheStage stage) => StoresPutWrites(stage).Any(s => s is not DiskStore);
+    internal bool RetainsPayloads(CacheStage stage) => StoresPutWrites(stage).Any(s => s.Capabilities.HasFlag(StoreCapabilities.RetainsPayloads));
 
     /// <summary>The stores <see cref="Put"/> writes a value of this stage to: the persistent ones that keep it, or memory when there are none.</summary>
     private IEnumerable<ICacheStore> StoresPutWrites(CacheStage stage)
@@ -114,7 +131,7 @@ public sealed class StageCache : IDisposable
     }
 
     /// <summary>True when a computed value of this stage would be written to the local disk layer.</summary>
-    internal bool WritesToDisk(CacheStage stage) => _stores.Any(s => s is DiskStore { Enabled: true } && s.Accepts(stage));
+    internal bool WritesToDisk(CacheStage stage) => _stores.Any(s => s.Capabilities.HasFlag(StoreCapabilities.LocalFolder) && s.Accepts(stage));
 
     /// <summary>The value from the stores, or computed (and stored) when none has it; <paramref name="layer"/> says which.</summary>
     internal T GetOrCompute<T>(IStageCodec<T> codec, string key, string inputLabel, Func<T> compute, out string layer)

@@ -38,7 +38,7 @@ public static class StageCacheFactory
         var remote = CreateRemote(config, options, logger, EnvironmentOf(options));
         var cache = Create(limits.MemoryLimitMB * 1024L * 1024, folder, limits.DiskLimitMB * 1024L * 1024, limits.Compression, logger, remote);
         logger.LogDebug("cache: mode {Mode}, memory limit {MemoryMB} MB{Disk}{Remote}", mode.ToString().ToLowerInvariant(), limits.MemoryLimitMB,
-            cache.Stores.OfType<DiskStore>().FirstOrDefault() is { } d ? $", disk {d.Folder} (limit {limits.DiskLimitMB} MB, compression {limits.Compression.ToString().ToLowerInvariant()})" : "",
+            cache.Stores.FirstOrDefault(s => s.Folder is not null) is { } d ? $", disk {d.Folder} (limit {limits.DiskLimitMB} MB, compression {limits.Compression.ToString().ToLowerInvariant()})" : "",
             remote is null ? "" : $", remote {remote.Display}{(remote.ReadOnly ? " (read-only)" : "")}");
         return cache;
     }

@@ -36,7 +36,8 @@ internal sealed class OnnxBackend : IInferenceBackend
         if (signatureFile is not null && ModelSignatureFile.TryRead(signatureFile) is { } known) Signature = known;
         else
         {
-            Signature = ReadSignature(model);
+            // The file's own protobuf first: a run served by caches (a fresh clone fed by a remote cache) never needs ONNX Runtime.
+            Signature = ReadHeader(modelPath, model) ?? ReadSignature(model);
             if (signatureFile is not null) ModelSignatureFile.TryWrite(signatureFile, Signature);
         }
     }
@@ -55,8 +56,16 @@ internal sealed class OnnxBackend : IInferenceBackend
     private string SignatureFileName(ModelConfig model) =>
         ModelDigest + "-" + Caching.CacheKeys.Digest(model.InputName ?? "", model.OutputName ?? "", model.Layout.ToString())[..12] + ".signature.json";
 
+    private static ModelSignature? ReadHeader(string modelPath, ModelConfig model)
+    {
+        try { return OnnxModelHeader.TryRead(File.ReadAllBytes(modelPath), model); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
+    }
+
     private SessionLease OpenSession(int intraOpThreads, ILogger? logger, OptimizedModel? optimized)
     {
+        // Sessions open on the first input that needs the model (or a signature only ONNX Runtime can read): say when.
+        logger?.LogDebug("model/session open {Model}: an input needs ONNX Runtime", Path.GetFileName(_modelPath));
         try { return SessionCache.Acquire(_modelPath, intraOpThreads, logger, optimized); }
         catch (OnnxRuntimeException ex)
         {
@@ -99,6 +108,8 @@ internal sealed class OnnxBackend : IInferenceBackend
         };
         var shape = input.Shape.Select(d => (long)d).ToArray();
         var bytes = input.UnsafeArray;
+        // The session first: it is what loads ONNX Runtime (one IFIO1007 or IFIO1002 for every input when it cannot, the Lazy keeps it).
+        _ = _session.Value;
         try
         {
             fixed (byte* data = bytes)

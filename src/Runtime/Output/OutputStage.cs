@@ -24,10 +24,14 @@ internal sealed class OutputStage
     /// <summary>Per worker thread: the float copy of the last model output postprocessed here (reused when the next has its size).</summary>
     [ThreadStatic] private static float[]? t_outputScratch;
 
-    public OutputStage(PipelineConfig config, PipelineOptions options, ILogger logger, string? labelsDigest)
+    /// <param name="config">The config.</param>
+    /// <param name="options">The host's options.</param>
+    /// <param name="logger">Where output lines go.</param>
+    /// <param name="decorationsDigest">The labels' and palette file's digest (<see cref="CacheKeys.DecorationsDigest"/>), part of the key.</param>
+    public OutputStage(PipelineConfig config, PipelineOptions options, ILogger logger, string? decorationsDigest)
     {
         (_config, _options, _logger) = (config, options, logger);
-        _section = CacheKeys.OutputSection(config, labelsDigest);
+        _section = CacheKeys.OutputSection(config, decorationsDigest);
         // Resolved once, up front: a bad palette file is a config error before any image is read.
         if (config.Postprocessing.PaletteMap.Apply && !config.Postprocessing.ColorMap.Apply)
             _palette = Palettes.Resolve(config.Postprocessing.PaletteMap.Palette, config);
@@ -98,7 +102,8 @@ internal sealed class OutputStage
             catch (ImageFlowException) { } // a bad name pattern is that input's error, reported when it runs
         }
         foreach (var folder in folders)
-            if (_swept.TryAdd(folder, 0)) TempFileOwner.Sweep(folder);
+            if (_swept.TryAdd(folder, 0) && TempFileOwner.Sweep(folder) is > 0 and var removed)
+                _logger.LogDebug("output/leftovers {Count} removed from {Folder} (temp files of writers that are gone)", removed, folder);
     }
 
     /// <summary>True when writing needs the original input image (blendOverlay or a visualisation).</summary>
@@ -137,10 +142,12 @@ internal sealed class OutputStage
 
     /// <summary>
     /// Writes every output of one input; returns the files written. <paramref name="original"/> decodes the original
-    /// input image (0..1 RGB); it is called only when blendOverlay or a visualisation needs it.
+    /// input image (0..1 RGB); it is called only when blendOverlay or a visualisation needs it. <paramref name="saved"/>:
+    /// the size of the image <c>save</c> wrote ((0, 0) when it wrote none), a fact the output entry carries.
     /// </summary>
-    public List<string> Write(InputItem item, int index, TensorData modelOutput, int sourceWidth, int sourceHeight, Func<FloatImage>? original = null)
+    public List<string> Write(InputItem item, int index, TensorData modelOutput, int sourceWidth, int sourceHeight, Func<FloatImage>? original, out (int Width, int Height) saved)
     {
+        saved = (0, 0);
         var files = new List<string>();
         var save = _config.Output.Save;
         var raw = _config.Output.SaveRaw;
@@ -174,6 +181,7 @@ internal sealed class OutputStage
 
         if (save.Apply)
         {
+            saved = (image.Width, image.Height);
             var path = PlannedImagePath(item, index)!;
             if (save.SplitChannels)
             {

@@ -24,6 +24,12 @@ internal static class RunReport
                 w.WriteStartObject();
                 w.WriteString("input", item.Input);
                 w.WriteString("status", item.Succeeded ? "ok" : "failed");
+                if (item.Reason is { } reason)
+                {
+                    // The up-to-date decision: "upToDate", or why it ran ("contentChanged") and the words for it.
+                    w.WriteString("reason", reason.Code);
+                    w.WriteString("explain", reason.Text);
+                }
                 w.WriteStartArray("outputs");
                 foreach (var o in item.Outputs) w.WriteStringValue(o);
                 w.WriteEndArray();

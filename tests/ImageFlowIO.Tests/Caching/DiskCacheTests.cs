@@ -65,7 +65,9 @@ public sealed class DiskCacheTests
         var thirdLines = log.Lines.Skip(before).ToList();
         Assert.Equal(4, pipeline.InferenceRuns);
         Assert.Equal(4, thirdLines.Count(l => l.Contains("cache/memory hit", StringComparison.Ordinal) && l.Contains("(inference)", StringComparison.Ordinal)));
-        Assert.DoesNotContain(thirdLines, l => l.Contains("cache/disk", StringComparison.Ordinal));
+        // The only disk lines are the seed's hit lines of the up-to-date outputs (the index lives in the disk folder).
+        Assert.DoesNotContain(thirdLines, l => l.Contains("cache/disk", StringComparison.Ordinal) && !l.Contains("(outputs up to date)", StringComparison.Ordinal));
+        Assert.Equal(4, thirdLines.Count(l => l.Contains("cache/disk hit", StringComparison.Ordinal) && l.Contains("(outputs up to date)", StringComparison.Ordinal)));
         Assert.All(third.Items, i => Assert.False(i.RanInference));
     }
 

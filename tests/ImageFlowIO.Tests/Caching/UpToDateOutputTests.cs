@@ -35,7 +35,9 @@ public sealed class UpToDateOutputTests
         var second = await RunAsync(s);
         Assert.Equal(0, second.Batch.Cache.Disk.BytesRead);
         Assert.Equal(0, second.Batch.Cache.Disk.BytesWritten);
-        Assert.Equal(0, second.Batch.Cache.Disk.Hits + second.Batch.Cache.Disk.Misses);
+        // Each input served by the up-to-date index counts as a hit of the disk layer that keeps it (the seed's contract).
+        Assert.Equal(4, second.Batch.Cache.Disk.Hits);
+        Assert.Equal(0, second.Batch.Cache.Disk.Misses);
         Assert.Equal(4, second.Hashed);
         Assert.All(second.Batch.Items, i => Assert.Equal("up-to-date", i.Cache["output"]));
         Assert.All(second.Batch.Items, i => Assert.False(i.RanInference));
@@ -67,7 +69,7 @@ public sealed class UpToDateOutputTests
         File.Delete(Path.Combine(s.OutDir, "gradient_33x17.png"));
 
         var rerun = await RunAsync(s);
-        Assert.Equal(2, rerun.Batch.Cache.Disk.Hits); // the two output entries, read back and written
+        Assert.Equal(4, rerun.Batch.Cache.Disk.Hits); // the two up-to-date outputs, and the two output entries read back and written
         Assert.Equal(0, rerun.Batch.Cache.Disk.Misses);
         Assert.Equal(0, rerun.Batch.Cache.Disk.BytesWritten);
         Assert.Equal(2, rerun.Batch.Items.Count(i => i.Cache["output"] == "up-to-date"));

@@ -8,6 +8,18 @@ public static class TestPaths
     public static string Bad(string name) => Path.Combine(Root, "TestData", "bad", name);
     public static string Model(string name) => Path.Combine(Root, "TestData", "models", name);
     public static string Fixture(params string[] parts) => Path.Combine([Root, "Fixtures", .. parts]);
+    public static string Models => Path.Combine(Root, "TestData", "models");
+
+    /// <summary>The repository's root (the folder holding ImageFlowIO.slnx), found upwards from the test assembly: the samples' real models and photos.</summary>
+    public static string RepoRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(Root); dir is not null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, "ImageFlowIO.slnx"))) return dir.FullName;
+            throw new InvalidOperationException("the repository root (ImageFlowIO.slnx) is not above " + Root);
+        }
+    }
 }
 
 /// <summary>A fresh temporary folder per test, deleted afterwards.</summary>
