@@ -28,6 +28,8 @@ internal sealed class AssetBuild
     private readonly List<string> _phases = [];
     private AssetCatalogueWriter? _catalogue;
     private int _named;
+    // Each asset's fired checks, processed now or served up to date alike (its result evaluates them either way).
+    private readonly Dictionary<string, IReadOnlyList<Chains.CheckFinding>> _checks = new(StringComparer.Ordinal);
 
     private AssetBuild(AssetBuildRequest request, AssetBuildLog log, CancellationToken cancel)
     {
@@ -87,6 +89,7 @@ internal sealed class AssetBuild
                 var modelPath = config.ResolvePath(config.Model.Path);
                 dependencies.Add(modelPath);
                 if (config.Model.Labels is not null) dependencies.Add(config.ResolvePath(config.Model.Labels));
+                foreach (var file in ChainFiles(config)) dependencies.Add(file);
 
                 var batch = RunConfig(config, items, outputs);
                 if (batch is null) { keepPreviousOutputs = true; failed += items.Count; continue; }
@@ -110,6 +113,7 @@ internal sealed class AssetBuild
         WriteLinesIfChanged(_request.OutputsFile, outputs);
         WriteLinesIfChanged(_request.DependenciesFile, dependencies);
         WriteSummary(batches);
+        ReportChecks(assets);
         Phase("state saved");
 
         _clock.Stop();
@@ -183,7 +187,11 @@ internal sealed class AssetBuild
             {
                 var result = batch.Items[i];
                 // Every file the pipeline wrote (or found up to date) for the asset is an output alike: images, raw tensors, metas.
-                if (result.Succeeded) outputs.UnionWith(result.Outputs.Select(Path.GetFullPath));
+                if (result.Succeeded)
+                {
+                    outputs.UnionWith(result.Outputs.Select(Path.GetFullPath));
+                    _checks[items[i].FullPath] = result.Checks;
+                }
                 else if (result.Error is { } error) LogError(error);
                 if (result.Reason is { IsUpToDate: true }) Name(AssetBuildImportance.Low, items[i], "up to date");
                 else
@@ -254,6 +262,34 @@ internal sealed class AssetBuild
                 : item.RecursiveDir;
         }
         return Path.GetFullPath(Path.Combine(_request.OutputDirectory, relative));
+    }
+
+    /// <summary>The files a chain reads besides the model: its per-region models and the recognizer's dictionary.</summary>
+    private static IEnumerable<string> ChainFiles(PipelineConfig config) =>
+        config.Chain?.PerRegion.SelectMany(s => s.Dictionary is null ? [s.Path] : new[] { s.Path, s.Dictionary }).Select(config.ResolvePath) ?? [];
+
+    /// <summary>
+    /// Every current asset's fired checks, processed now or up to date: a warning or an error at the asset file, an info a
+    /// message; an error fails the build, after every asset was processed. <c>SuppressChecks</c> metadata (check ids,
+    /// <c>;</c>-separated, or <c>*</c>) silences them for one asset.
+    /// </summary>
+    private void ReportChecks(IReadOnlyList<AssetItem> assets)
+    {
+        foreach (var asset in assets)
+        {
+            if (!_checks.TryGetValue(asset.FullPath, out var checks) || checks.Count == 0) continue;
+            var silenced = asset.SuppressChecks.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var check in checks)
+            {
+                if (silenced.Contains("*") || silenced.Contains(check.Id, StringComparer.OrdinalIgnoreCase)) continue;
+                switch (check.Severity)
+                {
+                    case CheckSeverity.Error: _log.Error(check.Code, asset.FullPath, check.Message); break;
+                    case CheckSeverity.Warning: _log.Warning(check.Code, asset.FullPath, check.Message); break;
+                    default: _log.Message(AssetBuildImportance.Normal, $"{asset.FullPath}: info {check.Code}: {check.Message}"); break;
+                }
+            }
+        }
     }
 
     private static CacheMode? ParseCacheMode(string? value) => value?.Trim().ToLowerInvariant() switch

@@ -56,7 +56,7 @@ internal sealed class AssetBuildRequest
 }
 
 /// <summary>An <c>ImageFlowAsset</c> item: its spec and the metadata the build reads (FullPath as MSBuild computed it).</summary>
-internal sealed record AssetItem(string ItemSpec, string FullPath, string Config, string OutputDir = "", string Link = "", string RecursiveDir = "");
+internal sealed record AssetItem(string ItemSpec, string FullPath, string Config, string OutputDir = "", string Link = "", string RecursiveDir = "", string SuppressChecks = "");
 
 /// <summary>MSBuild's message importances, in its order (the numbers are MSBuild's).</summary>
 internal enum AssetBuildImportance { High = 0, Normal = 1, Low = 2 }

@@ -103,6 +103,9 @@ internal sealed class AssetCatalogueWriter
             Channels = result.OutputStatistics.Select(s => new CatalogueChannel(Significant(s.Min), Significant(s.Max), Significant(s.Mean))).ToList(),
             // Rounded as writeMeta rounds them, so the catalogue and the meta files agree.
             TopK = classifier ? result.TopK.Select(k => new CatalogueScore(k.Label, Math.Round(k.Score, 6))).ToList() : [],
+            // Scores to 4 decimals: what the text is matters, not the last bits a CPU gives a probability.
+            Lines = result.Lines?.Select(l => new CatalogueLine(l.Text, Math.Round(l.Score, 4), [.. l.Box.SelectMany(p => new[] { (double)p.X, p.Y })])).ToList() ?? [],
+            Checks = result.Checks.Select(c => new CatalogueCheck(c.Id, c.Code, c.Severity.ToString().ToLowerInvariant(), Portable(c.Message))).ToList(),
         };
     }
 
@@ -179,6 +182,35 @@ internal sealed class AssetCatalogueWriter
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
+                if (e.Lines.Count > 0)
+                {
+                    w.WriteStartArray("lines");
+                    foreach (var line in e.Lines)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("text", line.Text);
+                        Number(w, "score", line.Score);
+                        w.WriteStartArray("box");
+                        foreach (var v in line.Box) w.WriteNumberValue(v);
+                        w.WriteEndArray();
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                }
+                if (e.Checks.Count > 0)
+                {
+                    w.WriteStartArray("checks");
+                    foreach (var c in e.Checks)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("id", c.Id);
+                        w.WriteString("code", c.Code);
+                        w.WriteString("severity", c.Severity);
+                        w.WriteString("message", c.Message);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                }
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -216,6 +248,10 @@ internal sealed class AssetCatalogueWriter
                 Outputs = a.GetProperty("outputs").EnumerateArray().Select(o => o.GetString()!).ToList(),
                 Channels = a.GetProperty("channels").EnumerateArray().Select(c => new CatalogueChannel(ReadNumber(c, "min"), ReadNumber(c, "max"), ReadNumber(c, "mean"))).ToList(),
                 TopK = a.GetProperty("topK").EnumerateArray().Select(k => new CatalogueScore(k.GetProperty("label").GetString()!, ReadNumber(k, "score"))).ToList(),
+                Lines = a.TryGetProperty("lines", out var lines)
+                    ? lines.EnumerateArray().Select(l => new CatalogueLine(l.GetProperty("text").GetString()!, ReadNumber(l, "score"), [.. l.GetProperty("box").EnumerateArray().Select(v => v.GetDouble())])).ToList() : [],
+                Checks = a.TryGetProperty("checks", out var checks)
+                    ? checks.EnumerateArray().Select(c => new CatalogueCheck(c.GetProperty("id").GetString()!, c.GetProperty("code").GetString()!, c.GetProperty("severity").GetString()!, c.GetProperty("message").GetString()!)).ToList() : [],
             });
         }
         return result;
@@ -245,7 +281,13 @@ internal sealed record CatalogueEntry
     public IReadOnlyList<string> Outputs { get; init; } = [];
     public IReadOnlyList<CatalogueChannel> Channels { get; init; } = [];
     public IReadOnlyList<CatalogueScore> TopK { get; init; } = [];
+    public IReadOnlyList<CatalogueLine> Lines { get; init; } = [];
+    public IReadOnlyList<CatalogueCheck> Checks { get; init; } = [];
 }
+
+/// <summary>A chain's line: text, score and box (x0, y0, … x3, y3 in source pixels).</summary>
+internal sealed record CatalogueLine(string Text, double Score, double[] Box);
+internal readonly record struct CatalogueCheck(string Id, string Code, string Severity, string Message);
 
 internal readonly record struct CatalogueChannel(double Min, double Max, double Mean);
 internal readonly record struct CatalogueScore(string Label, double Score);

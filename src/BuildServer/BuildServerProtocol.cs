@@ -59,7 +59,7 @@ internal static class BuildServerProtocol
         WriteMap(w, request.Environment);
         w.Write(request.Assets.Count);
         foreach (var item in request.Assets)
-            foreach (var text in (ReadOnlySpan<string>)[item.ItemSpec, item.FullPath, item.Config, item.OutputDir, item.Link, item.RecursiveDir]) w.Write(text);
+            foreach (var text in (ReadOnlySpan<string>)[item.ItemSpec, item.FullPath, item.Config, item.OutputDir, item.Link, item.RecursiveDir, item.SuppressChecks]) w.Write(text);
     }
 
     private static void ReadWork(BinaryReader r, AssetBuildRequest request)
@@ -82,7 +82,7 @@ internal static class BuildServerProtocol
         ReadMap(r, request.Environment);
         var count = Count(r);
         for (var i = 0; i < count; i++)
-            request.Assets.Add(new AssetItem(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString()));
+            request.Assets.Add(new AssetItem(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString()));
     }
 
     public static void WriteReply(Stream stream, BuildServerReply reply) => WriteFrame(stream, w =>

@@ -49,6 +49,16 @@ internal sealed class CliErrorReport(TextWriter stderr, bool json)
         Add(ErrorClass(ex.Family), new Entry("error", ex.Code, ex.FilePath, 0, 0, ex.Message, null));
     }
 
+    /// <summary>A check that fired for an input (<c>IFIO7###</c>): an error when its severity is error, else a warning (info: a note).</summary>
+    public void Check(string file, Chains.CheckFinding finding)
+    {
+        var severity = finding.Severity switch { CheckSeverity.Error => "error", CheckSeverity.Warning => "warning", _ => "info" };
+        if (!json) { stderr.WriteLine($"{file}: {severity} {finding.Code}: {finding.Message}"); return; }
+        var entry = new Entry(severity, finding.Code, file, 0, 0, finding.Message, finding.Id);
+        if (finding.Severity == CheckSeverity.Error) Add("check/failed", entry);
+        else lock (_gate) _warnings.Add(entry);
+    }
+
     /// <summary>A warning the run logged (a cache that went off, a config warning): in the document's <c>warnings</c>.</summary>
     public void Warning(string? code, string message)
     {

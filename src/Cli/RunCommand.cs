@@ -167,6 +167,10 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
             }
 
             foreach (var item in batch.Items.Where(i => !i.Succeeded)) ReportError(item.Error!);
+            // Quality gates (config checks): listed per input; an error-severity check fails the run like a failed input.
+            foreach (var item in batch.Items)
+                foreach (var finding in item.Checks) errors.Check(item.Input, finding);
+            var failedChecks = batch.Items.Sum(i => i.Checks.Count(c => c.Severity == CheckSeverity.Error));
             if (Explain)
                 foreach (var item in batch.Items) stdout.WriteLine(item.Reason?.ToString() ?? $"{item.Input}: run, because it was not decided ({item.Error?.Code})");
             if (isFolder)
@@ -175,8 +179,9 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
                 try { RunReport.WriteSummary(Path.Combine(summaryDir, "summary.json"), batch); }
                 catch (ImageFlowException ex) { ReportError(ex); return ExitCodes.OutputNotWritable; }
             }
-            stdout.WriteLine($"ImageFlowIO: {batch.Items.Count} inputs, {batch.Processed} processed, {batch.FromCache} from cache, {batch.Failed} failed ({sw.ElapsedMilliseconds} ms)");
-            if (batch.Failed == 0) return ExitCodes.Ok;
+            var checks = cfg.Checks.Count == 0 ? "" : $", {batch.Items.Sum(i => i.Checks.Count)} checks fired ({failedChecks} errors)";
+            stdout.WriteLine($"ImageFlowIO: {batch.Items.Count} inputs, {batch.Processed} processed, {batch.FromCache} from cache, {batch.Failed} failed{checks} ({sw.ElapsedMilliseconds} ms)");
+            if (batch.Failed == 0) return failedChecks > 0 ? ExitCodes.SomeInputsFailed : ExitCodes.Ok;
             // The model opens on the first input that needs it: when it cannot, that is the model's exit code, not an input's.
             return batch.Items.Where(i => !i.Succeeded).All(i => i.Error!.Code is ErrorCodes.OnnxRuntimeNotLoadable or ErrorCodes.ModelUnreadable)
                 ? ExitCodes.Model : ExitCodes.SomeInputsFailed;

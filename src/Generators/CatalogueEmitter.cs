@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using ImageFlowIO.Generators.Model;
@@ -104,7 +105,20 @@ namespace ImageFlowIO.Generators
             w.Line("topK: " + Array(Type(s, "ImageFlowAssetScore"), e.TopK.Select(k =>
                 "new " + Type(s, "ImageFlowAssetScore") + "(" + Literal(k.Label) + ", " + k.Score + ")")) + ",");
             w.Line("errorCode: " + Literal(e.ErrorCode) + ",");
-            w.Line("errorMessage: " + Literal(e.ErrorMessage) + ");");
+            // A chain's lines and fired checks: named arguments only when there are any (other assets' source stays as it was).
+            var extra = new List<string>();
+            if (e.Lines.Count > 0)
+                extra.Add("lines: " + Array(Type(s, "ImageFlowAssetLine"), e.Lines.Select(l =>
+                    "new " + Type(s, "ImageFlowAssetLine") + "(" + Literal(l.Text) + ", " + l.Score + ", " + string.Join(", ", l.Box) + ")")));
+            if (e.Checks.Count > 0)
+                extra.Add("checks: " + Array(Type(s, "ImageFlowAssetCheck"), e.Checks.Select(c =>
+                    "new " + Type(s, "ImageFlowAssetCheck") + "(" + Literal(c.Id) + ", " + Literal(c.Code) + ", " + Literal(c.Severity) + ", " + Literal(c.Message) + ")")));
+            if (extra.Count == 0) w.Line("errorMessage: " + Literal(e.ErrorMessage) + ");");
+            else
+            {
+                w.Line("errorMessage: " + Literal(e.ErrorMessage) + ",");
+                for (var i = 0; i < extra.Count; i++) w.Line(extra[i] + (i == extra.Count - 1 ? ");" : ","));
+            }
             w.Outdent();
             foreach (var _ in member.Scope) w.Close();
             w.Close();
@@ -116,6 +130,7 @@ namespace ImageFlowIO.Generators
         {
             if (e.ErrorCode != null) return "failed with " + e.ErrorCode + ".";
             if (e.TopK.Count > 0) return "top label \"" + e.TopK[0].Label + "\" (" + e.TopK[0].Score.TrimEnd('f') + ").";
+            if (e.Lines.Count > 0) return e.Lines.Count + (e.Lines.Count == 1 ? " line" : " lines") + " of text, first \"" + e.Lines[0].Text + "\"" + (e.Checks.Count > 0 ? ", " + e.Checks.Count + " checks fired." : ".");
             return e.InputWidth + "x" + e.InputHeight + " input, " + e.Outputs.Count + (e.Outputs.Count == 1 ? " output." : " outputs.");
         }
 
@@ -131,7 +146,8 @@ namespace ImageFlowIO.Generators
                 "internal sealed class ImageFlowAsset",
                 "{",
                 "    public ImageFlowAsset(string path, string config, string[] outputs, int inputWidth, int inputHeight, int outputWidth, int outputHeight,",
-                "        int[] outputShape, ImageFlowAssetChannel[] channels, ImageFlowAssetScore[] topK, string? errorCode, string? errorMessage)",
+                "        int[] outputShape, ImageFlowAssetChannel[] channels, ImageFlowAssetScore[] topK, string? errorCode, string? errorMessage,",
+                "        ImageFlowAssetLine[]? lines = null, ImageFlowAssetCheck[]? checks = null)",
                 "    {",
                 "        Path = path;",
                 "        Config = config;",
@@ -145,6 +161,8 @@ namespace ImageFlowIO.Generators
                 "        TopK = global::System.Array.AsReadOnly(topK);",
                 "        ErrorCode = errorCode;",
                 "        ErrorMessage = errorMessage;",
+                "        Lines = global::System.Array.AsReadOnly(lines ?? global::System.Array.Empty<ImageFlowAssetLine>());",
+                "        Checks = global::System.Array.AsReadOnly(checks ?? global::System.Array.Empty<ImageFlowAssetCheck>());",
                 "    }",
                 "",
                 "    /// <summary>The asset's path relative to the project, forward slashes (its Link for a linked item).</summary>",
@@ -174,6 +192,20 @@ namespace ImageFlowIO.Generators
                 "    /// <summary>The error message when the asset failed; null when it succeeded.</summary>",
                 "    public string? ErrorMessage { get; }",
                 "    public bool Succeeded => ErrorCode is null;",
+                "    /// <summary>For a chain (config <c>chain</c>): the lines of text the build read, in reading order; else empty.</summary>",
+                "    public global::System.Collections.Generic.IReadOnlyList<ImageFlowAssetLine> Lines { get; }",
+                "    /// <summary>The lines' text joined by <c>\\n</c> (empty when there are none).</summary>",
+                "    public string Text",
+                "    {",
+                "        get",
+                "        {",
+                "            var text = new global::System.Text.StringBuilder();",
+                "            for (var i = 0; i < Lines.Count; i++) text.Append(i == 0 ? \"\" : \"\\n\").Append(Lines[i].Text);",
+                "            return text.ToString();",
+                "        }",
+                "    }",
+                "    /// <summary>The config's checks that fired for this asset (IFIO7###), whether or not its item silenced them.</summary>",
+                "    public global::System.Collections.Generic.IReadOnlyList<ImageFlowAssetCheck> Checks { get; }",
                 "",
                 "    /// <summary>The full path of an output file beside the running app.</summary>",
                 "    public string OutputFile(int index = 0) => global::System.IO.Path.Combine(global::System.AppContext.BaseDirectory, Outputs[index]);",
@@ -189,6 +221,44 @@ namespace ImageFlowIO.Generators
                 "    public string Label { get; }",
                 "    public float Score { get; }",
                 "    public override string ToString() => Label + \" \" + Score.ToString(global::System.Globalization.CultureInfo.InvariantCulture);",
+                "}",
+                "",
+                "/// <summary>A line of text a chain read: the text, its score and its box (four corners in source pixels, clockwise from the text's top-left).</summary>",
+                "[global::System.CodeDom.Compiler.GeneratedCode(\"" + GeneratorName + "\", \"" + Version + "\")]",
+                "internal sealed class ImageFlowAssetLine",
+                "{",
+                "    public ImageFlowAssetLine(string text, float score, float x0, float y0, float x1, float y1, float x2, float y2, float x3, float y3)",
+                "    {",
+                "        Text = text;",
+                "        Score = score;",
+                "        Box = global::System.Array.AsReadOnly(new[] { new ImageFlowAssetPoint(x0, y0), new ImageFlowAssetPoint(x1, y1), new ImageFlowAssetPoint(x2, y2), new ImageFlowAssetPoint(x3, y3) });",
+                "    }",
+                "    public string Text { get; }",
+                "    public float Score { get; }",
+                "    public global::System.Collections.Generic.IReadOnlyList<ImageFlowAssetPoint> Box { get; }",
+                "    public override string ToString() => Text;",
+                "}",
+                "",
+                "/// <summary>A point in source-image pixels.</summary>",
+                "[global::System.CodeDom.Compiler.GeneratedCode(\"" + GeneratorName + "\", \"" + Version + "\")]",
+                "internal readonly struct ImageFlowAssetPoint",
+                "{",
+                "    public ImageFlowAssetPoint(float x, float y) { X = x; Y = y; }",
+                "    public float X { get; }",
+                "    public float Y { get; }",
+                "}",
+                "",
+                "/// <summary>A check of the config that fired for the asset: its id, code (IFIO7###), severity and message.</summary>",
+                "[global::System.CodeDom.Compiler.GeneratedCode(\"" + GeneratorName + "\", \"" + Version + "\")]",
+                "internal readonly struct ImageFlowAssetCheck",
+                "{",
+                "    public ImageFlowAssetCheck(string id, string code, string severity, string message) { Id = id; Code = code; Severity = severity; Message = message; }",
+                "    public string Id { get; }",
+                "    public string Code { get; }",
+                "    /// <summary>info, warning or error.</summary>",
+                "    public string Severity { get; }",
+                "    public string Message { get; }",
+                "    public override string ToString() => Code + \" \" + Id + \": \" + Message;",
                 "}",
                 "",
                 "/// <summary>Statistics of one channel of the model output.</summary>",

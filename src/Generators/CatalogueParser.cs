@@ -86,6 +86,20 @@ namespace ImageFlowIO.Generators
             if (asset.TryGetProperty("topK", out var ks) && ks.ValueKind == JsonValueKind.Array)
                 foreach (var k in ks.EnumerateArray())
                     topK.Add(new ScoreSpec(String(k, "label") ?? "", FloatLiteral(k, "score")));
+            var lines = new List<LineSpec>();
+            if (asset.TryGetProperty("lines", out var ls) && ls.ValueKind == JsonValueKind.Array)
+                foreach (var l in ls.EnumerateArray())
+                {
+                    var box = new List<string>();
+                    if (l.TryGetProperty("box", out var b) && b.ValueKind == JsonValueKind.Array)
+                        foreach (var v in b.EnumerateArray()) box.Add(FloatValue(v));
+                    if (box.Count != 8) continue;
+                    lines.Add(new LineSpec(String(l, "text") ?? "", FloatLiteral(l, "score"), box.ToImmutableEquatableArray()));
+                }
+            var checks = new List<CheckSpec>();
+            if (asset.TryGetProperty("checks", out var chs) && chs.ValueKind == JsonValueKind.Array)
+                foreach (var c in chs.EnumerateArray())
+                    checks.Add(new CheckSpec(String(c, "id") ?? "", String(c, "code") ?? "", String(c, "severity") ?? "warning", String(c, "message") ?? ""));
             return new CatalogueEntrySpec(
                 path!.Replace('\\', '/'),
                 String(asset, "config") ?? "",
@@ -95,7 +109,9 @@ namespace ImageFlowIO.Generators
                 channels.ToImmutableEquatableArray(),
                 topK.ToImmutableEquatableArray(),
                 String(asset, "code"),
-                String(asset, "error"));
+                String(asset, "error"),
+                lines.ToImmutableEquatableArray(),
+                checks.ToImmutableEquatableArray());
         }
 
         private static string? String(JsonElement e, string name) =>
@@ -119,9 +135,11 @@ namespace ImageFlowIO.Generators
         }
 
         /// <summary>A JSON number (or "NaN"/"Infinity"/"-Infinity") as a C# float literal; the number's own invariant text is kept.</summary>
-        internal static string FloatLiteral(JsonElement e, string name)
+        internal static string FloatLiteral(JsonElement e, string name) => e.TryGetProperty(name, out var v) ? FloatValue(v) : "0f";
+
+        /// <summary>A JSON number (or "NaN"/"Infinity"/"-Infinity") as a C# float literal.</summary>
+        internal static string FloatValue(JsonElement v)
         {
-            if (!e.TryGetProperty(name, out var v)) return "0f";
             if (v.ValueKind == JsonValueKind.String)
             {
                 switch (v.GetString())

@@ -21,7 +21,15 @@ namespace ImageFlowIO.Generators
         ImmutableEquatableArray<ChannelSpec> Channels,
         ImmutableEquatableArray<ScoreSpec> TopK,
         string? ErrorCode,
-        string? ErrorMessage);
+        string? ErrorMessage,
+        ImmutableEquatableArray<LineSpec> Lines,
+        ImmutableEquatableArray<CheckSpec> Checks);
+
+    /// <summary>A chain's line of text: the text, its score (C# float literal) and its box's eight coordinates (C# float literals).</summary>
+    internal sealed record LineSpec(string Text, string Score, ImmutableEquatableArray<string> Box);
+
+    /// <summary>A check that fired for the asset.</summary>
+    internal sealed record CheckSpec(string Id, string Code, string Severity, string Message);
 
     /// <summary>Per-channel min/max/mean of the model output, as C# float literals.</summary>
     internal sealed record ChannelSpec(string Min, string Max, string Mean);

@@ -77,7 +77,7 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
         string? FullPath(string? path) => string.IsNullOrEmpty(path) ? path : Path.GetFullPath(path, ProjectDirectory);
         return new AssetBuildRequest
         {
-            Assets = [.. Assets.Select(a => new AssetItem(a.ItemSpec, a.GetMetadata("FullPath"), a.GetMetadata("Config"), a.GetMetadata("OutputDir"), a.GetMetadata("Link"), a.GetMetadata("RecursiveDir")))],
+            Assets = [.. Assets.Select(a => new AssetItem(a.ItemSpec, a.GetMetadata("FullPath"), a.GetMetadata("Config"), a.GetMetadata("OutputDir"), a.GetMetadata("Link"), a.GetMetadata("RecursiveDir"), a.GetMetadata("SuppressChecks")))],
             ProjectDirectory = Path.GetFullPath(ProjectDirectory),
             OutputDirectory = FullPath(OutputDirectory)!,
             OutputsFile = FullPath(OutputsFile)!,

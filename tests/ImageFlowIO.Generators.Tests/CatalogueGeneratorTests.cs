@@ -268,6 +268,42 @@ public sealed class CatalogueGeneratorTests
         return catalogueFile;
     }
 
+    [Fact]
+    public void A_chains_lines_and_fired_checks_become_typed_Text_Lines_and_Checks()
+    {
+        var shot = Entry("assets/shot.png") with
+        {
+            Lines = [new CatalogueLine("Account overview", 0.9981, [11, 10, 266, 10, 266, 47, 11, 47]), new CatalogueLine("Lorem ipsum 42", 0.95, [20, 80, 200, 80, 200, 110, 20, 110])],
+            Checks = [new CatalogueCheck("placeholder", "IFIO7002", "warning", "check 'placeholder' (warning): the text matches /(?i)lorem ipsum/: \"Lorem ipsum\"")],
+        };
+        var text = Catalogue([shot, Entry("assets/plain.png")]);
+        // The writer's file reads back the same entries (what the next build carries over for an up-to-date asset).
+        var back = AssetCatalogueWriter.Read(System.Text.Encoding.UTF8.GetBytes(text)).Single(e => e.Path == "assets/shot.png");
+        Assert.Equal(["Account overview", "Lorem ipsum 42"], back.Lines.Select(l => l.Text));
+        Assert.Equal([20.0, 80, 200, 80, 200, 110, 20, 110], back.Lines[1].Box);
+        Assert.Equal("IFIO7002", back.Checks.Single().Code);
+
+        var (result, output) = Run([Text(CataloguePath, text)]);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+        var assembly = GeneratorHarness.Load(output, out var context);
+        try
+        {
+            var asset = Member(assembly, "ImageFlowAssets+Assets", "Shot");
+            Assert.Equal("Account overview\nLorem ipsum 42", Get(asset, "Text"));
+            var lines = ((System.Collections.IEnumerable)Get(asset, "Lines")!).Cast<object>().ToList();
+            Assert.Equal(0.9981f, (float)Get(lines[0], "Score")!);
+            var box = ((System.Collections.IEnumerable)Get(lines[0], "Box")!).Cast<object>().ToList();
+            Assert.Equal([11f, 266f, 266f, 11f], box.Select(p => (float)Get(p, "X")!));
+            Assert.Equal([10f, 10f, 47f, 47f], box.Select(p => (float)Get(p, "Y")!));
+            var check = ((System.Collections.IEnumerable)Get(asset, "Checks")!).Cast<object>().Single();
+            Assert.Equal(("placeholder", "IFIO7002", "warning"), ((string)Get(check, "Id")!, (string)Get(check, "Code")!, (string)Get(check, "Severity")!));
+            var plain = Member(assembly, "ImageFlowAssets+Assets", "Plain");
+            Assert.Equal("", Get(plain, "Text"));
+            Assert.Empty((System.Collections.IEnumerable)Get(plain, "Checks")!);
+        }
+        finally { context.Unload(); }
+    }
+
     private static (GeneratorDriverRunResult Result, Compilation Output) Run(IEnumerable<AdditionalText> texts, string? catalogueFlag = null)
     {
         var driver = CreateDriver(texts, catalogueFlag: catalogueFlag);

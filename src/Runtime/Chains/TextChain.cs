@@ -240,7 +240,9 @@ internal sealed class TextChain : IDisposable
             if (text.Length == 0 || score < _recognizerStep.EffectiveMinScore) continue;
             lines.Add(new TextLine(text, score, regions[i].Corners) { Angle = reading.UpsideDown ? 180 : 0, AngleScore = reading.AngleScore });
         }
-        _logger.LogDebug("chain/lines {Input}: {Count} of {Regions} regions", label, lines.Count, regions.Count);
+        _logger.LogInformation("chain/lines {Input}: {Count} lines ({Regions} regions)", label, lines.Count, regions.Count);
+        if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+            foreach (var line in lines) _logger.LogDebug("chain/text {Input}: {Text} ({Score:0.000})", label, line.Text, line.Score);
         return lines.Count(l => l.Angle == 180) * 2 > lines.Count ? InTurnedReadingOrder(lines, set.SourceWidth, set.SourceHeight) : lines;
     }
 

@@ -163,4 +163,32 @@ public class OcrChainTests
         Assert.Contains("short.txt", ex.ToString());
         Assert.Contains("6625 classes", ex.Message);
     }
+
+    [Fact]
+    public async Task The_cli_prints_line_counts_and_text_lists_fired_checks_and_exits_1_for_an_error_check()
+    {
+        using var dir = new TempDir();
+        var input = dir.Combine("shots");
+        dir.Copy(Screen("screen07.png"), Path.Combine("shots", "screen07.png"));
+        dir.Copy(Screen("screen21.png"), Path.Combine("shots", "screen21.png"));
+        var config = WriteConfig(dir, checks: """
+            [
+              { "id": "upside-down", "severity": "warning", "label": "180", "minScore": 0.9 },
+              { "id": "no-city", "severity": "error", "textMatches": "(?i)city\\s+street" }
+            ]
+            """);
+        var run = await CliRunner.RunAsync("--config", config, "--input", input, "--output", dir.Combine("out"), "--log-level", "debug", "--no-progress");
+        var all = run.Stdout + run.Stderr;
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("screen07.png: 4 lines (4 regions)", all);
+        Assert.Contains("screen07.png: City street 9400", all);
+        Assert.Contains($"{Path.Combine(input, "screen07.png")}: error IFIO7002: check 'no-city' (error)", run.Stderr);
+        Assert.Contains($"{Path.Combine(input, "screen21.png")}: warning IFIO7001: check 'upside-down' (warning)", run.Stderr);
+        Assert.Contains("2 checks fired (1 errors)", run.Stdout);
+        using var summary = JsonDocument.Parse(File.ReadAllText(dir.Combine("out", "summary.json")));
+        var items = summary.RootElement.GetProperty("items").EnumerateArray().ToArray();
+        Assert.Equal("IFIO7002", items[0].GetProperty("checks")[0].GetProperty("code").GetString());
+        Assert.Equal("error", items[0].GetProperty("checks")[0].GetProperty("severity").GetString());
+        Assert.Equal("upside-down", items[1].GetProperty("checks")[0].GetProperty("id").GetString());
+    }
 }
