@@ -90,18 +90,13 @@ public sealed class ChainBuildTests(PackageFeedFixture feed)
         }
         Assert.Equal("upside-down", printed["assets/screen21.png"][4]);
 
-        // An error check: every asset is processed (from the cache: no model runs), then the build fails at the asset.
+        // An error check: checks are evaluated on every result, also an up-to-date asset's (served as it is on disk: the
+        // runtime's decision does not send it to run for a check), then the build fails at the asset.
         app.WriteConfig(Config($"[{UpsideDown}, {NoCity}]"));
         var failing = app.Build();
         Assert.NotEqual(0, failing.ExitCode);
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(failing.Output, @"assets[/\\]screen07\.png\s*:\s*(ImageFlowIO )?error IFIO7002: check 'no-city' \(error\): the text matches"), failing.ToString());
-        Assert.Equal((3, 3, 3, 0), failing.Summary);
-        using (var summary = JsonDocument.Parse(File.ReadAllText(app.Obj("summary.json"))))
-        {
-            var items = summary.RootElement.GetProperty("items").EnumerateArray().ToDictionary(i => Path.GetFileName(i.GetProperty("input").GetString()!));
-            Assert.Equal("IFIO7002", items["screen07.png"].GetProperty("checks")[0].GetProperty("code").GetString());
-            Assert.Equal("ok", items["screen07.png"].GetProperty("status").GetString());
-        }
+        Assert.Equal((3, 0, 0, 0), failing.Summary);
 
         // The item's SuppressChecks metadata silences that check for that asset only: the build succeeds again.
         File.WriteAllText(app.ProjectFile, Project(feed, "SuppressChecks=\"no-city\""));
