@@ -406,7 +406,7 @@ namespace ImageFlowIO.Config
         public string Path { get; init; } = "";
         /// <summary>Recognizer: the dictionary file, one character per line (the space is added).</summary>
         public string? Dictionary { get; init; }
-        /// <summary>The crop's size at the model: [width, height]. Orientation: exactly (default [192, 48]); recognizer: the height, and the width a narrower line is padded to (default [320, 48]).</summary>
+        /// <summary>The crop's size at the model: [width, height]. Orientation: exactly (default [192, 48]); recognizer: the height, and the width a narrower line is padded to (default [64, 48]; wider lines are padded to a multiple of 32).</summary>
         public Size2? InputSize { get; init; }
         /// <summary>Orientation: the score at which a crop is turned (default 0.9). Recognizer: lines scoring under it are dropped (default 0.5).</summary>
         public double? MinScore { get; init; }
@@ -421,7 +421,7 @@ namespace ImageFlowIO.Config
         public double EffectiveMean => Mean ?? (Kind == RegionStepKind.Orientation ? 0.5 : 0);
         public double EffectiveStd => Std ?? (Kind == RegionStepKind.Orientation ? 0.5 : 1);
         public double EffectiveSpaceScore => SpaceScore ?? 0.02;
-        public Size2 EffectiveInputSize => InputSize ?? (Kind == RegionStepKind.Orientation ? new Size2(192, 48) : new Size2(320, 48));
+        public Size2 EffectiveInputSize => InputSize ?? (Kind == RegionStepKind.Orientation ? new Size2(192, 48) : new Size2(64, 48));
         public double EffectiveMinScore => MinScore ?? (Kind == RegionStepKind.Orientation ? 0.9 : 0.5);
     }
 
