@@ -488,14 +488,7 @@ public sealed class Pipeline : IDisposable
         if (pending.Error is null && pending.Served is { } served)
         {
             // Served by the output stage: its entry (or up-to-date record) carries every fact a fresh result would give.
-            var facts = served.Facts;
-            result = new PipelineResult
-            {
-                Input = item.Path, Outputs = pending.Files, SourceWidth = served.Width, SourceHeight = served.Height,
-                OutputShape = facts?.OutputShape ?? [], TopK = facts?.TopK ?? [], OutputStatistics = facts?.Channels ?? [],
-                SavedImageWidth = facts?.SavedWidth ?? 0, SavedImageHeight = facts?.SavedHeight ?? 0,
-                TimingsMs = pending.Timings, Cache = pending.CacheLayers, Reason = pending.Decision, Lines = pending.Lines,
-            };
+            result = Result(pending, served.Width, served.Height, served.Facts, output: null);
         }
         else
         {
@@ -515,25 +508,7 @@ public sealed class Pipeline : IDisposable
             }
             if (pending.Error is { } error) return Failed(pending, error);
             var value = pending.Inference!;
-            var facts = pending.Facts!;
-            result = new PipelineResult
-            {
-                Input = item.Path,
-                Output = _options.KeepOutputTensors ? pending.FinalOutput ?? value.Tensor : null,
-                OutputShape = facts.OutputShape,
-                Outputs = pending.Files,
-                SourceWidth = value.SourceWidth,
-                SourceHeight = value.SourceHeight,
-                TimingsMs = pending.Timings,
-                Cache = pending.CacheLayers,
-                TopK = facts.TopK,
-                OutputStatistics = facts.Channels,
-                SavedImageWidth = facts.SavedWidth,
-                SavedImageHeight = facts.SavedHeight,
-                RanInference = pending.RanInference,
-                Reason = pending.Decision,
-                Lines = pending.Lines,
-            };
+            result = Result(pending, value.SourceWidth, value.SourceHeight, pending.Facts, _options.KeepOutputTensors ? pending.FinalOutput ?? value.Tensor : null);
         }
         if (_outputs.MetaPath(item) is not { } metaPath)
         {
@@ -550,6 +525,15 @@ public sealed class Pipeline : IDisposable
         // The meta file describes the other outputs; the result lists it too, so hosts treat every written file alike.
         return result.WithOutputs([.. pending.Files, metaPath]);
     }
+
+    /// <summary>A succeeded input's result: computed or served alike, its facts from the output stage (none for a chain's cached lines).</summary>
+    private static PipelineResult Result(PendingInput pending, int sourceWidth, int sourceHeight, OutputFacts? facts, TensorData? output) => new()
+    {
+        Input = pending.Item.Path, Output = output, Outputs = pending.Files, SourceWidth = sourceWidth, SourceHeight = sourceHeight,
+        OutputShape = facts?.OutputShape ?? [], TopK = facts?.TopK ?? [], OutputStatistics = facts?.Channels ?? [],
+        SavedImageWidth = facts?.SavedWidth ?? 0, SavedImageHeight = facts?.SavedHeight ?? 0,
+        TimingsMs = pending.Timings, Cache = pending.CacheLayers, RanInference = pending.RanInference, Reason = pending.Decision, Lines = pending.Lines,
+    };
 
     private PipelineResult Failed(PendingInput pending, ImageFlowException error)
     {

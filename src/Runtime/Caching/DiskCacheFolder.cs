@@ -48,11 +48,12 @@ internal static class DiskCacheFolder
         return result;
     }
 
-    /// <summary>Removes abandoned temp files (<see cref="TempFileOwner"/>) and orphaned data of killed writers, here and in the models folder.</summary>
-    public static void RemoveLeftovers(string folder, IEnumerable<DiskEntryInfo> scanned)
+    /// <summary>Removes abandoned temp files (<see cref="TempFileOwner"/>) and orphaned data of killed writers, here and in the models folder; returns how many went.</summary>
+    public static int RemoveLeftovers(string folder, IEnumerable<DiskEntryInfo> scanned)
     {
-        foreach (var leftover in scanned.Where(e => e.IsLeftover)) AtomicFile.TryDelete(leftover.MetadataPath);
-        TempFileOwner.Sweep(Path.Combine(folder, ModelsFolderName));
+        var removed = 0;
+        foreach (var leftover in scanned.Where(e => e.IsLeftover)) { AtomicFile.TryDelete(leftover.MetadataPath); removed++; }
+        return removed + TempFileOwner.Sweep(Path.Combine(folder, ModelsFolderName));
     }
 
     /// <summary>

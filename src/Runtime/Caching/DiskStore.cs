@@ -71,7 +71,8 @@ internal sealed class DiskStore : ICacheStore
         long Count()
         {
             var scanned = DiskCacheFolder.Scan(folder, includeLeftovers: true, readMetadata: false).ToList();
-            DiskCacheFolder.RemoveLeftovers(folder, scanned);
+            if (DiskCacheFolder.RemoveLeftovers(folder, scanned) is > 0 and var removed)
+                logger.LogDebug("cache/leftovers {Count} removed from {Folder} (temp files of writers that are gone, data without metadata)", removed, folder);
             return store._bytes = scanned.Where(e => !e.IsLeftover).Sum(e => e.Bytes);
         }
         if (!store._ledger.TryUpdate(_ => Count())) Count();

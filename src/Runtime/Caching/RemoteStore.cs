@@ -233,12 +233,77 @@ internal sealed class RemoteStore : ICacheStore
 
     private bool Upload(string path, byte[] body)
     {
-        var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        return Send(HttpMethod.Put, path, content, out _) == Fetch.Found;
+        ByteArrayContent Body()
+        {
+            var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            return content;
+        }
+        var status = Send(HttpMethod.Put, path, Body(), out _);
+        // A WebDAV server that does not create folders on PUT (Apache mod_dav, IIS) answers 409 until the collection
+        // exists: create it (and the URL's own folders) once, then retry.
+        if (status == Fetch.Conflict && CreateCollectionsFor(path)) status = Send(HttpMethod.Put, path, Body(), out _);
+        if (status == Fetch.Conflict)
+            Trip($"answered PUT {path} with HTTP 409 (a missing folder) and creating it with MKCOL did not help; create {CollectionOf(path)} on the server");
+        return status == Fetch.Found;
     }
 
-    private enum Fetch { Found, Missing, WrongSize, Failed }
+    private static readonly HttpMethod MkCol = new("MKCOL");
+    private readonly HashSet<string> _collectionsMade = [];
+
+    private static string CollectionOf(string path) => path[..(path.LastIndexOf('/') + 1)];
+
+    /// <summary>
+    /// MKCOL for the folder of <paramref name="path"/> (<c>cas/</c> or <c>ac/</c>) and, when the server says its parent is
+    /// missing too (409), for each folder of the remote's own URL from the top. True when the folder exists now (201, or
+    /// 405: it was already there). Each folder is made at most once per run.
+    /// </summary>
+    private bool CreateCollectionsFor(string path)
+    {
+        var collection = CollectionOf(path);
+        lock (_collectionsMade)
+            if (_collectionsMade.Contains(collection)) return false; // made already and PUT still conflicts: do not loop
+        var made = MakeCollection(collection);
+        if (made == HttpStatusCode.Conflict)
+        {
+            var segments = _settings.BaseUri.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            var prefix = "/";
+            foreach (var segment in segments)
+            {
+                prefix += segment + "/";
+                if (MakeCollection(prefix) is not (HttpStatusCode.Created or HttpStatusCode.MethodNotAllowed or HttpStatusCode.OK or HttpStatusCode.NoContent)) return false;
+            }
+            made = MakeCollection(collection);
+        }
+        var exists = made is HttpStatusCode.Created or HttpStatusCode.MethodNotAllowed or HttpStatusCode.OK or HttpStatusCode.NoContent;
+        if (exists)
+        {
+            lock (_collectionsMade) _collectionsMade.Add(collection);
+            _logger.LogDebug("cache/remote mkcol {Collection} (HTTP {Status})", collection, (int)made!);
+        }
+        return exists;
+    }
+
+    /// <summary>One MKCOL; null on a transport failure (which trips the layer).</summary>
+    private HttpStatusCode? MakeCollection(string path)
+    {
+        if (!Enabled) return null;
+        using var timeout = RequestTimeout();
+        try
+        {
+            using var request = new HttpRequestMessage(MkCol, path);
+            if (_settings.Authorization is { } auth) request.Headers.TryAddWithoutValidation("Authorization", auth);
+            using var answer = _client.Send(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            return answer.StatusCode;
+        }
+        catch (Exception ex) when (IsTransportFailure(ex))
+        {
+            Trip(Describe(ex, "MKCOL", path, timeout.Token));
+            return null;
+        }
+    }
+
+    private enum Fetch { Found, Missing, WrongSize, Failed, Conflict }
 
     /// <summary>GETs a body of at most <paramref name="maxBytes"/> bytes (a longer one is <see cref="Fetch.WrongSize"/>, not read).</summary>
     private Fetch Download(string path, long maxBytes, out byte[] body)
@@ -310,6 +375,7 @@ internal sealed class RemoteStore : ICacheStore
         }
         answer.Dispose();
         if (method != HttpMethod.Put && (answer.StatusCode == HttpStatusCode.NotFound || answer.StatusCode == HttpStatusCode.Forbidden)) return Fetch.Missing;
+        if (method == HttpMethod.Put && answer.StatusCode == HttpStatusCode.Conflict) return Fetch.Conflict;
         if (method == HttpMethod.Put && answer.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
             ReadOnly = true;

@@ -102,7 +102,8 @@ internal sealed class OutputStage
             catch (ImageFlowException) { } // a bad name pattern is that input's error, reported when it runs
         }
         foreach (var folder in folders)
-            if (_swept.TryAdd(folder, 0)) TempFileOwner.Sweep(folder);
+            if (_swept.TryAdd(folder, 0) && TempFileOwner.Sweep(folder) is > 0 and var removed)
+                _logger.LogDebug("output/leftovers {Count} removed from {Folder} (temp files of writers that are gone)", removed, folder);
     }
 
     /// <summary>True when writing needs the original input image (blendOverlay or a visualisation).</summary>

@@ -6,8 +6,15 @@ using Xunit.Abstractions;
 namespace ImageFlowIO.Tests.Caching;
 
 /// <summary>Issue 22, item 5: temp files say who wrote them; a run removes those whose writer is gone, never a live writer's.</summary>
-public sealed class AbandonedTempFileTests(ITestOutputHelper output)
+public sealed partial class AbandonedTempFileTests(ITestOutputHelper output)
 {
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?:cache|output)/leftovers (\d+) removed")]
+    private static partial System.Text.RegularExpressions.Regex LeftoversLine();
+
+    /// <summary>A CLI log line that says the run is writing (an output file, or a cache entry).</summary>
+    private static bool Working(string line) =>
+        line.Contains("output/image", StringComparison.Ordinal) || line.Contains("output/raw", StringComparison.Ordinal) || line.Contains("cache/disk", StringComparison.Ordinal);
+
     private static (int Pid, string Token) DeadWriter()
     {
         using var child = Process.Start(new ProcessStartInfo("sleep", "30") { UseShellExecute = false })!;
@@ -75,21 +82,38 @@ public sealed class AbandonedTempFileTests(ITestOutputHelper output)
         var random = new Random(22);
         var killed = 0;
         var deadWriters = new System.Collections.Concurrent.ConcurrentBag<string>();
-        Parallel.ForEach(Enumerable.Range(0, 25), new ParallelOptions { MaxDegreeOfParallelism = 2 }, _ =>
+        var cleanedByLaterRuns = 0;
+        var leftByKills = 0;
+        Parallel.ForEach(Enumerable.Range(0, 25), new ParallelOptions { MaxDegreeOfParallelism = 2 }, kill =>
         {
             int delay;
             lock (random) delay = random.Next(0, 400);
             using var child = SharedFolderTests.StartCli(Run(config, dir.Combine("out")));
             if (TempFileOwner.TokenOf(child.Id) is { } token) deadWriters.Add(token);
+            var seen = new System.Text.StringBuilder();
             string? line;
-            while ((line = child.StandardError.ReadLine()) is not null && !line.Contains("output/", StringComparison.Ordinal) && !line.Contains("cache/disk", StringComparison.Ordinal)) { }
-            Thread.Sleep(delay);
+            while ((line = child.StandardError.ReadLine()) is not null && seen.AppendLine(line) is var _ && !Working(line)) { }
+            // Drained meanwhile, so the child never waits on a full pipe: it is killed while working.
+            var rest = child.StandardError.ReadToEndAsync();
+            if (kill % 2 == 0) Thread.Sleep(delay);
+            else
+            {
+                // Every other kill lands while one of its temp files exists (the moment one is seen), as a kill inside a write does.
+                var until = Environment.TickCount64 + 3000;
+                while (!child.HasExited && Environment.TickCount64 < until && !Directory.EnumerateFiles(dir.Combine("out"), $"*-{child.Id}-*.tmp", SearchOption.AllDirectories).Any())
+                    Thread.Yield();
+            }
             if (!child.HasExited) { child.Kill(); Interlocked.Increment(ref killed); }
             child.WaitForExit();
+            Interlocked.Add(ref leftByKills, TempFiles(dir.Combine("out"), dir.Combine("cache")).Count(f => f.Contains($"-{child.Id}-", StringComparison.Ordinal)));
+            // What this run removed of the runs before it (the kill cut its log short wherever it was).
+            foreach (var logged in (seen + rest.GetAwaiter().GetResult()).Split('\n'))
+                if (LeftoversLine().Match(logged) is { Success: true } m) Interlocked.Add(ref cleanedByLaterRuns, int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
         });
         var litter = TempFiles(dir.Combine("out"), dir.Combine("cache"));
-        output.WriteLine($"{killed} of 25 runs killed mid-run; {litter.Length} temp files left: {string.Join(", ", litter.Select(Path.GetFileName))}");
+        output.WriteLine($"{killed} of 25 runs killed mid-run, leaving {leftByKills} temp files; later killed runs logged removing {cleanedByLaterRuns} leftovers of earlier ones; {litter.Length} temp files left: {string.Join(", ", litter.Select(Path.GetFileName))}");
         Assert.True(killed >= 20, $"only {killed} runs were still running when killed");
+        Assert.True(leftByKills >= 1, "no kill landed inside a write: the test would prove nothing about real litter");
         // Each run cleans what the runs before it left, so the last kills decide what is left: make sure every folder
         // holds a temp file of a killed writer (its real identity), as a kill inside a write leaves one.
         string[] folders = [dir.Combine("out"), dir.Combine("out", "raw"), dir.Combine("cache"), dir.Combine("cache", "models")];
@@ -106,7 +130,7 @@ public sealed class AbandonedTempFileTests(ITestOutputHelper output)
         using var second = SharedFolderTests.StartCli(Run(others, dir.Combine("out")));
         var secondErr = new System.Text.StringBuilder();
         string? first;
-        while ((first = second.StandardError.ReadLine()) is not null && !first.Contains("output/", StringComparison.Ordinal)) secondErr.AppendLine(first);
+        while ((first = second.StandardError.ReadLine()) is not null && secondErr.AppendLine(first) is var _ && !Working(first)) { }
         var secondRest = SharedFolderTests.Finish(second);
         var run = await CliRunner.RunAsync(Run(config, dir.Combine("out")));
         var (secondCode, secondOut, secondTail) = await secondRest;
@@ -115,6 +139,10 @@ public sealed class AbandonedTempFileTests(ITestOutputHelper output)
         Assert.Contains("30 processed", secondOut, StringComparison.Ordinal);
         Assert.Contains(", 0 failed", secondOut, StringComparison.Ordinal);
 
+        // The second process started first: it cleans what it finds too.
+        var removedByTheRun = (run.Stderr + "\n" + secondErr + secondTail).Split('\n').Select(l => LeftoversLine().Match(l)).Where(m => m.Success).Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        output.WriteLine($"the run and the second writer removed {removedByTheRun} leftovers ({planted.Count} planted for the killed writers, {litter.Length} left by the kills)");
+        Assert.True(removedByTheRun >= planted.Count, $"the run logged {removedByTheRun} leftovers removed");
         Assert.All(live, f => Assert.True(File.Exists(f), f + " (a live writer's) was removed"));
         foreach (var file in live) File.Delete(file);
         Assert.Empty(TempFiles(dir.Combine("out"), dir.Combine("cache")));

@@ -81,6 +81,40 @@ public sealed class RemoteCacheTests
     }
 
     [Fact]
+    public async Task Two_cli_machines_share_an_apache_webdav_remote_whose_folders_do_not_exist_yet_and_the_second_runs_no_inference()
+    {
+        // Apache mod_dav answers 409 to a PUT under a folder that does not exist: neither the URL's own folders nor /cas
+        // and /ac exist yet. The first upload makes them with MKCOL (once each) and retries.
+        using var apache = new RemoteApacheServer();
+        using var s = new CacheScenario();
+        var url = apache.Url + "team/imageflowio/";
+        Assert.False(Directory.Exists(Path.Combine(apache.DataDir, "team")));
+
+        var a = await Cli(s, s.Dir.Combine("cacheA"), s.Dir.Combine("outA"), "--remote-cache", url);
+        Assert.True(a.ExitCode == 0, a.Stderr);
+        Assert.Contains("4 inputs, 4 processed, 0 from cache, 0 failed", a.Stdout);
+        Assert.DoesNotContain("IFIO4002", a.Stderr); // the remote stayed on
+        Assert.Equal(1, Count(a.Stderr, "cache/remote mkcol cas/ (HTTP 201)"));
+        Assert.Equal(1, Count(a.Stderr, "cache/remote mkcol ac/ (HTTP 201)"));
+        Assert.Equal(8, Count(a.Stderr, "cache/remote write "));
+        var store = Path.Combine(apache.DataDir, "team", "imageflowio");
+        Assert.Equal(8, Directory.GetFiles(Path.Combine(store, "ac")).Length);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(store, "cas")));
+        var log = File.ReadAllLines(apache.AccessLog);
+        Assert.Contains(log, l => l.Contains("\"MKCOL /team/ HTTP/1.1\" 201", StringComparison.Ordinal));
+        Assert.Contains(log, l => l.Contains("\"MKCOL /team/imageflowio/cas/ HTTP/1.1\" 201", StringComparison.Ordinal));
+        Assert.Contains(log, l => l.Contains("\"PUT /team/imageflowio/cas/", StringComparison.Ordinal) && l.Contains("\" 409 ", StringComparison.Ordinal));
+
+        var b = await Cli(s, s.Dir.Combine("cacheB"), s.Dir.Combine("outB"), "--remote-cache", url);
+        Assert.True(b.ExitCode == 0, b.Stderr);
+        Assert.Contains("4 inputs, 4 processed, 4 from cache, 0 failed", b.Stdout);
+        foreach (var image in s.Images) Assert.Equal(1, Count(b.Stderr, $"cache/remote hit {image} (output)"));
+        Assert.Equal(0, Count(b.Stderr, "(inference"));
+        Assert.Equal(0, Count(b.Stderr, "cache/remote write"));
+        AssertSameFiles(Pngs(s.Dir.Combine("outA")), Pngs(s.Dir.Combine("outB")));
+    }
+
+    [Fact]
     public async Task Shards_fill_the_remote_and_a_full_run_on_an_empty_local_cache_assembles_every_output_with_no_inference()
     {
         using var nginx = new RemoteNginxServer();
