@@ -90,19 +90,19 @@ public sealed class ChainBuildTests(PackageFeedFixture feed)
         }
         Assert.Equal("upside-down", printed["assets/screen21.png"][4]);
 
-        // An error check: every asset is processed (from the cache: no model runs), then the build fails at the asset.
+        // An error check: every asset is handled (up to date: no model runs), then the build fails at the asset.
         app.WriteConfig(Config($"[{UpsideDown}, {NoCity}]"));
         var failing = app.Build();
         Assert.NotEqual(0, failing.ExitCode);
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(failing.Output, @"assets[/\\]screen07\.png\s*:\s*(ImageFlowIO )?error IFIO7002: check 'no-city' \(error\): the text matches"), failing.ToString());
-        Assert.Equal((3, 3, 3, 0), failing.Summary);
-        using (var summary = JsonDocument.Parse(File.ReadAllText(app.Obj("summary.json"))))
+        // Only the checks changed: every asset is up to date (its lines cached), none failed, and the checks were evaluated anew.
+        Assert.Equal((3, 0), (failing.Summary!.Value.Assets, failing.Summary.Value.Failed));
+        using (var catalogue = JsonDocument.Parse(File.ReadAllText(app.Obj("imageflow.catalogue.json"))))
         {
-            var items = summary.RootElement.GetProperty("items").EnumerateArray().ToDictionary(i => Path.GetFileName(i.GetProperty("input").GetString()!));
-            Assert.Equal("IFIO7002", items["screen07.png"].GetProperty("checks")[0].GetProperty("code").GetString());
-            Assert.Equal("ok", items["screen07.png"].GetProperty("status").GetString());
+            var entry = catalogue.RootElement.GetProperty("assets").EnumerateArray().Single(a => a.GetProperty("path").GetString() == "assets/screen07.png");
+            Assert.Equal("no-city", entry.GetProperty("checks")[0].GetProperty("id").GetString());
+            Assert.Equal(Truth("screen07.png"), entry.GetProperty("lines").EnumerateArray().Select(l => l.GetProperty("text").GetString()));
         }
-
         // The item's SuppressChecks metadata silences that check for that asset only: the build succeeds again.
         File.WriteAllText(app.ProjectFile, Project(feed, "SuppressChecks=\"no-city\""));
         var silenced = app.Build();
