@@ -9,22 +9,16 @@ namespace ImageFlowIO.BuildServer;
 
 /// <summary>
 /// The plain asset build: runs a request's assets through their configs' pipelines, writing outputs under obj/ with each
-/// item's relative folder kept. An asset whose content, config values, model and output folder are all unchanged since the
-/// last build, and whose outputs all exist, is skipped; outputs of removed or renamed assets are deleted. Content is
-/// compared by the runtime's digests (<see cref="InputDigests"/>), never by a second engine. The MSBuild task runs it in
-/// the build's process, the build server in its own; it knows neither MSBuild nor the pipe: it reports to an
+/// item's relative folder kept. Whether an asset is up to date is the runtime's one decision (<see cref="Pipeline.CheckUpToDate"/>,
+/// <see cref="PipelineResult.Reason"/>): an up-to-date asset is served as it is on disk (its outputs only stat-ed), any other
+/// runs, and the build names it with its reason; outputs of removed or renamed assets are deleted. The MSBuild task runs it
+/// in the build's process, the build server in its own; it knows neither MSBuild nor the pipe: it reports to an
 /// <see cref="AssetBuildLog"/>.
 /// </summary>
 internal sealed class AssetBuild
 {
-    // A build takes its inputs from the items, and cache settings never change an output.
-    private static readonly HashSet<string> NotInFingerprint = new(StringComparer.Ordinal)
-    {
-        nameof(InputConfig) + "." + nameof(InputConfig.Source),
-        nameof(ExecutionConfig) + "." + nameof(ExecutionConfig.UseCaching),
-        nameof(ExecutionConfig) + "." + nameof(ExecutionConfig.CacheDir),
-        nameof(ExecutionConfig) + "." + nameof(ExecutionConfig.Cache),
-    };
+    // Processed assets named with their reason at normal verbosity; the rest (and every up-to-date one) at detailed.
+    private const int NamedAtNormal = 20;
 
     private readonly AssetBuildRequest _request;
     private readonly AssetBuildLog _log;
@@ -33,6 +27,9 @@ internal sealed class AssetBuild
     private readonly Stopwatch _clock = new();
     private readonly List<string> _phases = [];
     private AssetCatalogueWriter? _catalogue;
+    private int _named;
+    // Each asset's fired checks, processed now or served up to date alike (its result evaluates them either way).
+    private readonly Dictionary<string, IReadOnlyList<Chains.CheckFinding>> _checks = new(StringComparer.Ordinal);
 
     private AssetBuild(AssetBuildRequest request, AssetBuildLog log, CancellationToken cancel)
     {
@@ -51,13 +48,12 @@ internal sealed class AssetBuild
         if (!string.IsNullOrEmpty(_request.OnnxRuntimeLibrary))
             ImageFlowIO.Inference.NativeRuntime.UseFallbackLibrary(Path.Combine(Path.GetDirectoryName(typeof(AssetBuild).Assembly.Location)!, "ImageFlowIO.Tasks.dll"), _request.OnnxRuntimeLibrary);
         if (_request.StampFile is not null) TryDelete(_request.StampFile);
-        var previous = AssetState.Load(_request.StateFile);
         _catalogue = string.IsNullOrEmpty(_request.CatalogueFile) ? null
             : AssetCatalogueWriter.Open(_request.CatalogueFile, _request.ProjectDirectory, _request.OutputDirectory, AssetCatalogueWriter.Items(_request.Assets, _request.ProjectDirectory));
-        _catalogue?.ForgetUncatalogued(previous.Assets);
         var previousOutputs = ReadLines(_request.OutputsFile);
         Phase("state loaded");
-        var next = new AssetState();
+        var outputs = new SortedSet<string>(StringComparer.Ordinal);
+        var keepPreviousOutputs = false;
         var dependencies = new SortedSet<string>(StringComparer.Ordinal);
         var batches = new List<BatchResult>();
         var processed = 0;
@@ -85,8 +81,8 @@ internal sealed class AssetBuild
                 Phase("config parsed");
                 if (config is null)
                 {
-                    // Keep the previous records and outputs: nothing ran, and the next build retries (no stamp).
-                    foreach (var item in items) CarryOver(previous, next, item.FullPath);
+                    // Keep the previous outputs (whichever asset wrote them): nothing ran, and the next build retries (no stamp).
+                    keepPreviousOutputs = true;
                     failed += items.Count;
                     continue;
                 }
@@ -95,8 +91,8 @@ internal sealed class AssetBuild
                 if (config.Model.Labels is not null) dependencies.Add(config.ResolvePath(config.Model.Labels));
                 foreach (var file in ChainFiles(config)) dependencies.Add(file);
 
-                var batch = RunConfig(config, modelPath, items, previous, next);
-                if (batch is null) { failed += items.Count; continue; }
+                var batch = RunConfig(config, items, outputs);
+                if (batch is null) { keepPreviousOutputs = true; failed += items.Count; continue; }
                 batches.Add(batch);
                 processed += batch.Processed;
                 fromCache += batch.FromCache;
@@ -109,14 +105,15 @@ internal sealed class AssetBuild
             return false;
         }
 
-        var outputs = new SortedSet<string>(next.Assets.Values.SelectMany(r => r.Outputs), StringComparer.Ordinal);
+        if (_named > NamedAtNormal)
+            _log.Message(AssetBuildImportance.Normal, $"ImageFlowIO: and {_named - NamedAtNormal} more assets processed (detailed verbosity names every asset)");
+        if (keepPreviousOutputs) outputs.UnionWith(previousOutputs.Where(File.Exists));
         DeleteStaleOutputs(previousOutputs, outputs);
-        next.Save(_request.StateFile);
         _catalogue?.Save();
         WriteLinesIfChanged(_request.OutputsFile, outputs);
         WriteLinesIfChanged(_request.DependenciesFile, dependencies);
         WriteSummary(batches);
-        ReportChecks(assets, next);
+        ReportChecks(assets);
         Phase("state saved");
 
         _clock.Stop();
@@ -144,7 +141,12 @@ internal sealed class AssetBuild
         return parsed.Config;
     }
 
-    private BatchResult? RunConfig(PipelineConfig config, string modelPath, List<AssetItem> items, AssetState previous, AssetState next)
+    /// <summary>
+    /// Runs one config's assets: the runtime decides for each whether it is up to date (served as it is on disk) or runs,
+    /// and why; every result's files join <paramref name="outputs"/>. The returned batch holds the assets this build
+    /// processed (up-to-date ones are not), with the cache statistics of the whole run; null when no pipeline could be made.
+    /// </summary>
+    private BatchResult? RunConfig(PipelineConfig config, List<AssetItem> items, SortedSet<string> outputs)
     {
         var parallelism = _request.MaxParallelism > 0 ? _request.MaxParallelism : Environment.ProcessorCount;
         var environment = _request.Environment;
@@ -161,79 +163,69 @@ internal sealed class AssetBuild
             RemoteCache = string.IsNullOrWhiteSpace(_request.RemoteCache) ? null : _request.RemoteCache.Trim(),
             RemoteCacheReadOnly = _request.RemoteCacheReadOnly ? true : null,
         };
-        var options = Options(parallelism);
-        // The runtime's digests, through the index the pipeline reads too: an unchanged file is not read, a changed one once here.
-        var digests = InputDigests.Open(config, options, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(_request.StateFile))!, InputDigestIndex.FileName));
-        var fingerprint = Fingerprint(config, modelPath, digests);
-        Phase("fingerprint");
-        // An asset's position only shapes its outputs through the {index} token.
-        var usesIndex = (config.Output.Save.Filename ?? "").Contains("{index}", StringComparison.Ordinal);
-        var work = new List<(InputItem Input, AssetRecord Record)>();
-        for (var index = 0; index < items.Count; index++)
+        var inputs = items.Select((item, index) => new InputItem(item.FullPath) { OutputDirectory = ItemOutputDirectory(item), Index = index }).ToList();
+        var pipeline = CreatePipeline(config, Options(parallelism));
+        if (pipeline is null) return null;
+        Phase("pipeline created");
+        try
         {
-            var path = items[index].FullPath;
-            var record = new AssetRecord
+            // Fewer assets to run than workers (the one-edit build): the idle cores go to ONNX Runtime (DeterminismTests). Work
+            // started early in the build server shares them with MSBuild's own targets, so one is left to those (on 2 cores:
+            // the full build's one-thread session, already warm in the server).
+            var toRun = pipeline.CheckUpToDate(inputs).Count(d => !d.IsUpToDate);
+            Phase("up-to-date check");
+            if (toRun > 0 && PipelineOptions.WorkersFor(parallelism, toRun) is var workers && workers < parallelism)
             {
-                Fingerprint = fingerprint,
-                OutputDirectory = ItemOutputDirectory(items[index]),
-                Index = usesIndex ? index : 0,
-                ContentDigest = InputDigests.TryGet(digests, path) ?? "",
-            };
-            if (IsUpToDate(previous, path, record, out var kept))
-            {
-                next.Assets[path] = kept;
-                continue;
+                pipeline.Dispose();
+                pipeline = CreatePipeline(config, Options(workers, _request.OverlapsBuild && !config.Execution.Threads.Apply ? Math.Max(1, (Environment.ProcessorCount - 1) / workers) : null));
+                if (pipeline is null) return null;
             }
-            work.Add((new InputItem(path) { OutputDirectory = record.OutputDirectory, Index = index }, record));
-        }
-        digests.Save();
-        Phase("up-to-date check");
-        if (work.Count == 0) return new BatchResult { Items = [], Cache = new CacheStatistics() };
-
-        // Fewer changed assets than workers (the one-edit build): the idle cores go to ONNX Runtime (DeterminismTests). Work
-        // started early in the build server shares them with MSBuild's own targets, so one is left to those (on 2 cores:
-        // the full build's one-thread session, already warm in the server).
-        if (PipelineOptions.WorkersFor(parallelism, work.Count) is var workers && workers < parallelism)
-            options = Options(workers, _request.OverlapsBuild && !config.Execution.Threads.Apply ? Math.Max(1, (Environment.ProcessorCount - 1) / workers) : null);
-        Pipeline pipeline;
-        try { pipeline = Pipeline.Create(config, options); Phase("pipeline created"); }
-        catch (ConfigException ex)
-        {
-            foreach (var d in ex.Diagnostics.Where(d => d.IsError)) _log.Error(d.Code, d.FilePath ?? config.ConfigPath, d.Message, d.Line, d.Column);
-            return null;
-        }
-        catch (ImageFlowException ex)
-        {
-            LogError(ex);
-            return null;
-        }
-
-        using (pipeline)
-        {
-            var batch = pipeline.RunBatchAsync(work.Select(w => w.Input).ToList(), cancellationToken: _cancel).GetAwaiter().GetResult();
-            Phase($"{work.Count} processed{StageTotals(batch)}");
-            for (var i = 0; i < work.Count; i++)
+            var batch = pipeline.RunBatchAsync(inputs, cancellationToken: _cancel).GetAwaiter().GetResult();
+            Phase($"{toRun} processed{StageTotals(batch)}");
+            var ran = new List<PipelineResult>();
+            for (var i = 0; i < batch.Items.Count; i++)
             {
                 var result = batch.Items[i];
-                var record = work[i].Record;
+                // Every file the pipeline wrote (or found up to date) for the asset is an output alike: images, raw tensors, metas.
                 if (result.Succeeded)
                 {
-                    // Every file the pipeline wrote for the asset (images, raw tensors, per-asset metas) is an output alike.
-                    record.Outputs = result.Outputs.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
-                    record.Checks = result.Checks.Select(c => new AssetCheck { Id = c.Id, Code = c.Code, Severity = c.Severity, Message = c.Message }).ToList();
-                    next.Assets[result.Input] = record;
+                    outputs.UnionWith(result.Outputs.Select(Path.GetFullPath));
+                    _checks[items[i].FullPath] = result.Checks;
                 }
                 else if (result.Error is { } error) LogError(error);
+                if (result.Reason is { IsUpToDate: true }) Name(AssetBuildImportance.Low, items[i], "up to date");
+                else
+                {
+                    ran.Add(result);
+                    Name(++_named <= NamedAtNormal ? AssetBuildImportance.Normal : AssetBuildImportance.Low, items[i], result.Reason?.Text ?? "run");
+                }
             }
-            _catalogue?.Record(config, batch, p => next.Assets.TryGetValue(p, out var r) ? r.Outputs : null);
+            _catalogue?.Record(config, batch, _ => null);
             if (config.Output.WriteMeta is { Apply: true, JsonPath: { } jsonPath } && !jsonPath.Contains('{'))
             {
                 // The one batch meta file (not an asset's output) is written beside the outputs; list it so clean removes it.
                 var meta = Path.Combine(_request.OutputDirectory, Path.GetFileName(jsonPath));
-                if (File.Exists(meta) && next.Assets.Values.FirstOrDefault() is { } first && !first.Outputs.Contains(meta)) first.Outputs.Add(meta);
+                if (File.Exists(meta)) outputs.Add(meta);
             }
-            return batch;
+            return new BatchResult { Items = ran, Cache = batch.Cache, ElapsedMs = batch.ElapsedMs };
         }
+        finally { pipeline?.Dispose(); }
+    }
+
+    private void Name(AssetBuildImportance importance, AssetItem item, string decision)
+    {
+        if (_log.Logs(importance)) _log.Message(importance, $"ImageFlowIO: {item.ItemSpec}: {decision}");
+    }
+
+    private Pipeline? CreatePipeline(PipelineConfig config, PipelineOptions options)
+    {
+        try { return Pipeline.Create(config, options); }
+        catch (ConfigException ex)
+        {
+            foreach (var d in ex.Diagnostics.Where(d => d.IsError)) _log.Error(d.Code, d.FilePath ?? config.ConfigPath, d.Message, d.Line, d.Column);
+        }
+        catch (ImageFlowException ex) { LogError(ex); }
+        return null;
     }
 
     /// <summary>"; remote: ..." for the summary line when a remote cache was in use (hits, uploads, bytes both ways).</summary>
@@ -256,20 +248,6 @@ internal sealed class AssetBuild
 
     private void Phase(string name) => _phases.Add($"{name} {(long)_clock.Elapsed.TotalMilliseconds}");
 
-    /// <summary>Up to date: same content, fingerprint, output folder and index as last time, and every file it wrote still there.</summary>
-    private static bool IsUpToDate(AssetState previous, string path, AssetRecord current, out AssetRecord kept)
-    {
-        if (!previous.Assets.TryGetValue(path, out kept!)) return false;
-        return current.ContentDigest.Length > 0 && kept.ContentDigest == current.ContentDigest
-            && kept.Fingerprint == current.Fingerprint && kept.OutputDirectory == current.OutputDirectory && kept.Index == current.Index
-            && kept.Outputs.All(File.Exists);
-    }
-
-    private static void CarryOver(AssetState previous, AssetState next, string path)
-    {
-        if (previous.Assets.TryGetValue(path, out var record)) next.Assets[path] = record;
-    }
-
     /// <summary>Where one asset's outputs go: its <c>OutputDir</c>, else its <c>Link</c> folder, project-relative folder or <c>RecursiveDir</c>.</summary>
     private string ItemOutputDirectory(AssetItem item)
     {
@@ -286,49 +264,22 @@ internal sealed class AssetBuild
         return Path.GetFullPath(Path.Combine(_request.OutputDirectory, relative));
     }
 
-    /// <summary>Everything besides the image that decides its outputs. Canonical values, so a whitespace or comment edit keeps it.</summary>
-    private static string Fingerprint(PipelineConfig config, string modelPath, InputDigestIndex digests)
-    {
-        // The model and labels by content (the digests the pipeline keys its caches by), not by size and time.
-        var labels = config.Model.Labels is { } l ? InputDigests.TryGet(digests, config.ResolvePath(l)) ?? "missing" : "none";
-        return ConfigFingerprint.Digest(
-        [
-            new("tool", CacheKeys.ToolVersion),
-            new("task", typeof(AssetBuild).Assembly.ManifestModule.ModuleVersionId.ToString()),
-            new("base", config.BaseDirectory),
-            new("model", config.Model),
-            new("modelFile", InputDigests.TryGet(digests, modelPath) ?? "missing"),
-            new("labelsFile", labels),
-            new("execution", config.Execution),
-            new("input", config.Input),
-            new("preprocessing", config.Preprocessing),
-            new("inference", config.Inference),
-            new("postprocessing", config.Postprocessing),
-            new("output", config.Output),
-            new("visualization", config.Visualization),
-            new("custom", config.Custom),
-            new("chain", config.Chain),
-            new("checks", config.Checks),
-            new("chainFiles", string.Join(",", ChainFiles(config).Select(f => InputDigests.TryGet(digests, f) ?? "missing"))),
-        ], NotInFingerprint);
-    }
-
     /// <summary>The files a chain reads besides the model: its per-region models and the recognizer's dictionary.</summary>
     private static IEnumerable<string> ChainFiles(PipelineConfig config) =>
         config.Chain?.PerRegion.SelectMany(s => s.Dictionary is null ? [s.Path] : new[] { s.Path, s.Dictionary }).Select(config.ResolvePath) ?? [];
 
     /// <summary>
-    /// Every current asset's fired checks, processed now or up to date (kept in its record): a warning or an error at the
-    /// asset file, an info a message; an error fails the build, after every asset was processed. <c>SuppressChecks</c>
-    /// metadata (check ids, <c>;</c>-separated, or <c>*</c>) silences them for one asset.
+    /// Every current asset's fired checks, processed now or up to date: a warning or an error at the asset file, an info a
+    /// message; an error fails the build, after every asset was processed. <c>SuppressChecks</c> metadata (check ids,
+    /// <c>;</c>-separated, or <c>*</c>) silences them for one asset.
     /// </summary>
-    private void ReportChecks(IReadOnlyList<AssetItem> assets, AssetState next)
+    private void ReportChecks(IReadOnlyList<AssetItem> assets)
     {
         foreach (var asset in assets)
         {
-            if (!next.Assets.TryGetValue(asset.FullPath, out var record) || record.Checks.Count == 0) continue;
+            if (!_checks.TryGetValue(asset.FullPath, out var checks) || checks.Count == 0) continue;
             var silenced = asset.SuppressChecks.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            foreach (var check in record.Checks)
+            foreach (var check in checks)
             {
                 if (silenced.Contains("*") || silenced.Contains(check.Id, StringComparer.OrdinalIgnoreCase)) continue;
                 switch (check.Severity)

@@ -9,29 +9,20 @@ namespace ImageFlowIO.BuildServer;
 internal sealed class AssetBuildRequest
 {
     public List<AssetItem> Assets { get; set; } = [];
-    /// <summary>Folder the outputs are written under (each asset keeps its relative folder).</summary>
+    // The settings: the task's parameters of the same names (documented there), paths absolute.
     public string OutputDirectory { get; set; } = "";
     public string ProjectDirectory { get; set; } = "";
-    /// <summary>Per-asset records of the previous build.</summary>
-    public string StateFile { get; set; } = "";
-    /// <summary>Every file the build produced, one full path a line (read back by the targets for FileWrites and copies).</summary>
     public string OutputsFile { get; set; } = "";
-    /// <summary>Files the outputs depend on besides assets and configs (models, labels), one a line.</summary>
     public string DependenciesFile { get; set; } = "";
-    /// <summary>The target's Outputs, deleted first (the targets touch it again only when every asset succeeded).</summary>
     public string? StampFile { get; set; }
     public string SummaryFile { get; set; } = "";
     public string? CacheMode { get; set; }
     public string? CacheDirectory { get; set; }
-    /// <summary>Images processed at once; 0: one per core.</summary>
     public int MaxParallelism { get; set; }
-    /// <summary>The asset catalogue the source generator reads (<see cref="AssetCatalogueWriter"/>); none when not set.</summary>
     public string? CatalogueFile { get; set; }
     public string? RemoteCache { get; set; }
     public bool RemoteCacheReadOnly { get; set; }
-    /// <summary><c>k/n</c>: only that share of the assets.</summary>
     public string? Shard { get; set; }
-    /// <summary>ONNX Runtime's native library from the consumer's restore (the task's own runtimes/ copy, when there, first).</summary>
     public string? OnnxRuntimeLibrary { get; set; }
     /// <summary>The build's values of <see cref="ForwardedVariables"/> that are set: a server's own environment is that of
     /// whichever build started it.</summary>

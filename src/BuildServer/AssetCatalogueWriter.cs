@@ -54,16 +54,6 @@ internal sealed class AssetCatalogueWriter
     }
 
     /// <summary>
-    /// Drops the up-to-date records (keyed by full path) of assets the catalogue has no entry for, so the task processes
-    /// them again: an asset skipped as up to date must still be described.
-    /// </summary>
-    public void ForgetUncatalogued<T>(IDictionary<string, T> records)
-    {
-        foreach (var (fullPath, relative) in _assets)
-            if (!_previous.ContainsKey(relative)) records.Remove(fullPath);
-    }
-
-    /// <summary>
     /// Records the results of one config's batch. Every succeeded result carries its facts (shape, statistics, top-k,
     /// saved size), also when its outputs came from a cache: the output entry keeps them.
     /// </summary>

@@ -51,7 +51,7 @@ internal static class BuildServerProtocol
 
     private static void WriteWork(BinaryWriter w, AssetBuildRequest request)
     {
-        foreach (var text in (ReadOnlySpan<string>)[request.OutputDirectory, request.ProjectDirectory, request.StateFile, request.OutputsFile, request.DependenciesFile, request.SummaryFile]) w.Write(text);
+        foreach (var text in (ReadOnlySpan<string>)[request.OutputDirectory, request.ProjectDirectory, request.OutputsFile, request.DependenciesFile, request.SummaryFile]) w.Write(text);
         foreach (var text in (ReadOnlySpan<string?>)[request.StampFile, request.CacheMode, request.CacheDirectory, request.CatalogueFile, request.RemoteCache, request.Shard, request.OnnxRuntimeLibrary]) WriteNullable(w, text);
         w.Write(request.MaxParallelism);
         w.Write(request.RemoteCacheReadOnly);
@@ -66,7 +66,6 @@ internal static class BuildServerProtocol
     {
         request.OutputDirectory = r.ReadString();
         request.ProjectDirectory = r.ReadString();
-        request.StateFile = r.ReadString();
         request.OutputsFile = r.ReadString();
         request.DependenciesFile = r.ReadString();
         request.SummaryFile = r.ReadString();

@@ -104,7 +104,7 @@ internal static class BuildServerClient
             _reader.Start();
         }
 
-        public static string Key(AssetBuildRequest request) => "ImageFlowIO.StartedWork|" + request.StateFile;
+        public static string Key(AssetBuildRequest request) => "ImageFlowIO.StartedWork|" + request.OutputsFile;
 
         /// <summary>This build's started work for the task's project, now the caller's; null when there is none.</summary>
         public static StartedWork? Take(ImageFlowAssetTask task, AssetBuildRequest request) =>

@@ -20,8 +20,6 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     /// <summary>Folder the outputs are written under (each asset keeps its relative folder).</summary>
     [Required] public string OutputDirectory { get; set; } = "";
     [Required] public string ProjectDirectory { get; set; } = "";
-    /// <summary>Per-asset records of the previous build.</summary>
-    [Required] public string StateFile { get; set; } = "";
     /// <summary>Every file this task produced, one full path a line (read back by the targets for FileWrites and copies).</summary>
     [Required] public string OutputsFile { get; set; } = "";
     /// <summary>Files the outputs depend on besides assets and configs (models, labels), one a line: more target Inputs.</summary>
@@ -82,7 +80,6 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
             Assets = [.. Assets.Select(a => new AssetItem(a.ItemSpec, a.GetMetadata("FullPath"), a.GetMetadata("Config"), a.GetMetadata("OutputDir"), a.GetMetadata("Link"), a.GetMetadata("RecursiveDir"), a.GetMetadata("SuppressChecks")))],
             ProjectDirectory = Path.GetFullPath(ProjectDirectory),
             OutputDirectory = FullPath(OutputDirectory)!,
-            StateFile = FullPath(StateFile)!,
             OutputsFile = FullPath(OutputsFile)!,
             DependenciesFile = FullPath(DependenciesFile)!,
             StampFile = FullPath(StampFile),
@@ -105,23 +102,13 @@ public sealed class ImageFlowAssetTask : Microsoft.Build.Utilities.Task, ICancel
     /// about this task's call in the project.</summary>
     internal void Report(AssetBuildEvent e)
     {
-        switch (e.Kind)
+        if (e.Kind == AssetBuildEventKind.Message)
         {
-            case AssetBuildEventKind.Error when e.File is null:
-                Log.LogError(Subcategory, e.Code, null, BuildEngine.ProjectFileOfTaskNode, BuildEngine.LineNumberOfTaskNode, BuildEngine.ColumnNumberOfTaskNode, 0, 0, "{0}", e.Text);
-                break;
-            case AssetBuildEventKind.Error:
-                Log.LogError(Subcategory, e.Code, null, e.File, e.Line, e.Column, 0, 0, "{0}", e.Text);
-                break;
-            case AssetBuildEventKind.Warning when e.File is null:
-                Log.LogWarning(Subcategory, e.Code, null, BuildEngine.ProjectFileOfTaskNode, BuildEngine.LineNumberOfTaskNode, BuildEngine.ColumnNumberOfTaskNode, 0, 0, "{0}", e.Text);
-                break;
-            case AssetBuildEventKind.Warning:
-                Log.LogWarning(Subcategory, e.Code, null, e.File, e.Line, e.Column, 0, 0, "{0}", e.Text);
-                break;
-            default:
-                Log.LogMessage((MessageImportance)e.Importance, "{0}", e.Text);
-                break;
+            Log.LogMessage((MessageImportance)e.Importance, "{0}", e.Text);
+            return;
         }
+        var (file, line, column) = e.File is null ? (BuildEngine.ProjectFileOfTaskNode, BuildEngine.LineNumberOfTaskNode, BuildEngine.ColumnNumberOfTaskNode) : (e.File, e.Line, e.Column);
+        if (e.Kind == AssetBuildEventKind.Error) Log.LogError(Subcategory, e.Code, null, file, line, column, 0, 0, "{0}", e.Text);
+        else Log.LogWarning(Subcategory, e.Code, null, file, line, column, 0, 0, "{0}", e.Text);
     }
 }

@@ -1,3 +1,6 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
 namespace ImageFlowIO.Build.Tests;
 
 /// <summary>
@@ -94,17 +97,37 @@ public sealed class DeterminismTests(PackageFeedFixture feed)
         p.Copy(TestData("images", "photo_160x120.jpg"), "assets/a.jpg");
         p.Copy(TestData("images", "photo_160x120.png"), "assets/b.png");
         p.Copy(TestData("images", "photo_64x48.png"), "assets/c.png");
-        var full = p.Build("-p:ImageFlowMaxParallelism=3", "-p:ImageFlowCacheMode=none", "-v:d");
+        var full = p.Build("-p:ImageFlowMaxParallelism=3", "-v:d");
         Assert.True(full.Summary == (3, 3, 0, 0), full.ToString());
         Assert.Contains("(ONNX Runtime intra-op threads 1)", full.Output); // cores / 3 workers
 
-        p.Copy(TestData("images", "photo_160x120.jpg"), "assets/d.jpg"); // one new asset, no cache: computed again alone
-        var one = p.Build("-p:ImageFlowMaxParallelism=3", "-p:ImageFlowCacheMode=none", "-v:d");
+        // One new asset (content no cache has seen), the others up to date: it runs alone, with every core.
+        WriteGradient(p.File_("assets/d.png"));
+        var one = p.Build("-p:ImageFlowMaxParallelism=3", "-v:d");
         Assert.True(one.Summary == (4, 1, 0, 0), one.ToString());
         Assert.Contains($"(ONNX Runtime intra-op threads {Environment.ProcessorCount})", one.Output);
+
+        // The same bytes as a build that ran it beside the others, one intra-op thread each.
+        var reference = new ConsumerProject(feed, "IdleCoresReference", assetsInclude: "assets/*.*");
+        reference.Copy(TestData("models", "conv3_nchw.onnx"), "models/conv3.onnx");
+        reference.WriteConfig(Config);
+        foreach (var name in new[] { "a.jpg", "b.png", "c.png", "d.png" }) reference.Copy(p.File_("assets/" + name), "assets/" + name);
+        var all = reference.Build("-p:ImageFlowMaxParallelism=3", "-v:d");
+        Assert.True(all.Summary == (4, 4, 0, 0), all.ToString());
+        Assert.DoesNotContain($"(ONNX Runtime intra-op threads {Environment.ProcessorCount})", all.Output);
         var outputs = Outputs(p.ObjFolder);
-        Assert.Equal(File.ReadAllBytes(outputs["a.jpg"]), File.ReadAllBytes(outputs["d.jpg"]));
-        Assert.Equal(File.ReadAllBytes(outputs["a.npy"]), File.ReadAllBytes(outputs["d.npy"]));
+        var expected = Outputs(reference.ObjFolder);
+        Assert.Equal(File.ReadAllBytes(expected["d.jpg"]), File.ReadAllBytes(outputs["d.jpg"]));
+        Assert.Equal(File.ReadAllBytes(expected["d.npy"]), File.ReadAllBytes(outputs["d.npy"]));
+    }
+
+    private static void WriteGradient(string path)
+    {
+        using var image = new Image<Rgb24>(160, 120);
+        for (var y = 0; y < image.Height; y++)
+            for (var x = 0; x < image.Width; x++)
+                image[x, y] = new Rgb24((byte)(x * 3 % 256), (byte)(y * 5 % 256), (byte)((x + y) % 256));
+        image.SaveAsPng(path);
     }
 
     private static Dictionary<string, string> Outputs(string folder) =>

@@ -15,7 +15,6 @@ public sealed class BuildServerProtocolTests
     {
         OutputDirectory = "/src/app/obj/imageflow/",
         ProjectDirectory = "/src/app",
-        StateFile = "/src/app/obj/imageflow/imageflow.state.json",
         OutputsFile = "/src/app/obj/imageflow/imageflow.outputs.txt",
         DependenciesFile = "/src/app/obj/imageflow/imageflow.dependencies.txt",
         SummaryFile = "/src/app/obj/imageflow/summary.json",
@@ -80,7 +79,7 @@ public sealed class BuildServerProtocolTests
             r => r.MaxImportance = AssetBuildImportance.Low,
             r => r.Environment["IMAGEFLOWIO_REMOTE_CACHE"] = "http://127.0.0.1:10/",
             r => r.CatalogueFile = "/src/app/obj/imageflow/imageflow.catalogue.json",
-            r => r.StateFile = "/src/lib/obj/imageflow/imageflow.state.json",
+            r => r.OutputsFile = "/src/lib/obj/imageflow/imageflow.outputs.txt",
         };
         foreach (var change in changes)
         {

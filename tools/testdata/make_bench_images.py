@@ -32,8 +32,13 @@ def main(argv):
     outdir, count = argv[1], int(argv[2])
     os.makedirs(outdir, exist_ok=True)
     d = skimage_data_dir()
-    photos = [Image.open(os.path.join(d, s)).convert("RGB")
-              for s in SOURCES if os.path.exists(os.path.join(d, s))]
+    # Without scikit-image, the same photos as samples/TextDetection keeps them (JPEG copies).
+    samples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "samples", "TextDetection", "assets")
+    paths = [os.path.join(d, s) if os.path.exists(os.path.join(d, s))
+             else os.path.join(samples, os.path.splitext(s)[0] + ".jpg") for s in SOURCES]
+    photos = [Image.open(p).convert("RGB") for p in paths if os.path.exists(p)]
+    if not photos:
+        sys.exit("no source photos: install python3-skimage or keep samples/TextDetection/assets")
     rng = np.random.RandomState(1234)
     width = max(4, len(str(count - 1)))
     for i in range(count):

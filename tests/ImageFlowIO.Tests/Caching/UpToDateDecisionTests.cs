@@ -167,4 +167,55 @@ public sealed class UpToDateDecisionTests
         Assert.Matches(@"^run, because its previous run failed \(IFIO\d{4}\)$", Explained(again)["gradient_33x17.png"]);
         Assert.Equal(3, Explained(again).Values.Count(v => v == "up to date"));
     }
+
+    [Fact]
+    public async Task Editing_the_palette_file_runs_postprocessing_again_and_recolours_the_outputs()
+    {
+        using var s = new CacheScenario("segment4_nchw.onnx");
+        File.WriteAllText(s.Dir.Combine("palette.json"), "[[255, 0, 0], [0, 255, 0], [0, 0, 255], [9, 9, 9]]");
+        s.WriteConfig(postprocessing: "\"paletteMap\": { \"apply\": true, \"source\": \"argmax\", \"palette\": { \"mode\": \"file\", \"file\": \"palette.json\" } }");
+        await FirstRunAsync(s);
+        var before = File.ReadAllBytes(Path.Combine(s.OutDir, "photo_160x120.png"));
+        File.WriteAllText(s.Dir.Combine("palette.json"), "[[0, 0, 0], [0, 255, 0], [0, 0, 255], [9, 9, 9]]");
+        var lines = await ExplainThenRun(s);
+        Assert.All(lines.Values, v => Assert.Equal("run, because the labels or palette changed (postprocessing only)", v));
+        // The palette's content is part of the output key: the files are recoloured, not served from the old entries.
+        Assert.NotEqual(before, File.ReadAllBytes(Path.Combine(s.OutDir, "photo_160x120.png")));
+    }
+
+    [Fact]
+    public async Task A_forced_run_rewrites_up_to_date_outputs_and_says_it_was_forced()
+    {
+        using var s = new CacheScenario();
+        await FirstRunAsync(s);
+        using (var pipeline = Pipeline.FromConfig(s.ConfigPath, new PipelineOptions { Force = true, KeepOutputTensors = false, MaxParallelism = 2 }))
+        {
+            Assert.All(pipeline.CheckUpToDate(s.Inputs), d => Assert.Equal(RunReason.Forced, d.Reason));
+            var batch = await pipeline.RunBatchAsync(s.Inputs);
+            Assert.All(batch.Items, i => Assert.Equal(RunReason.Forced, i.Reason!.Reason));
+            Assert.All(batch.Items, i => Assert.Equal("hit", i.Cache["output"])); // written again, from the output entries
+        }
+
+        using var plain = Pipeline.FromConfig(s.ConfigPath, new PipelineOptions { KeepOutputTensors = false, MaxParallelism = 2 });
+        Assert.All(plain.CheckUpToDate(s.Inputs), d => Assert.True(d.IsUpToDate, d.ToString()));
+    }
+
+    [Fact]
+    public void The_first_part_that_changed_is_the_reason()
+    {
+        var last = new RunRecord("1.0.0", "content", "model", "labels", "pre", "inf", "post", "out", "key", "");
+        UpToDateDecision Decide(RunRecord current) => UpToDateCheck.Decide("a.png", current, last, null);
+        Assert.Equal(RunReason.ToolVersionChanged, Decide(last with { Tool = "2.0.0", Content = "other" }).Reason);
+        Assert.Equal("the tool version changed (1.0.0 -> 2.0.0)", Decide(last with { Tool = "2.0.0" }).Detail);
+        Assert.Equal(RunReason.ContentChanged, Decide(last with { Content = "other", Model = "other" }).Reason);
+        Assert.Equal(RunReason.InferenceChanged, Decide(last with { Inference = "other", Postprocessing = "other" }).Reason);
+        Assert.Equal(RunReason.OutputChanged, Decide(last with { OutputKey = "other" }).Reason);
+        Assert.Equal(RunReason.PreviousRunFailed, UpToDateCheck.Decide("a.png", last, last with { Failure = "IFIO2001" }, null).Reason);
+        Assert.Equal(RunReason.OutputMissingOrChanged, UpToDateCheck.Decide("a.png", last, last, "output a.png is missing").Reason);
+        Assert.Equal(RunReason.NewInput, UpToDateCheck.Decide("a.png", last, null, null).Reason);
+        // Read back from the index (untrusted): exactly its fields, each bounded.
+        Assert.Equal(last, RunRecord.TryParse(last.Fields()));
+        Assert.Null(RunRecord.TryParse(last.Fields()[..9]));
+        Assert.Null(RunRecord.TryParse([.. last.Fields()[..9], new string('x', 500)]));
+    }
 }
