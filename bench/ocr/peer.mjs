@@ -1,7 +1,7 @@
 // Runs @gutenye/ocr-node over a folder of images with N lanes (concurrent detect calls in one process) and writes
 // { ms, perImageMs, results: [{ input, lines: [{ text, score, box }] }] } as JSON: the same shape score.py reads from
 // our writeMeta file. Model loading (Ocr.create) is outside the timing, as pipeline creation is for ours.
-//   node peer.mjs <folder> <lanes> <out.json>
+//   node peer/peer.mjs <folder> <lanes> <out.json>   (install-peer.sh puts a copy beside node_modules)
 import fs from 'node:fs'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'

@@ -24,7 +24,8 @@ for r in $(seq 1 "$repeats"); do
     ms=$("$cli" --config "$here/imageflow.json" --cache disk --cache-dir "$out/cache" --output "$out/ours" --concurrency "$workers" --no-progress --log-level warn | ms_of)
     echo "ours cache workers=$workers run=$r: $ms ms for $n images ($(echo "scale=1; $ms/$n" | bc) ms per image)"
     if [ -d "$here/peer/node_modules/@gutenye/ocr-node" ]; then
-      (cd "$here/peer" && node ../peer.mjs "$images" "$workers" "$out/peer-$workers.json")
+      cp "$here/peer.mjs" "$here/peer/peer.mjs"
+      node "$here/peer/peer.mjs" "$images" "$workers" "$out/peer-$workers.json"
     fi
   done
 done

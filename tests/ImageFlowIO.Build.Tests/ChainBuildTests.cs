@@ -90,14 +90,19 @@ public sealed class ChainBuildTests(PackageFeedFixture feed)
         }
         Assert.Equal("upside-down", printed["assets/screen21.png"][4]);
 
-        // An error check: checks are evaluated on every result, also an up-to-date asset's (served as it is on disk: the
-        // runtime's decision does not send it to run for a check), then the build fails at the asset.
+        // An error check: every asset is handled (up to date: no model runs), then the build fails at the asset.
         app.WriteConfig(Config($"[{UpsideDown}, {NoCity}]"));
         var failing = app.Build();
         Assert.NotEqual(0, failing.ExitCode);
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(failing.Output, @"assets[/\\]screen07\.png\s*:\s*(ImageFlowIO )?error IFIO7002: check 'no-city' \(error\): the text matches"), failing.ToString());
-        Assert.Equal((3, 0, 0, 0), failing.Summary);
-
+        // Only the checks changed: every asset is up to date (its lines cached), none failed, and the checks were evaluated anew.
+        Assert.Equal((3, 0), (failing.Summary!.Value.Assets, failing.Summary.Value.Failed));
+        using (var catalogue = JsonDocument.Parse(File.ReadAllText(app.Obj("imageflow.catalogue.json"))))
+        {
+            var entry = catalogue.RootElement.GetProperty("assets").EnumerateArray().Single(a => a.GetProperty("path").GetString() == "assets/screen07.png");
+            Assert.Equal("no-city", entry.GetProperty("checks")[0].GetProperty("id").GetString());
+            Assert.Equal(Truth("screen07.png"), entry.GetProperty("lines").EnumerateArray().Select(l => l.GetProperty("text").GetString()));
+        }
         // The item's SuppressChecks metadata silences that check for that asset only: the build succeeds again.
         File.WriteAllText(app.ProjectFile, Project(feed, "SuppressChecks=\"no-city\""));
         var silenced = app.Build();

@@ -66,5 +66,45 @@ public sealed class GeneratedPipelineRuntimeTests
         finally { context.Unload(); }
     }
 
+    [Fact]
+    public void A_chain_and_its_checks_are_bound_into_the_generated_config()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "ifio-gen-chain-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var configPath = Path.Combine(folder, "ocr.imageflow.json");
+            File.WriteAllText(configPath, """
+                {
+                  "model": { "name": "ocr", "path": "det.onnx" },
+                  "preprocessing": { "resize": { "apply": true, "imageSize": [640, 480] } },
+                  "chain": {
+                    "regions": { "unclipRatio": 2.0 },
+                    "perRegion": [
+                      { "kind": "orientation", "path": "cls.onnx", "minScore": 0.8 },
+                      { "kind": "recognizer", "path": "rec.onnx", "dictionary": "keys.txt", "inputSize": [96, 48] }
+                    ]
+                  },
+                  "checks": [ { "id": "placeholder", "severity": "error", "textMatches": "(?i)lorem" } ]
+                }
+                """);
+            var (_, output) = GeneratorHarness.RunFile(configPath, "class Unrelated { }");
+            var assembly = GeneratorHarness.Load(output, out var context);
+            try
+            {
+                var type = assembly.GetType("Consumer.OcrPipeline", throwOnError: true)!;
+                var generated = (Config.PipelineConfig)type.GetProperty("Config")!.GetValue(null)!;
+                var parsed = Config.ConfigParser.ParseFile(configPath).Config!;
+                Assert.Equal(2.0, generated.Chain!.Regions.UnclipRatio);
+                Assert.Equal(parsed.Chain!.PerRegion.Select(s => (s.Kind, s.Path, s.Dictionary, s.InputSize, s.MinScore)),
+                    generated.Chain.PerRegion.Select(s => (s.Kind, s.Path, s.Dictionary, s.InputSize, s.MinScore)));
+                var check = Assert.Single(generated.Checks);
+                Assert.Equal(("placeholder", Config.CheckSeverity.Error, "(?i)lorem"), (check.Id, check.Severity, check.TextMatches));
+            }
+            finally { context.Unload(); }
+        }
+        finally { Directory.Delete(folder, recursive: true); }
+    }
+
     private static int Constant(Type type, string name) => (int)type.GetField(name, BindingFlags.Public | BindingFlags.Static)!.GetRawConstantValue()!;
 }

@@ -380,7 +380,6 @@ namespace ImageFlowIO.Config
     {
         public RegionsConfig Regions { get; init; } = new RegionsConfig();
         public IReadOnlyList<RegionStepConfig> PerRegion { get; init; } = Array.Empty<RegionStepConfig>();
-        public ChainOverlayConfig Overlay { get; init; } = new ChainOverlayConfig();
     }
 
     /// <summary>The region finder and its settings (DB text detection post-processing: PaddleOCR's names and defaults).</summary>
@@ -406,7 +405,7 @@ namespace ImageFlowIO.Config
         public string Path { get; init; } = "";
         /// <summary>Recognizer: the dictionary file, one character per line (the space is added).</summary>
         public string? Dictionary { get; init; }
-        /// <summary>The crop's size at the model: [width, height]. Orientation: exactly (default [192, 48]); recognizer: the height, and the width a narrower line is padded to (default [320, 48]).</summary>
+        /// <summary>The crop's size at the model: [width, height]. Orientation: exactly (default [192, 48]); recognizer: the height, and the width a narrower line is padded to (default [64, 48]; wider lines are padded to a multiple of 32).</summary>
         public Size2? InputSize { get; init; }
         /// <summary>Orientation: the score at which a crop is turned (default 0.9). Recognizer: lines scoring under it are dropped (default 0.5).</summary>
         public double? MinScore { get; init; }
@@ -421,17 +420,8 @@ namespace ImageFlowIO.Config
         public double EffectiveMean => Mean ?? (Kind == RegionStepKind.Orientation ? 0.5 : 0);
         public double EffectiveStd => Std ?? (Kind == RegionStepKind.Orientation ? 0.5 : 1);
         public double EffectiveSpaceScore => SpaceScore ?? 0.02;
-        public Size2 EffectiveInputSize => InputSize ?? (Kind == RegionStepKind.Orientation ? new Size2(192, 48) : new Size2(320, 48));
+        public Size2 EffectiveInputSize => InputSize ?? (Kind == RegionStepKind.Orientation ? new Size2(192, 48) : new Size2(64, 48));
         public double EffectiveMinScore => MinScore ?? (Kind == RegionStepKind.Orientation ? 0.9 : 0.5);
-    }
-
-    /// <summary>An image of the source with each region's box (and its text where a font is available).</summary>
-    public sealed class ChainOverlayConfig
-    {
-        public bool Apply { get; init; }
-        public string Path { get; init; } = "outputs";
-        /// <summary>File name pattern with the output tokens; null means <c>{name}.lines.png</c>.</summary>
-        public string? Filename { get; init; }
     }
 
     /// <summary>
