@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace ImageFlowIO.Tests.Caching;
 
@@ -27,7 +25,7 @@ public sealed class RemoteApacheServer : IDisposable
                 Run("chown", "nobody:nogroup", dir);
         for (var attempt = 0; ; attempt++)
         {
-            Port = FreePort();
+            Port = LoopbackServerStart.FreePort();
             File.WriteAllText(ConfigFile, $$"""
                 ServerRoot "{{Prefix}}"
                 Listen 127.0.0.1:{{Port}}
@@ -49,7 +47,7 @@ public sealed class RemoteApacheServer : IDisposable
                 </Directory>
                 """);
             _process = Process.Start(new ProcessStartInfo(apache, ["-f", ConfigFile, "-DFOREGROUND"]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false })!;
-            if (WaitUntilListening(TimeSpan.FromSeconds(10)) && ServesOwnMarker()) break;
+            if (LoopbackServerStart.Started(_process, Port, DataDir, Path.GetFileName(Prefix), TimeSpan.FromSeconds(10))) break;
             Stop();
             if (attempt == 2)
                 throw new InvalidOperationException("apache2 did not start: " + (File.Exists(ErrorLog) ? File.ReadAllText(ErrorLog) : ""));
@@ -73,45 +71,6 @@ public sealed class RemoteApacheServer : IDisposable
     {
         using var p = Process.Start(new ProcessStartInfo(file, args) { UseShellExecute = false })!;
         p.WaitForExit(10_000);
-    }
-
-    private static int FreePort()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
-    }
-
-    /// <summary>Only our server serves this folder's marker (another test's server may have taken a port probed free).</summary>
-    private bool ServesOwnMarker()
-    {
-        var marker = Path.GetFileName(Prefix);
-        File.WriteAllText(Path.Combine(DataDir, "marker.txt"), marker);
-        try
-        {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            return !_process.HasExited && http.GetStringAsync(Url + "marker.txt").GetAwaiter().GetResult() == marker;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { return false; }
-        finally { File.Delete(Path.Combine(DataDir, "marker.txt")); }
-    }
-
-    private bool WaitUntilListening(TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline && !_process.HasExited)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                client.Connect(IPAddress.Loopback, Port);
-                return true;
-            }
-            catch (SocketException) { Thread.Sleep(50); }
-        }
-        return false;
     }
 
     /// <summary>SIGTERM to the parent (it stops its children), then the process tree we started if it lingers.</summary>

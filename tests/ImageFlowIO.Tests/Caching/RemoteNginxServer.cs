@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace ImageFlowIO.Tests.Caching;
 
@@ -21,7 +19,7 @@ public sealed class RemoteNginxServer : IDisposable
         foreach (var dir in new[] { "data", "tmp", "logs" }) Directory.CreateDirectory(Path.Combine(Prefix, dir));
         for (var attempt = 0; ; attempt++)
         {
-            Port = FreePort();
+            Port = LoopbackServerStart.FreePort();
             File.WriteAllText(ConfigFile, $$"""
                 user root;
                 worker_processes 1;
@@ -44,7 +42,7 @@ public sealed class RemoteNginxServer : IDisposable
             _process = Process.Start(new ProcessStartInfo(nginx, ["-c", ConfigFile, "-p", Prefix + "/"]) { RedirectStandardError = true, UseShellExecute = false })!;
             // Listening is not enough: the port was free when probed, but another server (a parallel test's) may have
             // taken it before nginx bound it; only our nginx serves this prefix's marker file.
-            if (WaitUntilListening(TimeSpan.FromSeconds(10)) && ServesOwnMarker()) break;
+            if (LoopbackServerStart.Started(_process, Port, DataDir, Path.GetFileName(Prefix), TimeSpan.FromSeconds(10))) break;
             try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             if (attempt == 2)
                 throw new InvalidOperationException("nginx did not start: " + (File.Exists(ErrorLog) ? File.ReadAllText(ErrorLog) : _process.StandardError.ReadToEnd()));
@@ -66,44 +64,6 @@ public sealed class RemoteNginxServer : IDisposable
     public long StoredBytes => Manifests.Concat(Blobs).Sum(f => new FileInfo(f).Length);
 
     private string[] Files(string folder) => Directory.Exists(Path.Combine(DataDir, folder)) ? Directory.GetFiles(Path.Combine(DataDir, folder)) : [];
-
-    private static int FreePort()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
-    }
-
-    private bool ServesOwnMarker()
-    {
-        var marker = Path.GetFileName(Prefix);
-        File.WriteAllText(Path.Combine(DataDir, "marker.txt"), marker);
-        try
-        {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            return !_process.HasExited && http.GetStringAsync(Url + "marker.txt").GetAwaiter().GetResult() == marker;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { return false; }
-        finally { File.Delete(Path.Combine(DataDir, "marker.txt")); }
-    }
-
-    private bool WaitUntilListening(TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline && !_process.HasExited)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                client.Connect(IPAddress.Loopback, Port);
-                return true;
-            }
-            catch (SocketException) { Thread.Sleep(50); }
-        }
-        return false;
-    }
 
     public void Dispose()
     {
