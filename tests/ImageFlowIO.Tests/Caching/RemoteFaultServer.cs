@@ -7,7 +7,7 @@ namespace ImageFlowIO.Tests.Caching;
 /// <summary>The one misbehaviour a <see cref="RemoteFaultServer"/> shows.</summary>
 public enum RemoteFault
 {
-    /// <summary>Nothing listens on the port: connection refused.</summary>
+    /// <summary>The port is held (bound, never listening), so the kernel refuses connections and no other test can take it.</summary>
     Refused,
     /// <summary>Accepts and reads the request, then answers only after <see cref="RemoteFaultServer.SlowDelay"/>.</summary>
     Slow,
@@ -26,16 +26,24 @@ public sealed class RemoteFaultServer : IDisposable
 {
     public static readonly TimeSpan SlowDelay = TimeSpan.FromSeconds(6);
     private readonly TcpListener? _listener;
+    private readonly Socket? _heldPort;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<string> _requests = [];
 
     public RemoteFaultServer(RemoteFault fault)
     {
         Fault = fault;
+        if (fault == RemoteFault.Refused)
+        {
+            // Freeing the port instead would let a parallel test's server take it and answer.
+            _heldPort = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            _heldPort.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            Port = ((IPEndPoint)_heldPort.LocalEndPoint!).Port;
+            return;
+        }
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         Port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        if (fault == RemoteFault.Refused) { listener.Stop(); return; }
         _listener = listener;
         new Thread(AcceptLoop) { IsBackground = true, Name = "remote fault server" }.Start();
     }
@@ -125,5 +133,6 @@ public sealed class RemoteFaultServer : IDisposable
     {
         _stop.Cancel();
         _listener?.Stop();
+        _heldPort?.Dispose();
     }
 }

@@ -77,7 +77,7 @@ public sealed class SharedFolderTests(Xunit.Abstractions.ITestOutputHelper outpu
     }
 
     [Fact]
-    public void PruneTakesTheFolderLockAndRecordsWhatRemainsForTheWriters()
+    public async Task PruneTakesTheFolderLockAndRecordsWhatRemainsForTheWriters()
     {
         using var dir = new TempDir();
         var store = DiskStore.Open(dir.Path, long.MaxValue, CacheCompression.None, new CacheLayerStatistics(), NullLogger.Instance)!;
@@ -92,7 +92,7 @@ public sealed class SharedFolderTests(Xunit.Abstractions.ITestOutputHelper outpu
             Assert.False(prune.IsCompleted, "prune ran without the folder's lock");
             Assert.Equal(before, EntryBytes(dir.Path));
         }
-        var (removed, remaining) = prune.GetAwaiter().GetResult();
+        var (removed, remaining) = await prune;
         Assert.True(removed >= 4, $"{removed} removed");
         Assert.Equal(EntryBytes(dir.Path), remaining);
         Assert.True(remaining <= before / 2);

@@ -42,7 +42,7 @@ public sealed class UpToDateDecisionTests
     }
 
     private static Dictionary<string, (long Length, DateTime Time)> Snapshot(string folder) => Directory.Exists(folder)
-        ? Directory.GetFiles(folder).ToDictionary(Path.GetFileName, f => (new FileInfo(f).Length, File.GetLastWriteTimeUtc(f)))!
+        ? Directory.GetFiles(folder).ToDictionary(f => Path.GetFileName(f), f => (new FileInfo(f).Length, File.GetLastWriteTimeUtc(f)))
         : [];
 
     private static async Task FirstRunAsync(CacheScenario s)
