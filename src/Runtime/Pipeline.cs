@@ -433,6 +433,7 @@ public sealed class Pipeline : IDisposable
     private void RunInference(List<PendingInput> pendings, CancellationToken ct)
     {
         var todo = pendings.Where(p => p.NeedsModel).ToList();
+        if (todo.Count > 0) _chain?.OpenSessionsSoon();
         while (todo.Count > 0)
         {
             var first = todo[0];
