@@ -33,7 +33,7 @@ internal sealed class TextChain : IDisposable
     private readonly string _readingSection;
     private int _regionRuns;
 
-    public TextChain(PipelineConfig config, StageCache cache, ILogger logger, int intraOpThreads, string? signatureFolder)
+    public TextChain(PipelineConfig config, StageCache cache, ILogger logger, Func<int> intraOpThreads, string? signatureFolder)
     {
         _config = config;
         _chain = config.Chain!;
@@ -72,7 +72,7 @@ internal sealed class TextChain : IDisposable
 
     private static string Invariant(FormattableString s) => FormattableString.Invariant(s);
 
-    private IInferenceBackend Backend(RegionStepConfig step, int threads, string? signatureFolder) =>
+    private IInferenceBackend Backend(RegionStepConfig step, Func<int> threads, string? signatureFolder) =>
         new OnnxBackend(_config.ResolvePath(step.Path), new ModelConfig { Path = step.Path }, threads, _logger, signatureFolder, _cache.InputDigests);
 
     /// <summary>Crops run through the per-region models in this process (tests: a cached reading runs none).</summary>
