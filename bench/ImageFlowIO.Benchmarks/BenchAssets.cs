@@ -4,7 +4,7 @@ using SixLabors.ImageSharp.Processing;
 
 namespace ImageFlowIO.Benchmarks;
 
-/// <summary>Inputs the kernel benchmarks share: real photos from samples/images, found from the repository root.</summary>
+/// <summary>Inputs the kernel benchmarks share: real photos from samples/TextDetection/assets, found from the repository root.</summary>
 internal static class BenchAssets
 {
     private static string? _root;
@@ -20,7 +20,10 @@ internal static class BenchAssets
         return null;
     }
 
-    public static string SamplePhoto(string name = "astronaut.jpg") => Path.Combine(RepoRoot, "samples", "images", name);
+    public static string SamplePhoto(string name = "astronaut.jpg") => Path.Combine(PhotoFolder, name);
+
+    /// <summary>The sample photos (8 JPEGs; samples/images until the sample became self-contained).</summary>
+    public static string PhotoFolder => Path.Combine(RepoRoot, "samples", "TextDetection", "assets");
 
     public static string Conv3Model => Path.Combine(RepoRoot, "tests", "TestData", "models", "conv3_nchw.onnx");
 

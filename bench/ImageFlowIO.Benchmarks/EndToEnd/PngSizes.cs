@@ -17,7 +17,7 @@ internal static class PngSizes
 {
     public static int Run()
     {
-        var photos = Directory.GetFiles(Path.Combine(BenchAssets.RepoRoot, "samples", "images"), "*.jpg").Order(StringComparer.Ordinal).ToArray();
+        var photos = Directory.GetFiles(BenchAssets.PhotoFolder, "*.jpg").Order(StringComparer.Ordinal).ToArray();
         var inputs = photos.Select(p =>
         {
             using var image = Image.Load<Rgb24>(p);

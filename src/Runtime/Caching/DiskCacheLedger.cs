@@ -53,6 +53,16 @@ internal sealed class DiskCacheLedger
         }
     }
 
+    /// <summary>The recorded bytes, read under the lock; null when there is no readable record or no lock within the wait.</summary>
+    public long? TryRead()
+    {
+        lock (_gate)
+        {
+            using var file = Acquire();
+            return file is null ? null : Read(file);
+        }
+    }
+
     /// <summary>Adds <paramref name="bytes"/> to the record (counting the folder when there is none); returns the folder's bytes, or null without the lock.</summary>
     public long? Add(long bytes)
     {

@@ -22,6 +22,8 @@ internal sealed class DiskStore : ICacheStore
     private readonly object _evictGate = new();
     private readonly DiskCacheLedger _ledger;
     private long _bytes;
+    private bool _counted;
+    private readonly object _countGate = new();
     private int _writeFailed;
 
     private DiskStore(string folder, long limitBytes, CacheCompression compression, Func<CacheStage, bool> accepts, CacheLayerStatistics stats, ILogger logger)
@@ -66,18 +68,35 @@ internal sealed class DiskStore : ICacheStore
             return null;
         }
         var store = new DiskStore(folder, limitBytes, compression, accepts ?? (_ => true), stats, logger);
-        // Sizes only: opening must not read every entry's metadata (a big cache would slow every start). The count
-        // corrects the shared record for writers killed between a write and its record.
-        long Count()
-        {
-            var scanned = DiskCacheFolder.Scan(folder, includeLeftovers: true, readMetadata: false).ToList();
-            if (DiskCacheFolder.RemoveLeftovers(folder, scanned) is > 0 and var removed)
-                logger.LogDebug("cache/leftovers {Count} removed from {Folder} (temp files of writers that are gone, data without metadata)", removed, folder);
-            return store._bytes = scanned.Where(e => !e.IsLeftover).Sum(e => e.Bytes);
-        }
-        if (!store._ledger.TryUpdate(_ => Count())) Count();
+        // Opening reads only the shared record: a run served from the cache stats its inputs and reads its hits, never
+        // the whole folder. The count that corrects the record runs before this process's first write (EnsureCounted).
+        if (store._ledger.TryRead() is { } recorded) store._bytes = recorded;
+        else store.EnsureCounted();
         stats.SetBytes(store._bytes);
         return store;
+    }
+
+    /// <summary>
+    /// Once per process, before its first write: counts the folder (sizes only, no metadata read) into the shared record,
+    /// correcting it for writers killed between a write and its record, and removes leftovers of writers that are gone.
+    /// </summary>
+    private void EnsureCounted()
+    {
+        if (Volatile.Read(ref _counted)) return;
+        lock (_countGate)
+        {
+            if (_counted) return;
+            long Count()
+            {
+                var scanned = DiskCacheFolder.Scan(Folder, includeLeftovers: true, readMetadata: false).ToList();
+                if (DiskCacheFolder.RemoveLeftovers(Folder, scanned) is > 0 and var removed)
+                    _logger.LogDebug("cache/leftovers {Count} removed from {Folder} (temp files of writers that are gone, data without metadata)", removed, Folder);
+                return _bytes = scanned.Where(e => !e.IsLeftover).Sum(e => e.Bytes);
+            }
+            if (!_ledger.TryUpdate(_ => Count())) Count();
+            Statistics.SetBytes(Interlocked.Read(ref _bytes));
+            Volatile.Write(ref _counted, true);
+        }
     }
 
     public StoreRead TryGet(CacheStage stage, string key)
@@ -163,6 +182,7 @@ internal sealed class DiskStore : ICacheStore
                 Checksum = DiskEntryMetadata.ChecksumOf(stored), Compression = _compression,
             };
             var metaBytes = meta.ToJson();
+            EnsureCounted();
             AtomicFile.Replace(DataPath(entry.Key), s => s.Write(stored));
             AtomicFile.Replace(metaPath, s => s.Write(metaBytes));
             var written = stored.Length + metaBytes.Length;

@@ -43,6 +43,36 @@ public sealed class SharedFolderTests(Xunit.Abstractions.ITestOutputHelper outpu
     }
 
     [Fact]
+    public void OpeningReadsTheRecordOnlyAndTheFirstWriteRecountsTheFolder()
+    {
+        using var dir = new TempDir();
+        var writer = DiskStore.Open(dir.Path, long.MaxValue, CacheCompression.None, new CacheLayerStatistics(), NullLogger.Instance)!;
+        var kept = Entry(CacheKeys.Digest("kept"), 5000, 1);
+        Assert.True(writer.Put(kept));
+        var entryBytes = EntryBytes(dir.Path);
+        // A writer killed after its rename but before its record, and data whose metadata never came (an hour old).
+        var unrecorded = Entry(CacheKeys.Digest("unrecorded"), 7000, 2);
+        Assert.True(DiskStore.Open(dir.Path, long.MaxValue, CacheCompression.None, new CacheLayerStatistics(), NullLogger.Instance)!.Put(unrecorded));
+        var orphan = Path.Combine(dir.Path, CacheKeys.Digest("orphan") + DiskCacheFolder.DataExtension);
+        File.WriteAllBytes(orphan, new byte[3000]);
+        File.SetLastWriteTimeUtc(orphan, DateTime.UtcNow.AddHours(-1));
+        File.WriteAllText(Path.Combine(dir.Path, DiskCacheLedger.FileName), entryBytes.ToString("D20", CultureInfo.InvariantCulture) + "\n");
+
+        // A reader: the record's bytes, a hit, and no scan (the orphan stays, the record is not corrected).
+        var reader = DiskStore.Open(dir.Path, long.MaxValue, CacheCompression.None, new CacheLayerStatistics(), NullLogger.Instance)!;
+        Assert.Equal(entryBytes, reader.Bytes);
+        Assert.NotNull(reader.TryGet(kept.Stage, kept.Key).Entry);
+        Assert.True(File.Exists(orphan));
+        Assert.Equal(entryBytes, reader.Bytes);
+
+        // Its first write counts the folder first: the unrecorded entry is in the record, the orphan is gone.
+        Assert.True(reader.Put(Entry(CacheKeys.Digest("third"), 1000, 3)));
+        Assert.False(File.Exists(orphan));
+        Assert.Equal(EntryBytes(dir.Path), reader.Bytes);
+        Assert.True(reader.Bytes > entryBytes + 7000);
+    }
+
+    [Fact]
     public void AnEntryAnotherProcessEvictsOrHalfDeletesReadsAsAMissNeverCorrupt()
     {
         using var dir = new TempDir();

@@ -127,6 +127,19 @@ public sealed partial class CiDocsTests
     }
 
     [Fact]
+    public void Every_bazel_remote_variable_the_docs_name_is_one_bazel_remote_reads()
+    {
+        // The list is bazel-remote's own flags.go names (origin in the file); `PREFIX_*` in prose names a family.
+        var known = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "TestData", "bazel-remote", "env-variables.txt"))
+            .Where(l => l.Length > 0 && l[0] != '#').ToHashSet(StringComparer.Ordinal);
+        Assert.Contains("BAZEL_REMOTE_S3_BUCKET", known);
+        var named = Regex.Matches(File.ReadAllText(RepoFile("docs/ci.md")), @"BAZEL_REMOTE_[A-Z0-9_]+(\*)?").Select(m => m.Value).Distinct().ToList();
+        Assert.True(named.Count >= 8, string.Join(", ", named));
+        var unknown = named.Where(n => n.EndsWith('*') ? !known.Any(k => k.StartsWith(n[..^1], StringComparison.Ordinal)) : !known.Contains(n)).ToList();
+        Assert.True(unknown.Count == 0, "not read by bazel-remote: " + string.Join(", ", unknown));
+    }
+
+    [Fact]
     public void A_renamed_flag_or_property_would_fail_the_check()
     {
         Assert.NotEmpty(ImageFlowCli.Parse(Words("imageflowio --config imageflow.json --shard-auto").ToArray()[1..]).Errors);

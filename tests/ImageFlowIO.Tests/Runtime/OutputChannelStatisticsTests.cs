@@ -37,4 +37,28 @@ public sealed class OutputChannelStatisticsTests
         var tensor = new TensorData(TensorDataType.Uint8, [1, 1, 2, 2], [0, 255, 100, 5]);
         Assert.Equal([new ChannelStatistics(0, 255, 90f)], OutputChannelStatistics.Compute(tensor));
     }
+
+    [Fact]
+    public void Long_planes_in_vectors_give_the_one_by_one_results_with_nan_anywhere()
+    {
+        // 2 channels of 1 027 values (vectors plus a remainder), NaN at the start, inside a vector and in the remainder.
+        const int plane = 1027;
+        var values = new float[2 * plane];
+        for (var i = 0; i < values.Length; i++) values[i] = MathF.Sin(i * 0.37f) * (i % 7 == 0 ? 1000f : 1f);
+        values[0] = float.NaN;
+        values[13] = float.NaN;
+        values[plane - 1] = float.NaN;
+        values[plane + 500] = -4096.5f;
+        values[2 * plane - 2] = 8191.25f;
+        var stats = OutputChannelStatistics.Compute(TensorData.FromFloats([1, 2, 1, plane], values));
+        for (var c = 0; c < 2; c++)
+        {
+            var numbers = values.Skip(c * plane).Take(plane).Where(v => !float.IsNaN(v)).ToArray();
+            Assert.Equal(numbers.Min(), stats[c].Min);
+            Assert.Equal(numbers.Max(), stats[c].Max);
+            Assert.Equal((float)(numbers.Sum(v => (double)v) / numbers.Length), stats[c].Mean, 1e-6f);
+        }
+        Assert.Equal(-4096.5f, stats[1].Min);
+        Assert.Equal(8191.25f, stats[1].Max);
+    }
 }
