@@ -31,11 +31,12 @@ internal sealed class TextChain : IDisposable
     private readonly TextDictionary _dictionary;
     private readonly string _regionsSection;
     private readonly string _readingSection;
-    // The worker's share of the cores (its intra-op threads): lines read side by side, each on a one-thread session.
-    private readonly int _lanes;
+    // The worker's share of the cores (its intra-op threads, read when lines are read: a host may size it after deciding
+    // what runs): lines read side by side, each on a one-thread session.
+    private readonly Func<int> _lanes;
     private int _regionRuns;
 
-    public TextChain(PipelineConfig config, StageCache cache, ILogger logger, int intraOpThreads, string? signatureFolder)
+    public TextChain(PipelineConfig config, StageCache cache, ILogger logger, Func<int> intraOpThreads, string? signatureFolder)
     {
         _config = config;
         _chain = config.Chain!;
@@ -43,7 +44,7 @@ internal sealed class TextChain : IDisposable
         _logger = logger;
         _orientationStep = _chain.PerRegion.FirstOrDefault(s => s.Kind == RegionStepKind.Orientation);
         _recognizerStep = _chain.PerRegion.Last(s => s.Kind == RegionStepKind.Recognizer);
-        _lanes = Math.Max(1, intraOpThreads);
+        _lanes = intraOpThreads;
         var dictionaryPath = config.ResolvePath(_recognizerStep.Dictionary!);
         try { _dictionary = TextDictionary.Parse(File.ReadAllBytes(dictionaryPath)); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -220,7 +221,7 @@ internal sealed class TextChain : IDisposable
             return (Index: i, Corners: corners, Width: width, TensorWidth: Math.Max(rec.Width, (width + 31) / 32 * 32));
         }).OrderByDescending(c => c.TensorWidth).ToList();
         // One line per run (batches padded to the widest measured no faster per line on one thread), lines side by side on the worker's cores.
-        var options = new ParallelOptions { MaxDegreeOfParallelism = _lanes, CancellationToken = ct };
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _lanes()), CancellationToken = ct };
         try { Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(crops, loadBalance: true), options, crop => readings[crop.Index] = Recognize(pixels, crop.Corners, crop.Width, crop.TensorWidth, turned[crop.Index], angleScores[crop.Index])); }
         catch (AggregateException ex) when (ex.InnerExceptions.Count > 0) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerExceptions[0]); }
         timings["recognition"] = sw.Elapsed.TotalMilliseconds;

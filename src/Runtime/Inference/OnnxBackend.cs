@@ -20,6 +20,10 @@ internal sealed class OnnxBackend : IInferenceBackend
 
     // digests: where the model's digest is looked up by size and time (hashed only when they changed); null: hash it.
     public OnnxBackend(string modelPath, ModelConfig model, int intraOpThreads, ILogger? logger = null, string? signatureFolder = null, Caching.InputDigestIndex? digests = null)
+        : this(modelPath, model, () => intraOpThreads, logger, signatureFolder, digests) { }
+
+    // intraOpThreads: read when the session opens (on the first inference), so a host may size it after deciding what runs.
+    public OnnxBackend(string modelPath, ModelConfig model, Func<int> intraOpThreads, ILogger? logger = null, string? signatureFolder = null, Caching.InputDigestIndex? digests = null)
     {
         _modelPath = modelPath;
         if (!File.Exists(modelPath))
@@ -31,7 +35,7 @@ internal sealed class OnnxBackend : IInferenceBackend
         }
         // The optimised graph is kept beside the remembered signature: a later process skips ONNX Runtime's graph optimisation.
         var optimized = signatureFolder is null ? null : new OptimizedModel(signatureFolder, ModelDigest);
-        _session = new Lazy<SessionLease>(() => OpenSession(intraOpThreads, logger, optimized), LazyThreadSafetyMode.ExecutionAndPublication);
+        _session = new Lazy<SessionLease>(() => OpenSession(intraOpThreads(), logger, optimized), LazyThreadSafetyMode.ExecutionAndPublication);
         var signatureFile = signatureFolder is null ? null : Path.Combine(signatureFolder, SignatureFileName(model));
         if (signatureFile is not null && ModelSignatureFile.TryRead(signatureFile) is { } known) Signature = known;
         else
