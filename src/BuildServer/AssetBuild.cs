@@ -94,9 +94,11 @@ internal sealed class AssetBuild
                 var batch = RunConfig(config, items, outputs);
                 if (batch is null) { keepPreviousOutputs = true; failed += items.Count; continue; }
                 batches.Add(batch);
-                processed += batch.Processed;
-                fromCache += batch.FromCache;
-                failed += batch.Failed;
+                // Counted: the assets this build processed (or failed); up-to-date ones are listed in summary.json, not counted.
+                var ran = Ran(batch);
+                processed += ran.Count(r => r.Succeeded);
+                fromCache += ran.Count(r => r.Succeeded && !r.RanInference);
+                failed += ran.Count(r => !r.Succeeded);
             }
         }
         catch (OperationCanceledException)
@@ -143,74 +145,68 @@ internal sealed class AssetBuild
 
     /// <summary>
     /// Runs one config's assets: the runtime decides for each whether it is up to date (served as it is on disk) or runs,
-    /// and why; every result's files join <paramref name="outputs"/>. The returned batch holds the assets this build
-    /// processed (up-to-date ones are not), with the cache statistics of the whole run; null when no pipeline could be made.
+    /// and why; every result's files join <paramref name="outputs"/>. Returns the batch (every asset's result, each with its
+    /// reason, and the cache statistics of the run); null when no pipeline could be made.
     /// </summary>
     private BatchResult? RunConfig(PipelineConfig config, List<AssetItem> items, SortedSet<string> outputs)
     {
         var parallelism = _request.MaxParallelism > 0 ? _request.MaxParallelism : Environment.ProcessorCount;
         var environment = _request.Environment;
-        PipelineOptions Options(int workers, int? intraOpThreads = null) => new()
+        var options = new PipelineOptions
         {
-            IntraOpThreads = intraOpThreads,
             EnvironmentVariables = name => environment.GetValueOrDefault(name),
             LoggerFactory = new BuildLoggerFactory(_log),
             OutputDirectory = _request.OutputDirectory,
             CacheMode = ParseCacheMode(_request.CacheMode),
             CacheDirectory = string.IsNullOrWhiteSpace(_request.CacheDirectory) ? null : Path.GetFullPath(_request.CacheDirectory, _request.ProjectDirectory),
-            MaxParallelism = workers,
+            // The build's up-to-date record lives beside its outputs list in obj/, whatever the cache mode.
+            RecordDirectory = Path.GetDirectoryName(Path.GetFullPath(_request.OutputsFile, _request.ProjectDirectory)),
+            MaxParallelism = parallelism,
             KeepOutputTensors = false, // only the files matter here: keep memory flat over many assets
             RemoteCache = string.IsNullOrWhiteSpace(_request.RemoteCache) ? null : _request.RemoteCache.Trim(),
             RemoteCacheReadOnly = _request.RemoteCacheReadOnly ? true : null,
         };
         var inputs = items.Select((item, index) => new InputItem(item.FullPath) { OutputDirectory = ItemOutputDirectory(item), Index = index }).ToList();
-        var pipeline = CreatePipeline(config, Options(parallelism));
+        using var pipeline = CreatePipeline(config, options);
         if (pipeline is null) return null;
         Phase("pipeline created");
-        try
+        // The runtime's one decision, made once: it sizes the run, and the run acts on it.
+        var plan = pipeline.Plan(inputs);
+        var toRun = plan.ToRun;
+        Phase("up-to-date check");
+        // Fewer assets to run than workers (the one-edit build): the idle cores go to ONNX Runtime (DeterminismTests). Work
+        // started early in the build server shares them with MSBuild's own targets, so one is left to those (on 2 cores:
+        // the full build's one-thread session, already warm in the server).
+        var workers = toRun == 0 ? parallelism : PipelineOptions.WorkersFor(parallelism, toRun);
+        int? threads = workers < parallelism && !config.Execution.Threads.Apply
+            ? Math.Max(1, (_request.OverlapsBuild ? Environment.ProcessorCount - 1 : Environment.ProcessorCount) / workers) : null;
+        var batch = pipeline.RunBatchAsync(inputs, plan, workers, threads, _cancel).GetAwaiter().GetResult();
+        Phase($"{toRun} processed{StageTotals(batch)}");
+        for (var i = 0; i < batch.Items.Count; i++)
         {
-            // Fewer assets to run than workers (the one-edit build): the idle cores go to ONNX Runtime (DeterminismTests). Work
-            // started early in the build server shares them with MSBuild's own targets, so one is left to those (on 2 cores:
-            // the full build's one-thread session, already warm in the server).
-            var toRun = pipeline.CheckUpToDate(inputs).Count(d => !d.IsUpToDate);
-            Phase("up-to-date check");
-            if (toRun > 0 && PipelineOptions.WorkersFor(parallelism, toRun) is var workers && workers < parallelism)
+            var result = batch.Items[i];
+            // Every file the pipeline wrote (or found up to date) for the asset is an output alike: images, raw tensors, metas.
+            if (result.Succeeded)
             {
-                pipeline.Dispose();
-                pipeline = CreatePipeline(config, Options(workers, _request.OverlapsBuild && !config.Execution.Threads.Apply ? Math.Max(1, (Environment.ProcessorCount - 1) / workers) : null));
-                if (pipeline is null) return null;
+                outputs.UnionWith(result.Outputs.Select(Path.GetFullPath));
+                _checks[items[i].FullPath] = result.Checks;
             }
-            var batch = pipeline.RunBatchAsync(inputs, cancellationToken: _cancel).GetAwaiter().GetResult();
-            Phase($"{toRun} processed{StageTotals(batch)}");
-            var ran = new List<PipelineResult>();
-            for (var i = 0; i < batch.Items.Count; i++)
-            {
-                var result = batch.Items[i];
-                // Every file the pipeline wrote (or found up to date) for the asset is an output alike: images, raw tensors, metas.
-                if (result.Succeeded)
-                {
-                    outputs.UnionWith(result.Outputs.Select(Path.GetFullPath));
-                    _checks[items[i].FullPath] = result.Checks;
-                }
-                else if (result.Error is { } error) LogError(error);
-                if (result.Reason is { IsUpToDate: true }) Name(AssetBuildImportance.Low, items[i], "up to date");
-                else
-                {
-                    ran.Add(result);
-                    Name(++_named <= NamedAtNormal ? AssetBuildImportance.Normal : AssetBuildImportance.Low, items[i], result.Reason?.Text ?? "run");
-                }
-            }
-            _catalogue?.Record(config, batch, _ => null);
-            if (config.Output.WriteMeta is { Apply: true, JsonPath: { } jsonPath } && !jsonPath.Contains('{'))
-            {
-                // The one batch meta file (not an asset's output) is written beside the outputs; list it so clean removes it.
-                var meta = Path.Combine(_request.OutputDirectory, Path.GetFileName(jsonPath));
-                if (File.Exists(meta)) outputs.Add(meta);
-            }
-            return new BatchResult { Items = ran, Cache = batch.Cache, ElapsedMs = batch.ElapsedMs };
+            else if (result.Error is { } error) LogError(error);
+            if (result.Reason is { IsUpToDate: true }) Name(AssetBuildImportance.Low, items[i], "up to date");
+            else Name(++_named <= NamedAtNormal ? AssetBuildImportance.Normal : AssetBuildImportance.Low, items[i], result.Reason?.Text ?? "run");
         }
-        finally { pipeline?.Dispose(); }
+        _catalogue?.Record(config, batch, _ => null);
+        if (config.Output.WriteMeta is { Apply: true, JsonPath: { } jsonPath } && !jsonPath.Contains('{'))
+        {
+            // The one batch meta file (not an asset's output) is written beside the outputs; list it so clean removes it.
+            var meta = Path.Combine(_request.OutputDirectory, Path.GetFileName(jsonPath));
+            if (File.Exists(meta)) outputs.Add(meta);
+        }
+        return batch;
     }
+
+    /// <summary>The results of a batch this build processed: all but those served up to date.</summary>
+    private static IEnumerable<PipelineResult> Ran(BatchResult batch) => batch.Items.Where(r => !(r.Succeeded && r.Reason is { IsUpToDate: true }));
 
     private void Name(AssetBuildImportance importance, AssetItem item, string decision)
     {
@@ -330,13 +326,14 @@ internal sealed class AssetBuild
     private void WriteSummary(List<BatchResult> batches)
     {
         var cache = batches.Count == 1 ? batches[0].Cache : new CacheStatistics();
-        var all = new BatchResult
+        var ran = new BatchResult
         {
-            Items = batches.SelectMany(b => b.Items).ToList(),
+            Items = batches.SelectMany(Ran).ToList(),
             Cache = cache,
             ElapsedMs = batches.Sum(b => b.ElapsedMs),
         };
-        try { RunReport.WriteSummary(_request.SummaryFile, all); }
+        // Counts of the processed assets; items: every asset, each with its reason ("upToDate" for the rest).
+        try { RunReport.WriteSummary(_request.SummaryFile, ran, batches.SelectMany(b => b.Items).ToList()); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             _log.Warning(ErrorCodes.BuildTaskFailed, _request.SummaryFile, $"summary.json cannot be written ({ex.Message})");

@@ -32,6 +32,8 @@ public sealed class Pipeline : IDisposable
     private readonly DiskAdmission _diskAdmission = new();
     /// <summary>The models run per region of the model's output (config <c>chain</c>); null without one.</summary>
     private readonly Chains.TextChain? _chain;
+    /// <summary>ONNX Runtime intra-op threads of the sessions this pipeline opens (read when one opens: on the first inference).</summary>
+    private volatile int _intraOpThreads;
 
     private Pipeline(PipelineConfig config, PipelineOptions options)
     {
@@ -50,12 +52,13 @@ public sealed class Pipeline : IDisposable
         try
         {
             // The model's digest through the inputs' size+mtime index: a warm process (the build server) does not hash 5 MB per build.
-            (backend, BackendKind) = CreateBackend(config, options, _logger, _cache.InputDigests);
+            _intraOpThreads = IntraOpThreads(config, options);
+            (backend, BackendKind) = CreateBackend(config, options, _logger, _cache.InputDigests, () => _intraOpThreads);
             ModelValidator.Validate(config, backend.Signature, BackendKind == BackendKind.Onnx ? config.ResolvePath(config.Model.Path) : null);
             labels = ReadLabels(config);
             paletteDigest = PaletteDigest(config);
             if (config.Chain is not null && BackendKind == BackendKind.Onnx)
-                _chain = new Chains.TextChain(config, _cache, _logger, IntraOpThreads(config, options), SignatureFolder(config, options));
+                _chain = new Chains.TextChain(config, _cache, _logger, () => _intraOpThreads, SignatureFolder(config, options));
         }
         catch
         {
@@ -106,7 +109,7 @@ public sealed class Pipeline : IDisposable
     /// <summary>Builds a pipeline for a config already bound (for example by generated code).</summary>
     public static Pipeline Create(PipelineConfig config, PipelineOptions? options = null) => new(config, options ?? new PipelineOptions());
 
-    private static (IInferenceBackend, BackendKind) CreateBackend(PipelineConfig config, PipelineOptions options, ILogger logger, InputDigestIndex? digests)
+    private static (IInferenceBackend, BackendKind) CreateBackend(PipelineConfig config, PipelineOptions options, ILogger logger, InputDigestIndex? digests, Func<int> intraOpThreads)
     {
         var kind = options.Backend ?? config.Execution.Backend;
         var modelPath = config.ResolvePath(config.Model.Path);
@@ -120,7 +123,7 @@ public sealed class Pipeline : IDisposable
         }
         if (kind == BackendKind.Noop) return (new NoopBackend(config.Preprocessing, config.Model.Layout), kind);
 
-        return (new OnnxBackend(modelPath, config.Model, IntraOpThreads(config, options), logger, SignatureFolder(config, options), digests), kind);
+        return (new OnnxBackend(modelPath, config.Model, intraOpThreads, logger, SignatureFolder(config, options), digests), kind);
     }
 
     /// <summary>ONNX Runtime threads per session: the host's, the config's, or the cores shared among the parallel inputs.</summary>
@@ -163,24 +166,42 @@ public sealed class Pipeline : IDisposable
     /// CLI's <c>--explain</c> and <c>--dry-run --explain</c>): per input, in order, "up to date" — its outputs are on disk
     /// as this content, config, model, labels and tool version made them, so a run only stats them — or why it must
     /// run (<see cref="RunReason"/>). Reads what earlier runs recorded beside the cache (inputs by content: a touch
-    /// keeps an input up to date); runs nothing and writes no output. <see cref="RunBatchAsync"/> makes the same
+    /// keeps an input up to date); runs nothing and writes no output. <see cref="RunBatchAsync(IReadOnlyList{InputItem}, IProgress{PipelineResult}?, CancellationToken)"/> makes the same
     /// decision and puts it on each result (<see cref="PipelineResult.Reason"/>).
     /// </summary>
-    public IReadOnlyList<UpToDateDecision> CheckUpToDate(IReadOnlyList<InputItem> inputs)
+    public IReadOnlyList<UpToDateDecision> CheckUpToDate(IReadOnlyList<InputItem> inputs) => Plan(inputs).Decisions;
+
+    /// <summary>
+    /// The up-to-date decision for a batch, made once (<see cref="CheckUpToDate"/>'s answers with what each found: its
+    /// digest, keys and up-to-date outputs), for a host that sizes its run by it and then runs the same inputs with
+    /// <see cref="RunBatchAsync(IReadOnlyList{InputItem}, BatchPlan, int, int?, CancellationToken)"/>. Holds no image bytes.
+    /// </summary>
+    internal BatchPlan Plan(IReadOnlyList<InputItem> inputs)
     {
+        var decided = new PendingInput?[inputs.Count];
         var decisions = new UpToDateDecision[inputs.Count];
         for (var i = 0; i < inputs.Count; i++)
         {
             var pending = new PendingInput(inputs[i], i);
             try
             {
-                pending.Input = ReadInputDigest(inputs[i].Path, null);
-                pending.InferenceKey = _inference.Key(_preprocess.Key(pending.Input.Digest));
-                decisions[i] = Decide(pending);
+                Decide(pending, null);
+                pending.Input = pending.Input with { Bytes = null }; // the run reads (and checks) what it decodes
+                decided[i] = pending;
+                decisions[i] = pending.Decision!;
             }
             catch (ImageFlowException ex) { decisions[i] = UpToDateCheck.Unreadable(inputs[i].Path, ex); }
         }
-        return decisions;
+        return new BatchPlan(decided, decisions);
+    }
+
+    /// <summary>A batch's decisions and the inputs they were made for (<see cref="Plan"/>); an input that could not be read is decided again when it runs.</summary>
+    internal sealed class BatchPlan(PendingInput?[] decided, IReadOnlyList<UpToDateDecision> decisions)
+    {
+        public IReadOnlyList<UpToDateDecision> Decisions { get; } = decisions;
+        /// <summary>Inputs that run (not up to date).</summary>
+        public int ToRun => Decisions.Count(d => !d.IsUpToDate);
+        internal PendingInput? Decided(int index) => decided[index];
     }
 
     /// <summary>Checks up front that the image output folder can be written (CLI exit code 4 otherwise).</summary>
@@ -235,7 +256,20 @@ public sealed class Pipeline : IDisposable
     /// the rest. With a batch size above 1 and a model with a dynamic batch axis, inputs are grouped into model runs of
     /// up to that many same-size tensors (each input is still cached on its own).
     /// </summary>
-    public async Task<BatchResult> RunBatchAsync(IReadOnlyList<InputItem> inputs, IProgress<PipelineResult>? progress = null, CancellationToken cancellationToken = default)
+    public Task<BatchResult> RunBatchAsync(IReadOnlyList<InputItem> inputs, IProgress<PipelineResult>? progress = null, CancellationToken cancellationToken = default) =>
+        RunPlannedAsync(inputs, null, _options.MaxParallelism, progress, cancellationToken);
+
+    /// <summary>
+    /// Runs a batch as <paramref name="plan"/> decided it (no input is decided twice) with <paramref name="workers"/> at
+    /// once; <paramref name="intraOpThreads"/>: ONNX Runtime threads for the sessions this batch opens (null: as created).
+    /// </summary>
+    internal Task<BatchResult> RunBatchAsync(IReadOnlyList<InputItem> inputs, BatchPlan plan, int workers, int? intraOpThreads, CancellationToken cancellationToken)
+    {
+        if (intraOpThreads is { } threads) _intraOpThreads = threads;
+        return RunPlannedAsync(inputs, plan, workers, null, cancellationToken);
+    }
+
+    private async Task<BatchResult> RunPlannedAsync(IReadOnlyList<InputItem> inputs, BatchPlan? plan, int workers, IProgress<PipelineResult>? progress, CancellationToken cancellationToken)
     {
         var sw = Stopwatch.StartNew();
         var results = new PipelineResult[inputs.Count];
@@ -245,14 +279,14 @@ public sealed class Pipeline : IDisposable
         var groups = Enumerable.Range(0, (inputs.Count + groupSize - 1) / groupSize)
             .Select(g => Enumerable.Range(g * groupSize, Math.Min(groupSize, inputs.Count - g * groupSize)).ToArray()).ToList();
         await Parallel.ForEachAsync(groups,
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelism), CancellationToken = cancellationToken },
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers), CancellationToken = cancellationToken },
             (group, ct) =>
             {
                 var work = new List<(int Index, PendingInput Pending)>();
                 foreach (var i in group)
                 {
                     if (collisions.TryGetValue(i, out var error)) results[i] = new PipelineResult { Input = inputs[i].Path, Error = error };
-                    else work.Add((i, Prepare(inputs[i], i, null, ct)));
+                    else work.Add((i, Prepare(inputs[i], i, null, ct, plan?.Decided(i))));
                 }
                 RunInference(work.Select(w => w.Pending).ToList(), ct);
                 foreach (var (i, pending) in work)
@@ -343,7 +377,7 @@ public sealed class Pipeline : IDisposable
     }
 
     /// <summary>One input between the stages: read and preprocessed (or its inference found in a cache), or failed.</summary>
-    private sealed class PendingInput(InputItem item, int index)
+    internal sealed class PendingInput(InputItem item, int index)
     {
         public InputItem Item { get; } = item;
         public int Index { get; } = index;
@@ -374,20 +408,16 @@ public sealed class Pipeline : IDisposable
         public bool NeedsModel => Error is null && Inference is null && Served is null;
     }
 
-    private PendingInput Prepare(InputItem item, int index, byte[]? content, CancellationToken ct)
+    /// <summary>Reads, decides (unless <paramref name="decided"/>: the input as a <see cref="Plan"/> decided it) and serves or preprocesses one input.</summary>
+    private PendingInput Prepare(InputItem item, int index, byte[]? content, CancellationToken ct, PendingInput? decided = null)
     {
-        var pending = new PendingInput(item, index);
+        var pending = decided ?? new PendingInput(item, index);
         Guard(pending, () =>
         {
             ct.ThrowIfCancellationRequested();
-            var sw = Stopwatch.StartNew();
-            var input = ReadInputDigest(item.Path, content);
+            if (decided is null) Decide(pending, content);
+            var input = pending.Input;
             var preKey = _preprocess.Key(input.Digest);
-            pending.Timings["read"] = sw.Elapsed.TotalMilliseconds;
-            pending.Input = input;
-            pending.InferenceKey = _inference.Key(preKey);
-            pending.Decision = Decide(pending);
-            _logger.LogDebug("input/decision {Input}: {Decision}", item.Path, pending.Decision.Text);
             // A chain whose regions and readings are all cached needs neither the model output nor the image (unless files are saved from them).
             if (_chain is not null && !SavesFiles && _chain.TryServe(pending.InferenceKey, input.Digest, item.Path, out var lines, out var source))
             {
@@ -397,7 +427,7 @@ public sealed class Pipeline : IDisposable
                 return;
             }
             // When nothing needs the tensor itself, the output stage's files and facts are all this input needs.
-            if (OutputsAreAllThatIsNeeded && TryServeOutputs(pending)) return;
+            if (OutputsAreAllThatIsNeeded && (_cache.IsEnabled || pending.UpToDate is not null) && TryServeOutputs(pending)) return;
             var found = _cache.TryGet(_inference.Codec, pending.InferenceKey, item.Path, out var inference, out _);
             pending.CacheLayers["inference"] = found ? "hit" : "miss";
             if (found) pending.Inference = inference;
@@ -405,6 +435,18 @@ public sealed class Pipeline : IDisposable
         });
         if (pending.Decision is null && pending.Error is { } error) pending.Decision = UpToDateCheck.Unreadable(item.Path, error);
         return pending;
+    }
+
+    /// <summary>Reads an input's digest (its bytes when they had to be read) and keys, and makes its up-to-date decision.</summary>
+    private void Decide(PendingInput pending, byte[]? content)
+    {
+        var sw = Stopwatch.StartNew();
+        var input = ReadInputDigest(pending.Item.Path, content);
+        pending.Timings["read"] = sw.Elapsed.TotalMilliseconds;
+        pending.Input = input;
+        pending.InferenceKey = _inference.Key(_preprocess.Key(input.Digest));
+        pending.Decision = Decide(pending);
+        _logger.LogDebug("input/decision {Input}: {Decision}", pending.Item.Path, pending.Decision.Text);
     }
 
     /// <summary>The up-to-date decision for an input whose keys are known; remembers up-to-date outputs on it for serving.</summary>
@@ -433,6 +475,7 @@ public sealed class Pipeline : IDisposable
     private void RunInference(List<PendingInput> pendings, CancellationToken ct)
     {
         var todo = pendings.Where(p => p.NeedsModel).ToList();
+        if (todo.Count > 0) _chain?.OpenSessionsSoon();
         while (todo.Count > 0)
         {
             var first = todo[0];
@@ -515,6 +558,12 @@ public sealed class Pipeline : IDisposable
             RecordRun(pending, null);
             return result;
         }
+        // Up to date: its meta stays as the run that made the outputs wrote it (new timings would make it a changed file to copy again).
+        if (pending.UpToDate is not null && pending.Served is not null && File.Exists(metaPath))
+        {
+            RecordRun(pending, null);
+            return result.WithOutputs([.. pending.Files, metaPath]);
+        }
         try { RunReport.WriteMeta(metaPath, [result], asArray: false); }
         catch (ImageFlowException ex)
         {
@@ -583,7 +632,7 @@ public sealed class Pipeline : IDisposable
     /// reading the inference entry (megabytes) and only writes the cached files back; its facts (shape, statistics,
     /// top-k, saved size) serve writeMeta and the host's reports.
     /// </summary>
-    private bool OutputsAreAllThatIsNeeded => _cache.IsEnabled && !_options.KeepOutputTensors && _options.PostprocessHook is null;
+    private bool OutputsAreAllThatIsNeeded => !_options.KeepOutputTensors && _options.PostprocessHook is null;
 
     private string OutputKey(PendingInput pending) => pending.OutputKey ??= _outputs.Key(pending.InferenceKey, pending.Item, pending.Index);
 
@@ -631,14 +680,14 @@ public sealed class Pipeline : IDisposable
         var input = pending.Input;
         Func<FloatImage> original = () => DecodeOriginal(item.Path, BytesToDecode(item.Path, input));
         (int, int) saved;
-        // A host postprocess hook is code, not config: its results are not cached.
-        if (!_cache.IsEnabled || _options.PostprocessHook is not null)
+        // A host postprocess hook is code, not config: its results are not cached (nor recorded as up to date).
+        if (_options.PostprocessHook is not null || (!_cache.IsEnabled && _cache.OutputFiles is null))
         {
             var written = _outputs.Write(item, pending.Index, output, inference.SourceWidth, inference.SourceHeight, original, out saved);
             pending.Facts = FactsOf(output, saved);
             return written;
         }
-        if (!pending.OutputLookedUp && TryServeOutputs(pending))
+        if (_cache.IsEnabled && !pending.OutputLookedUp && TryServeOutputs(pending))
         {
             pending.Facts = pending.Served!.Value.Facts!;
             return pending.Files;
@@ -654,7 +703,7 @@ public sealed class Pipeline : IDisposable
     }
 
     /// <summary>The input's content digest, and its bytes when they had to be read (the cache's mtime+size fast path may skip the read).</summary>
-    private readonly record struct InputContent(string Digest, byte[]? Bytes);
+    internal readonly record struct InputContent(string Digest, byte[]? Bytes);
 
     private InputContent ReadInputDigest(string path, byte[]? content)
     {

@@ -42,6 +42,13 @@ public sealed class PipelineOptions
     /// are written again, from the caches where they have them.
     /// </summary>
     public bool Force { get; init; }
+    /// <summary>
+    /// Where the up-to-date record (the input digests and the outputs each run wrote, <c>inputs.idx</c>, <c>outputs.idx</c>)
+    /// is kept, whatever the cache mode: the MSBuild build keeps it in obj/ so a build is incremental with
+    /// <c>ImageFlowCacheMode</c> none or memory too (the cache mode governs stage results, not this record). Null: in the
+    /// disk cache folder, or this process's memory without one.
+    /// </summary>
+    internal string? RecordDirectory { get; init; }
     /// <summary>A cache to use instead of the one the config describes (shared across pipelines by a host).</summary>
     public StageCache? Cache { get; init; }
     /// <summary>Custom preprocessing run on each tensor the preprocess stage writes, before it is cached (generated <c>OnPreprocessing</c>).</summary>

@@ -45,6 +45,13 @@ public sealed class StageCache : IDisposable
     /// <summary>No caching: every lookup misses and nothing is stored.</summary>
     internal static StageCache None() => new([], null, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
 
+    /// <summary>No stage caching, but the up-to-date record kept in <paramref name="folder"/>: unchanged inputs are served as their outputs are on disk.</summary>
+    internal static StageCache RecordOnly(string folder, ILogger logger)
+    {
+        var (inputs, outputs) = StageCacheFactory.Records(folder);
+        return new StageCache([], inputs, logger, outputs);
+    }
+
     /// <summary>Hits, misses, writes, evictions and bytes of each layer in use.</summary>
     public CacheStatistics Statistics { get; }
 

@@ -32,11 +32,12 @@ public static class StageCacheFactory
     {
         var mode = options.CacheMode ?? config.Execution.UseCaching;
         if (mode == CacheMode.None && options.RemoteCache is { Length: > 0 } && options.CacheMode is null) mode = CacheMode.Memory;
-        if (mode == CacheMode.None) return StageCache.None();
+        if (mode == CacheMode.None) return options.RecordDirectory is { } record ? StageCache.RecordOnly(RecordFolder(record), logger) : StageCache.None();
         var limits = config.Execution.Cache;
         var folder = mode == CacheMode.Disk ? ResolveCacheDirectory(config, options) : null;
         var remote = CreateRemote(config, options, logger, EnvironmentOf(options));
-        var cache = Create(limits.MemoryLimitMB * 1024L * 1024, folder, limits.DiskLimitMB * 1024L * 1024, limits.Compression, logger, remote);
+        var cache = Create(limits.MemoryLimitMB * 1024L * 1024, folder, limits.DiskLimitMB * 1024L * 1024, limits.Compression, logger, remote,
+            recordFolder: options.RecordDirectory is { } recordDirectory ? RecordFolder(recordDirectory) : null);
         logger.LogDebug("cache: mode {Mode}, memory limit {MemoryMB} MB{Disk}{Remote}", mode.ToString().ToLowerInvariant(), limits.MemoryLimitMB,
             cache.Stores.FirstOrDefault(s => s.Folder is not null) is { } d ? $", disk {d.Folder} (limit {limits.DiskLimitMB} MB, compression {limits.Compression.ToString().ToLowerInvariant()})" : "",
             remote is null ? "" : $", remote {remote.Display}{(remote.ReadOnly ? " (read-only)" : "")}");
@@ -70,15 +71,28 @@ public static class StageCacheFactory
     /// <summary>Memory → disk → remote (each when given).</summary>
     /// <remarks><paramref name="eviction"/> and <paramref name="admission"/> choose the memory layer's policy (the benchmark measures the plain LRU against the default).</remarks>
     internal static StageCache Create(long memoryLimitBytes, string? diskFolder, long diskLimitBytes, CacheCompression compression, ILogger logger, ICacheStore? remote,
-        MemoryEviction eviction = MemoryEviction.S3Fifo, bool admission = true)
+        MemoryEviction eviction = MemoryEviction.S3Fifo, bool admission = true, string? recordFolder = null)
     {
         var stores = new List<ICacheStore>();
         var disk = diskFolder is null ? null : DiskStore.Open(diskFolder, diskLimitBytes, compression, new CacheLayerStatistics(), logger, DiskBackedKeeps);
         if (memoryLimitBytes > 0) stores.Add(new MemoryStore(memoryLimitBytes, new CacheLayerStatistics(), logger, disk is null ? null : DiskBackedKeeps, eviction, admission: admission));
         if (disk is not null) stores.Add(disk);
         if (remote is not null) stores.Add(remote);
-        var index = new InputDigestIndex(disk is null ? null : Path.Combine(disk.Folder, InputDigestIndex.FileName));
-        var outputs = new OutputFileIndex(disk is null ? null : Path.Combine(disk.Folder, OutputFileIndex.FileName));
+        var (index, outputs) = Records(recordFolder ?? disk?.Folder);
         return new StageCache(stores, index, logger, outputs);
+    }
+
+    /// <summary>The up-to-date record's two indexes, kept in <paramref name="folder"/> (null: in memory only).</summary>
+    internal static (InputDigestIndex Inputs, OutputFileIndex Outputs) Records(string? folder) =>
+        (new InputDigestIndex(folder is null ? null : Path.Combine(folder, InputDigestIndex.FileName)),
+         new OutputFileIndex(folder is null ? null : Path.Combine(folder, OutputFileIndex.FileName)));
+
+    /// <summary>The host's record folder, created (an unwritable one only costs the record: every input then runs).</summary>
+    private static string RecordFolder(string folder)
+    {
+        var full = Path.GetFullPath(folder);
+        try { Directory.CreateDirectory(full); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException) { }
+        return full;
     }
 }

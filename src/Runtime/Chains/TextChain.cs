@@ -31,9 +31,12 @@ internal sealed class TextChain : IDisposable
     private readonly TextDictionary _dictionary;
     private readonly string _regionsSection;
     private readonly string _readingSection;
+    // The worker's share of the cores (its intra-op threads, read when lines are read: a host may size it after deciding
+    // what runs): lines read side by side, each on a one-thread session.
+    private readonly Func<int> _lanes;
     private int _regionRuns;
 
-    public TextChain(PipelineConfig config, StageCache cache, ILogger logger, int intraOpThreads, string? signatureFolder)
+    public TextChain(PipelineConfig config, StageCache cache, ILogger logger, Func<int> intraOpThreads, string? signatureFolder)
     {
         _config = config;
         _chain = config.Chain!;
@@ -41,6 +44,7 @@ internal sealed class TextChain : IDisposable
         _logger = logger;
         _orientationStep = _chain.PerRegion.FirstOrDefault(s => s.Kind == RegionStepKind.Orientation);
         _recognizerStep = _chain.PerRegion.Last(s => s.Kind == RegionStepKind.Recognizer);
+        _lanes = intraOpThreads;
         var dictionaryPath = config.ResolvePath(_recognizerStep.Dictionary!);
         try { _dictionary = TextDictionary.Parse(File.ReadAllBytes(dictionaryPath)); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -49,8 +53,8 @@ internal sealed class TextChain : IDisposable
         }
         try
         {
-            _orientation = _orientationStep is null ? null : Backend(_orientationStep, intraOpThreads, signatureFolder);
-            _recognizer = Backend(_recognizerStep, intraOpThreads, signatureFolder);
+            _orientation = _orientationStep is null ? null : Backend(_orientationStep, signatureFolder);
+            _recognizer = Backend(_recognizerStep, signatureFolder);
             var classes = _recognizer.Signature.OutputShape.Count == 3 ? _recognizer.Signature.OutputShape[2] : -1;
             if (classes > 0 && classes != _dictionary.Classes)
                 throw new ModelException(ErrorCodes.ModelInputMismatch, dictionaryPath,
@@ -72,8 +76,16 @@ internal sealed class TextChain : IDisposable
 
     private static string Invariant(FormattableString s) => FormattableString.Invariant(s);
 
-    private IInferenceBackend Backend(RegionStepConfig step, int threads, string? signatureFolder) =>
-        new OnnxBackend(_config.ResolvePath(step.Path), new ModelConfig { Path = step.Path }, threads, _logger, signatureFolder, _cache.InputDigests);
+    // One intra-op thread: a line's tensor is too small to share among threads; the worker's cores read lines side by side instead.
+    private IInferenceBackend Backend(RegionStepConfig step, string? signatureFolder) =>
+        new OnnxBackend(_config.ResolvePath(step.Path), new ModelConfig { Path = step.Path }, 1, _logger, signatureFolder, _cache.InputDigests);
+
+    /// <summary>The detector is about to run: the per-region models' sessions load meanwhile on another core.</summary>
+    public void OpenSessionsSoon()
+    {
+        (_orientation as OnnxBackend)?.OpenSoon();
+        (_recognizer as OnnxBackend)?.OpenSoon();
+    }
 
     /// <summary>Crops run through the per-region models in this process (tests: a cached reading runs none).</summary>
     internal int RegionRuns => Volatile.Read(ref _regionRuns);
@@ -207,31 +219,25 @@ internal sealed class TextChain : IDisposable
             var width = RegionCrop.ScaledWidth(corners, rec.Height, int.MaxValue);
             // Padded to a multiple of 32: a handful of input shapes serve every line (a new shape costs ONNX Runtime a plan).
             return (Index: i, Corners: corners, Width: width, TensorWidth: Math.Max(rec.Width, (width + 31) / 32 * 32));
-        }).ToList();
-        // One line per run: batching lines is slower on CPU (measured: 8 × 320 wide takes 120 ms a line, one alone 70 ms).
-        foreach (var group in crops.GroupBy(c => c.TensorWidth))
-            foreach (var batch in group.Chunk(1))
-            {
-                ct.ThrowIfCancellationRequested();
-                var tensorWidth = group.Key;
-                var plane = 3 * rec.Height * tensorWidth;
-                var input = new float[batch.Length * plane];
-                for (var b = 0; b < batch.Length; b++)
-                    RegionCrop.ToTensor(pixels, batch[b].Corners, batch[b].Width, rec.Height, tensorWidth, (float)_recognizerStep.EffectiveMean, (float)_recognizerStep.EffectiveStd).CopyTo(input, b * plane);
-                var output = _recognizer.Run(TensorData.FromFloats([batch.Length, 3, rec.Height, tensorWidth], input));
-                if (output.Shape.Count != 3 || output.Shape[0] != batch.Length)
-                    throw new ModelException(ErrorCodes.ModelInputMismatch, _config.ResolvePath(_recognizerStep.Path), $"a recognizer gives [N, T, classes], but this one gave [{string.Join(", ", output.Shape)}]");
-                int steps = output.Shape[1], classes = output.Shape[2];
-                if (classes != _dictionary.Classes)
-                    throw new ModelException(ErrorCodes.ModelInputMismatch, _config.ResolvePath(_recognizerStep.Dictionary!), $"the recognizer gives {classes} classes but the dictionary makes {_dictionary.Classes}; use the dictionary the recognizer was trained with");
-                var all = output.AsFloat32();
-                for (var b = 0; b < batch.Length; b++)
-                {
-                    var i = batch[b].Index;
-                    readings[i] = new RegionReading(turned[i], angleScores[i], CtcDecoder.Greedy(all.Slice(b * steps * classes, steps * classes), steps, classes, (float)_recognizerStep.EffectiveSpaceScore));
-                }
-            }
+        }).OrderByDescending(c => c.TensorWidth).ToList();
+        // One line per run (batches padded to the widest measured no faster per line on one thread), lines side by side on the worker's cores.
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _lanes()), CancellationToken = ct };
+        try { Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(crops, loadBalance: true), options, crop => readings[crop.Index] = Recognize(pixels, crop.Corners, crop.Width, crop.TensorWidth, turned[crop.Index], angleScores[crop.Index])); }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count > 0) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerExceptions[0]); }
         timings["recognition"] = sw.Elapsed.TotalMilliseconds;
+    }
+
+    private RegionReading Recognize(RgbPixels pixels, TextPoint[] corners, int width, int tensorWidth, bool turned, float angleScore)
+    {
+        var rec = _recognizerStep.EffectiveInputSize;
+        var input = RegionCrop.ToTensor(pixels, corners, width, rec.Height, tensorWidth, (float)_recognizerStep.EffectiveMean, (float)_recognizerStep.EffectiveStd);
+        var output = _recognizer.Run(TensorData.FromFloats([1, 3, rec.Height, tensorWidth], input));
+        if (output.Shape.Count != 3 || output.Shape[0] != 1)
+            throw new ModelException(ErrorCodes.ModelInputMismatch, _config.ResolvePath(_recognizerStep.Path), $"a recognizer gives [N, T, classes], but this one gave [{string.Join(", ", output.Shape)}]");
+        int steps = output.Shape[1], classes = output.Shape[2];
+        if (classes != _dictionary.Classes)
+            throw new ModelException(ErrorCodes.ModelInputMismatch, _config.ResolvePath(_recognizerStep.Dictionary!), $"the recognizer gives {classes} classes but the dictionary makes {_dictionary.Classes}; use the dictionary the recognizer was trained with");
+        return new RegionReading(turned, angleScore, CtcDecoder.Greedy(output.AsFloat32()[..(steps * classes)], steps, classes, (float)_recognizerStep.EffectiveSpaceScore));
     }
 
     /// <summary>Decodes every reading over the dictionary; lines under the recognizer's minimum score (or empty) are left out.</summary>

@@ -20,6 +20,10 @@ internal sealed class OnnxBackend : IInferenceBackend
 
     // digests: where the model's digest is looked up by size and time (hashed only when they changed); null: hash it.
     public OnnxBackend(string modelPath, ModelConfig model, int intraOpThreads, ILogger? logger = null, string? signatureFolder = null, Caching.InputDigestIndex? digests = null)
+        : this(modelPath, model, () => intraOpThreads, logger, signatureFolder, digests) { }
+
+    // intraOpThreads: read when the session opens (on the first inference), so a host may size it after deciding what runs.
+    public OnnxBackend(string modelPath, ModelConfig model, Func<int> intraOpThreads, ILogger? logger = null, string? signatureFolder = null, Caching.InputDigestIndex? digests = null)
     {
         _modelPath = modelPath;
         if (!File.Exists(modelPath))
@@ -31,7 +35,7 @@ internal sealed class OnnxBackend : IInferenceBackend
         }
         // The optimised graph is kept beside the remembered signature: a later process skips ONNX Runtime's graph optimisation.
         var optimized = signatureFolder is null ? null : new OptimizedModel(signatureFolder, ModelDigest);
-        _session = new Lazy<SessionLease>(() => OpenSession(intraOpThreads, logger, optimized), LazyThreadSafetyMode.ExecutionAndPublication);
+        _session = new Lazy<SessionLease>(() => OpenSession(intraOpThreads(), logger, optimized), LazyThreadSafetyMode.ExecutionAndPublication);
         var signatureFile = signatureFolder is null ? null : Path.Combine(signatureFolder, SignatureFileName(model));
         if (signatureFile is not null && ModelSignatureFile.TryRead(signatureFile) is { } known) Signature = known;
         else
@@ -41,6 +45,23 @@ internal sealed class OnnxBackend : IInferenceBackend
             if (signatureFile is not null) ModelSignatureFile.TryWrite(signatureFile, Signature);
         }
     }
+
+    /// <summary>
+    /// Starts creating the session on a pool thread (a chain's later models load while the first one runs); a run waits
+    /// for it, and a load that fails fails that run as it would have.
+    /// </summary>
+    internal void OpenSoon()
+    {
+        if (_session.IsValueCreated || Volatile.Read(ref _opening) is not null) return;
+        var opening = new Task(() =>
+        {
+            try { _ = _session.Value; }
+            catch (Exception) { } // kept by the Lazy: the run that needs the session reports it
+        });
+        if (Interlocked.CompareExchange(ref _opening, opening, null) is null) opening.Start();
+    }
+
+    private Task? _opening;
 
     public ModelSignature Signature { get; }
     /// <summary>Runs whose output ONNX Runtime wrote straight into the tensor's array (no copy out of its buffer).</summary>
@@ -182,6 +203,7 @@ internal sealed class OnnxBackend : IInferenceBackend
 
     public void Dispose()
     {
+        Volatile.Read(ref _opening)?.Wait(); // a lease taken in the background is released here too
         if (_session.IsValueCreated) _session.Value.Dispose();
     }
 }

@@ -110,10 +110,10 @@ internal static class SessionCache
             IntraOpNumThreads = key.IntraOpThreads,
             InterOpNumThreads = 1,
         };
-        // Pool threads sleep between parallel sections instead of spinning: on 2 shared cores a spinner takes the core
-        // the image work (or another process) needs. 40 images with 1 worker × 2 threads: −15…−45% CPU, wall no worse
-        // (docs/performance.md, "ONNX Runtime session options"). One thread has no pool: nothing changes there.
-        if (key.IntraOpThreads > 1) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        // Intra-op threads wait without spinning: a build shares its cores (compilers, other workers), and spinning threads
+        // there steal the time the descheduled one needs (bench/ocr, 1 worker at load 12 on 2 cores: 8–12 s instead of 13–17 s;
+        // conv3, 40 images, 1 worker × 2 threads: 15–45% less CPU, docs/performance.md). One thread has no pool to spin.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         return options;
     }
 

@@ -8,7 +8,8 @@ internal static class RunReport
 {
     private static readonly JsonWriterOptions Indented = new() { Indented = true };
 
-    public static void WriteSummary(string path, BatchResult batch)
+    /// <summary>summary.json: the counts of <paramref name="batch"/>, and one item per result of <paramref name="listed"/> (default: the batch's).</summary>
+    public static void WriteSummary(string path, BatchResult batch, IReadOnlyList<PipelineResult>? listed = null)
     {
         AtomicFile.Write(path, s =>
         {
@@ -19,7 +20,7 @@ internal static class RunReport
             w.WriteNumber("fromCache", batch.FromCache);
             w.WriteNumber("elapsedMs", Math.Round(batch.ElapsedMs, 1));
             w.WriteStartArray("items");
-            foreach (var item in batch.Items)
+            foreach (var item in listed ?? batch.Items)
             {
                 w.WriteStartObject();
                 w.WriteString("input", item.Input);
