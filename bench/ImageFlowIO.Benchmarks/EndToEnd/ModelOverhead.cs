@@ -8,9 +8,10 @@ namespace ImageFlowIO.Benchmarks.EndToEnd;
 /// <summary>
 /// The pipeline's own cost on a heavy model: per image, the wall time of <c>Pipeline.RunAsync</c> (read, decode,
 /// preprocess, model, postprocess, save; no cache, one worker, so ONNX Runtime gets every core) against ONNX Runtime's
-/// bare <c>Run</c> on the same input tensor in a session opened as the product opens its own (ORT_ENABLE_ALL,
-/// sequential, intra-op threads = cores), output bound to a preallocated array. The two alternate image by image so
-/// both see the same machine. Prints medians and their ratio.
+/// bare <c>Run</c> on the same input tensors in a session opened as the product opens its own (ORT_ENABLE_ALL,
+/// sequential, intra-op threads = cores), output bound to a preallocated array. The two alternate so
+/// both see the same machine: whole passes alternate. Prints medians and their ratio (run it with
+/// <c>DOTNET_TieredCompilation=0</c> so a few passes measure optimised code, as the Native AOT tool runs).
 /// <code>model-overhead --config samples/TextDetection/imageflow.json --images /tmp/bench-imgs [--count 12] [--passes 3]</code>
 /// </summary>
 internal static class ModelOverhead
@@ -42,31 +43,47 @@ internal static class ModelOverhead
             var bare = new List<double>();
             var full = new List<double>();
             var inference = new List<double>();
-            for (var pass = -1; pass < passes; pass++) // pass −1 warms both up
+            var stages = new SortedDictionary<string, List<double>>(StringComparer.Ordinal);
+            // Whole passes alternate (all images through the pipeline, then all through the bare session): the two
+            // sessions' intra-op pools never spin against each other's next image. Pass −1 warms both up.
+            var inputs = tensors.Select(t => (Input: OrtValue.CreateTensorValueFromMemory(t.AsFloat32().ToArray(), t.Shape.Select(d => (long)d).ToArray()),
+                Output: OrtValue.CreateTensorValueFromMemory(new float[OutputLength(signature.OutputShape, t.Shape)], OutputShape(signature.OutputShape, t.Shape)))).ToArray();
+            try
             {
-                for (var i = 0; i < images.Length; i++)
+                for (var pass = -1; pass < passes; pass++)
                 {
-                    var sw = Stopwatch.StartNew();
-                    var result = await pipeline.RunAsync(images[i]);
-                    var ms = sw.Elapsed.TotalMilliseconds;
-                    if (!result.Succeeded) throw new InvalidOperationException(result.Error!.ToString());
-                    var tensor = tensors[i];
-                    var output = new float[OutputLength(signature.OutputShape, tensor.Shape)];
-                    using var input = OrtValue.CreateTensorValueFromMemory(tensor.AsFloat32().ToArray(), tensor.Shape.Select(d => (long)d).ToArray());
-                    using var outputValue = OrtValue.CreateTensorValueFromMemory(output, OutputShape(signature.OutputShape, tensor.Shape));
-                    sw.Restart();
-                    session.Run(run, [signature.InputName], [input], [signature.OutputName], [outputValue]);
-                    var bareMs = sw.Elapsed.TotalMilliseconds;
-                    if (pass < 0) continue;
-                    full.Add(ms);
-                    bare.Add(bareMs);
-                    inference.Add(result.TimingsMs!.GetValueOrDefault("inference"));
+                    for (var i = 0; i < images.Length; i++)
+                    {
+                        var sw = Stopwatch.StartNew();
+                        var result = await pipeline.RunAsync(images[i]);
+                        var ms = sw.Elapsed.TotalMilliseconds;
+                        if (!result.Succeeded) throw new InvalidOperationException(result.Error!.ToString());
+                        if (pass < 0) continue;
+                        full.Add(ms);
+                        inference.Add(result.TimingsMs!.GetValueOrDefault("inference"));
+                        foreach (var (stage, stageMs) in result.TimingsMs!)
+                        {
+                            if (!stages.TryGetValue(stage, out var list)) stages[stage] = list = [];
+                            list.Add(stageMs);
+                        }
+                    }
+                    for (var i = 0; i < images.Length; i++)
+                    {
+                        var sw = Stopwatch.StartNew();
+                        session.Run(run, [signature.InputName], [inputs[i].Input], [signature.OutputName], [inputs[i].Output]);
+                        if (pass >= 0) bare.Add(sw.Elapsed.TotalMilliseconds);
+                    }
                 }
+            }
+            finally
+            {
+                foreach (var (input, output) in inputs) { input.Dispose(); output.Dispose(); }
             }
             var (mFull, mBare, mInf) = (Median(full), Median(bare), Median(inference));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"model-overhead {Path.GetFileName(config.Model.Path)}, {images.Length} images × {passes} passes, {Environment.ProcessorCount} cores: " +
-                $"pipeline per image {mFull:0.0} ms (its inference stage {mInf:0.0} ms), bare ORT Run {mBare:0.0} ms, ratio {mFull / mBare:0.000}"));
+                $"pipeline per image {mFull:0.0} ms (its inference stage {mInf:0.0} ms), bare ORT Run {mBare:0.0} ms, ratio {mFull / mBare:0.000}; " +
+                $"stage medians: {string.Join(", ", stages.Select(s => $"{s.Key} {Median(s.Value):0.0}"))}"));
             return 0;
         }
         finally { work.Delete(recursive: true); }

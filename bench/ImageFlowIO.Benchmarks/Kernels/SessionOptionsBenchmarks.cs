@@ -13,7 +13,7 @@ namespace ImageFlowIO.Benchmarks.Kernels;
 public class SessionOptionsBenchmarks
 {
     [Params("conv3-320", "ppocr-det-640x480")] public string Model { get; set; } = "";
-    [Params("product", "extended", "basic", "no-mem-pattern", "no-arena")] public string Options { get; set; } = "";
+    [Params("product", "extended", "basic", "no-mem-pattern", "no-arena", "no-spin")] public string Options { get; set; } = "";
     [Params(1, 2)] public int Threads { get; set; }
 
     private InferenceSession _session = null!;
@@ -41,6 +41,8 @@ public class SessionOptionsBenchmarks
             EnableMemoryPattern = Options != "no-mem-pattern",
             EnableCpuMemArena = Options != "no-arena",
         };
+        // Intra-op pool threads wait by sleeping instead of spinning (matters with 2 threads only).
+        if (Options == "no-spin") options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         _session = new InferenceSession(path, options);
         _inputName = _session.InputNames[0];
         _outputName = _session.OutputNames[0];

@@ -80,6 +80,13 @@ internal sealed class TextChain : IDisposable
     private IInferenceBackend Backend(RegionStepConfig step, string? signatureFolder) =>
         new OnnxBackend(_config.ResolvePath(step.Path), new ModelConfig { Path = step.Path }, 1, _logger, signatureFolder, _cache.InputDigests);
 
+    /// <summary>The detector will run: the per-region models' sessions load meanwhile on other cores.</summary>
+    public void OpenSessionsSoon()
+    {
+        (_orientation as OnnxBackend)?.OpenSoon();
+        (_recognizer as OnnxBackend)?.OpenSoon();
+    }
+
     /// <summary>Crops run through the per-region models in this process (tests: a cached reading runs none).</summary>
     internal int RegionRuns => Volatile.Read(ref _regionRuns);
 

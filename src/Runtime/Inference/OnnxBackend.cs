@@ -46,6 +46,23 @@ internal sealed class OnnxBackend : IInferenceBackend
         }
     }
 
+    /// <summary>
+    /// Starts creating the session on a thread of its own (while inputs are preprocessed, or another model loads); a run waits
+    /// for it, and a load that fails fails that run as it would have.
+    /// </summary>
+    internal void OpenSoon()
+    {
+        if (_session.IsValueCreated || Volatile.Read(ref _opening) is not null) return;
+        var opening = new Task(() =>
+        {
+            try { _ = _session.Value; }
+            catch (Exception) { } // kept by the Lazy: the run that needs the session reports it
+        }, TaskCreationOptions.LongRunning); // a thread of its own: the pool's few threads are busy with the batch
+        if (Interlocked.CompareExchange(ref _opening, opening, null) is null) opening.Start();
+    }
+
+    private Task? _opening;
+
     public ModelSignature Signature { get; }
     /// <summary>Runs whose output ONNX Runtime wrote straight into the tensor's array (no copy out of its buffer).</summary>
     internal int RunsIntoOwnArray => Volatile.Read(ref _runsIntoOwnArray);
@@ -186,6 +203,7 @@ internal sealed class OnnxBackend : IInferenceBackend
 
     public void Dispose()
     {
+        Volatile.Read(ref _opening)?.Wait(); // a lease taken in the background is released here too
         if (_session.IsValueCreated) _session.Value.Dispose();
     }
 }

@@ -111,7 +111,8 @@ internal static class SessionCache
             InterOpNumThreads = 1,
         };
         // Intra-op threads wait without spinning: a build shares its cores (compilers, other workers), and spinning threads
-        // there steal the time the descheduled one needs (bench/ocr, 1 worker at load 12 on 2 cores: 8–12 s instead of 13–17 s).
+        // there steal the time the descheduled one needs (bench/ocr, 1 worker at load 12 on 2 cores: 8–12 s instead of 13–17 s;
+        // conv3, 40 images, 1 worker × 2 threads: 15–45% less CPU, docs/performance.md). One thread has no pool to spin.
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         return options;
     }
