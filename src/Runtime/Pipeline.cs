@@ -431,7 +431,11 @@ public sealed class Pipeline : IDisposable
             var found = _cache.TryGet(_inference.Codec, pending.InferenceKey, item.Path, out var inference, out _);
             pending.CacheLayers["inference"] = found ? "hit" : "miss";
             if (found) pending.Inference = inference;
-            else pending.Preprocessed = Preprocessed(item.Path, input, preKey, pending.Timings, pending.CacheLayers);
+            else
+            {
+                OpenSessionsSoon();
+                pending.Preprocessed = Preprocessed(item.Path, input, preKey, pending.Timings, pending.CacheLayers);
+            }
         });
         if (pending.Decision is null && pending.Error is { } error) pending.Decision = UpToDateCheck.Unreadable(item.Path, error);
         return pending;
@@ -471,11 +475,18 @@ public sealed class Pipeline : IDisposable
         index.RecordRun(pending.Item.Path, _outputs.CacheFolder(pending.Item), _upToDate.Record(pending.Input.Digest, pending.OutputKey, failure));
     }
 
+    /// <summary>The model will run: its session and a chain's load on other cores while inputs are decoded and preprocessed.</summary>
+    private void OpenSessionsSoon()
+    {
+        (_backend as OnnxBackend)?.OpenSoon();
+        _chain?.OpenSessionsSoon();
+    }
+
     /// <summary>Runs the model for every pending input that needs it: same-size tensors share a run up to the batch size.</summary>
     private void RunInference(List<PendingInput> pendings, CancellationToken ct)
     {
         var todo = pendings.Where(p => p.NeedsModel).ToList();
-        if (todo.Count > 0) _chain?.OpenSessionsSoon();
+        if (todo.Count > 0) OpenSessionsSoon();
         while (todo.Count > 0)
         {
             var first = todo[0];

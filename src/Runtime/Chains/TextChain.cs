@@ -80,7 +80,7 @@ internal sealed class TextChain : IDisposable
     private IInferenceBackend Backend(RegionStepConfig step, string? signatureFolder) =>
         new OnnxBackend(_config.ResolvePath(step.Path), new ModelConfig { Path = step.Path }, 1, _logger, signatureFolder, _cache.InputDigests);
 
-    /// <summary>The detector is about to run: the per-region models' sessions load meanwhile on another core.</summary>
+    /// <summary>The detector will run: the per-region models' sessions load meanwhile on other cores.</summary>
     public void OpenSessionsSoon()
     {
         (_orientation as OnnxBackend)?.OpenSoon();

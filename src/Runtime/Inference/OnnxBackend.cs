@@ -47,7 +47,7 @@ internal sealed class OnnxBackend : IInferenceBackend
     }
 
     /// <summary>
-    /// Starts creating the session on a pool thread (a chain's later models load while the first one runs); a run waits
+    /// Starts creating the session on a thread of its own (while inputs are preprocessed, or another model loads); a run waits
     /// for it, and a load that fails fails that run as it would have.
     /// </summary>
     internal void OpenSoon()
@@ -57,7 +57,7 @@ internal sealed class OnnxBackend : IInferenceBackend
         {
             try { _ = _session.Value; }
             catch (Exception) { } // kept by the Lazy: the run that needs the session reports it
-        });
+        }, TaskCreationOptions.LongRunning); // a thread of its own: the pool's few threads are busy with the batch
         if (Interlocked.CompareExchange(ref _opening, opening, null) is null) opening.Start();
     }
 
