@@ -2,6 +2,7 @@
 # Side by side, alternating, for the cold path (issue 25): each round runs every CLI once per measurement, in turn, so a
 # change in the machine's load hits all alike; medians over the rounds. Wall and CPU (user + sys) ms per run.
 #   w1        240 photos, no cache, default workers (cores)           w1_1w / w1_2w  the same with 1 / 2 workers, 1 ORT thread each
+#   w1_1w_cores  the same with 1 worker and ONNX Runtime on every core (the product's choice for one worker)
 #   cold1     1 photo, no cache (1 worker: ONNX Runtime gets every core)
 #   cached1   1 photo from a full disk cache                          cached240  the 240 from a full disk cache
 # Ends with the md5 of every PNG of the last w1 run of each CLI compared to the first CLI's.
@@ -65,6 +66,7 @@ for ((r = 0; r < runs; r++)); do
     name="${names[$k]}"; read -r -a cli <<<"${clis[$k]}"
     rm -rf "$work/w1-$name"; read -r w c < <(measure "${cli[@]}" -c "$work/$name-all.json" --cache none -o "$work/w1-$name" --no-progress); add "$name" w1 "$w" "$c"
     rm -rf "$work/s1-$name"; read -r w c < <(measure "${cli[@]}" -c "$work/$name-all.json" --cache none -o "$work/s1-$name" --concurrency 1 --threads 1 --no-progress); add "$name" w1_1w "$w" "$c"
+    rm -rf "$work/t2-$name"; read -r w c < <(measure "${cli[@]}" -c "$work/$name-all.json" --cache none -o "$work/t2-$name" --concurrency 1 --no-progress); add "$name" w1_1w_cores "$w" "$c"
     rm -rf "$work/s2-$name"; read -r w c < <(measure "${cli[@]}" -c "$work/$name-all.json" --cache none -o "$work/s2-$name" --concurrency 2 --threads 1 --no-progress); add "$name" w1_2w "$w" "$c"
     rm -rf "$work/c1-$name"; read -r w c < <(measure "${cli[@]}" -c "$work/$name-one.json" --cache none -o "$work/c1-$name" --no-progress); add "$name" cold1 "$w" "$c"
     read -r w c < <(measure "${cli[@]}" -c "$work/$name-one.json" --cache-dir "$work/cache-$name-one" --no-progress); add "$name" cached1 "$w" "$c"
@@ -72,7 +74,7 @@ for ((r = 0; r < runs; r++)); do
   done
 done
 cell() { local v="${samples[$1,$2]:-}"; printf '%s/%s' "$(tr ' ' '\n' <<<"$v" | grep : | cut -d: -f1 | median)" "$(tr ' ' '\n' <<<"$v" | grep : | cut -d: -f2 | median)"; }
-cols=(w1 w1_1w w1_2w cold1 cached1 cached240)
+cols=(w1 w1_1w w1_2w w1_1w_cores cold1 cached1 cached240)
 echo "end: $(date -u +%H:%M:%S) UTC, load $(cut -d' ' -f1-3 /proc/loadavg); wall_ms/cpu_ms, median of $runs alternating rounds"
 printf '%-8s' cli; for c in "${cols[@]}"; do printf ' %12s' "$c"; done; printf ' %14s %12s %12s\n' "1w/2w (wall)" "cached1/w1" "cached240/w1"
 for name in "${names[@]}"; do
