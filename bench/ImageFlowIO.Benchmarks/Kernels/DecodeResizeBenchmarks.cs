@@ -50,3 +50,48 @@ public class ResizeBenchmarks
         return resized.Width;
     }
 }
+
+/// <summary>
+/// Resizing 640×480 → 320×320 (fill, cubic) in place as <c>Preprocessor</c> does, with ImageSharp's alpha
+/// premultiplication on (its default) and off: an opaque pixel type has alpha 1, so both give the same pixels (checked).
+/// </summary>
+[MemoryDiagnoser, MinColumn]
+public class ResizeAlphaBenchmarks
+{
+    private byte[] _jpeg = [];
+    private Image<Rgb24> _source = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _jpeg = BenchAssets.Jpeg640x480();
+        _source = Image.Load<Rgb24>(_jpeg);
+        using var a = Resized(premultiply: true);
+        using var b = Resized(premultiply: false);
+        var (pa, pb) = (new byte[320 * 320 * 3], new byte[320 * 320 * 3]);
+        a.CopyPixelDataTo(pa);
+        b.CopyPixelDataTo(pb);
+        if (!pa.AsSpan().SequenceEqual(pb)) throw new InvalidOperationException("premultiplied and straight resizes differ on an opaque image");
+    }
+
+    [GlobalCleanup] public void Cleanup() => _source.Dispose();
+
+    private Image<Rgb24> Resized(bool premultiply) => _source.Clone(x => x.Resize(new ResizeOptions
+    {
+        Size = new Size(320, 320), Mode = SixLabors.ImageSharp.Processing.ResizeMode.Stretch, Sampler = KnownResamplers.Bicubic, PremultiplyAlpha = premultiply,
+    }));
+
+    [Benchmark(Baseline = true)]
+    public int Premultiplied()
+    {
+        using var resized = Resized(premultiply: true);
+        return resized.Width;
+    }
+
+    [Benchmark]
+    public int Straight()
+    {
+        using var resized = Resized(premultiply: false);
+        return resized.Width;
+    }
+}
