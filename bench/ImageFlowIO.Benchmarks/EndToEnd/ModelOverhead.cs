@@ -8,8 +8,8 @@ namespace ImageFlowIO.Benchmarks.EndToEnd;
 /// <summary>
 /// The pipeline's own cost on a heavy model: per image, the wall time of <c>Pipeline.RunAsync</c> (read, decode,
 /// preprocess, model, postprocess, save; no cache, one worker, so ONNX Runtime gets every core) against ONNX Runtime's
-/// bare <c>Run</c> on the same input tensors in a session opened as the product opens its own (ORT_ENABLE_ALL,
-/// sequential, intra-op threads = cores), output bound to a preallocated array. The two alternate so
+/// bare <c>Run</c> on the same input tensors in a session with ONNX Runtime's defaults for threads (ORT_ENABLE_ALL,
+/// sequential, intra-op threads = cores, spinning) and in one with the product's settings (no spinning), output bound to a preallocated array. The two alternate so
 /// both see the same machine: whole passes alternate. Prints medians and their ratio (run it with
 /// <c>DOTNET_TieredCompilation=0</c> so a few passes measure optimised code, as the Native AOT tool runs).
 /// <code>model-overhead --config samples/TextDetection/imageflow.json --images /tmp/bench-imgs [--count 12] [--passes 3]</code>
@@ -39,6 +39,16 @@ internal static class ModelOverhead
                 IntraOpNumThreads = Environment.ProcessorCount, InterOpNumThreads = 1,
             };
             using var session = new InferenceSession(config.ResolvePath(config.Model.Path), options);
+            // The same with the product's one session setting on top (threads sleep instead of spinning): the pipeline's own cost alone.
+            using var quietOptions = new SessionOptions
+            {
+                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+                IntraOpNumThreads = Environment.ProcessorCount, InterOpNumThreads = 1,
+            };
+            quietOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            using var quiet = new InferenceSession(config.ResolvePath(config.Model.Path), quietOptions);
+            var bareQuiet = new List<double>();
+            var backendRuns = new List<double>();
             using var run = new RunOptions();
             var bare = new List<double>();
             var full = new List<double>();
@@ -67,12 +77,21 @@ internal static class ModelOverhead
                             list.Add(stageMs);
                         }
                     }
+                    // The pipeline's own backend on the same tensors, outside the pipeline: its wrapper's cost apart from the stages'.
                     for (var i = 0; i < images.Length; i++)
                     {
                         var sw = Stopwatch.StartNew();
-                        session.Run(run, [signature.InputName], [inputs[i].Input], [signature.OutputName], [inputs[i].Output]);
-                        if (pass >= 0) bare.Add(sw.Elapsed.TotalMilliseconds);
+                        var output = pipeline.Backend.Run(tensors[i]);
+                        if (pass >= 0) backendRuns.Add(sw.Elapsed.TotalMilliseconds);
+                        TensorBuffers.Return(output.UnsafeArray);
                     }
+                    foreach (var (target, times) in new[] { (session, bare), (quiet, bareQuiet) })
+                        for (var i = 0; i < images.Length; i++)
+                        {
+                            var sw = Stopwatch.StartNew();
+                            target.Run(run, [signature.InputName], [inputs[i].Input], [signature.OutputName], [inputs[i].Output]);
+                            if (pass >= 0) times.Add(sw.Elapsed.TotalMilliseconds);
+                        }
                 }
             }
             finally
@@ -82,7 +101,8 @@ internal static class ModelOverhead
             var (mFull, mBare, mInf) = (Median(full), Median(bare), Median(inference));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"model-overhead {Path.GetFileName(config.Model.Path)}, {images.Length} images × {passes} passes, {Environment.ProcessorCount} cores: " +
-                $"pipeline per image {mFull:0.0} ms (its inference stage {mInf:0.0} ms), bare ORT Run {mBare:0.0} ms, ratio {mFull / mBare:0.000}; " +
+                $"pipeline per image {mFull:0.0} ms (its inference stage {mInf:0.0} ms), bare ORT Run {mBare:0.0} ms (ratio {mFull / mBare:0.000}), " +
+                $"bare Run without spinning {Median(bareQuiet):0.0} ms (ratio {mFull / Median(bareQuiet):0.000}), the pipeline's backend alone {Median(backendRuns):0.0} ms; " +
                 $"stage medians: {string.Join(", ", stages.Select(s => $"{s.Key} {Median(s.Value):0.0}"))}"));
             return 0;
         }
