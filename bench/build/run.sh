@@ -40,44 +40,8 @@ rm -rf "$WORK" && mkdir -p "$WORK/images" "$WORK/edits"
 /usr/bin/python3 "$REPO/tools/testdata/make_bench_images.py" "$WORK/edits" "$((COUNT + RUNS * NMODES))" >/dev/null
 ls "$WORK/edits"/*.jpg | head -n "$COUNT" | xargs mv -t "$WORK/images"
 
-make_project() { # $1: folder
-  mkdir -p "$1"
-  cat > "$1/Directory.Build.props" <<XML
-<Project>
-  <Import Project="$REPO/ImageFlowIO.Build.props" />
-</Project>
-XML
-  cat > "$1/Directory.Build.targets" <<XML
-<Project>
-  <PropertyGroup><ImageFlowTaskAssembly>$TASK_DIR/ImageFlowIO.Tasks.dll</ImageFlowTaskAssembly></PropertyGroup>
-  <!-- The bench project has no PackageReference, so no restore resolves ONNX Runtime for a packed task (which no longer
-       carries it): the same file from the repo's task build, as a consumer's restore would hand it over. -->
-  <PropertyGroup Condition="!Exists('$TASK_DIR/runtimes')"><ImageFlowOnnxRuntimeLibrary>$REPO/src/Tasks/bin/Release/net10.0/runtimes/linux-x64/native/libonnxruntime.so</ImageFlowOnnxRuntimeLibrary></PropertyGroup>
-  <Import Project="$REPO/src/Tasks/build/ImageFlowIO.targets" />
-</Project>
-XML
-  cat > "$1/Bench.csproj" <<XML
-<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
-  <ItemGroup><ImageFlowAsset Include="../images/*.jpg" /></ItemGroup>
-</Project>
-XML
-  if [ "$MODEL" = conv3 ]; then
-    cp "$REPO/tests/TestData/models/conv3_nchw.onnx" "$1/model.onnx"
-    cat > "$1/imageflow.json" <<JSON
-{ "model": { "path": "model.onnx" }, "execution": { "backend": "onnx" },
-  "preprocessing": { "format": { "dataType": "float32", "channels": 3 } },
-  "postprocessing": { "denormalize": { "apply": true, "scale": 255, "dtype": "uint8" } },
-  "output": { "save": { "apply": true, "format": "png", "filename": "{name}.out.png" } } }
-JSON
-  else
-    # the sample's model by absolute path, and backend onnx: a model that moved fails the bench instead of running noop
-    sed "s#\"models/#\"$REPO/samples/TextDetection/models/#; s#\"\.\./\.\./src/#\"$REPO/src/#; s#\"useCaching\"#\"backend\": \"onnx\", \"useCaching\"#" \
-      "$REPO/samples/TextDetection/imageflow.json" > "$1/imageflow.json"
-    grep -q '"backend": "onnx"' "$1/imageflow.json" || { echo "bench: cannot adapt samples/TextDetection/imageflow.json" >&2; exit 1; }
-  fi
-  dotnet restore "$1/Bench.csproj" -v:q >/dev/null
-}
+# shellcheck source=bench/build/project.sh
+source "$(dirname "$0")/project.sh"
 
 # Prints "wall_ms cpu_ms" of one build (cpu = user + sys of dotnet and its children: robust on a shared machine).
 build() { # $1: folder, rest: extra args

@@ -229,16 +229,8 @@ internal sealed class OutputFileIndex : IDisposable
                     .Append(f.LastWriteTicks.ToString(CultureInfo.InvariantCulture)).Append('\t').Append(f.Path);
             text.Append('\n');
         }
-        var temp = Output.TempFileOwner.TempPath(_persistPath);
-        try
-        {
-            File.WriteAllText(temp, text.ToString(), new UTF8Encoding(false));
-            File.Move(temp, _persistPath, overwrite: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            try { File.Delete(temp); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        }
+        try { Output.AtomicFile.Replace(_persistPath, stream => stream.Write(new UTF8Encoding(false).GetBytes(text.ToString()))); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { } // a lost record only makes the next run do more: never fail this one for it
     }
 
     public void Dispose() => Save();
