@@ -51,16 +51,20 @@ internal static class CacheKeys
     /// <summary>Base64URL of SHA-256 over the length-prefixed parts (43 characters, safe in any file system).</summary>
     public static string Digest(params string[] parts)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Span<byte> len = stackalloc byte[4];
+        var length = 0;
+        foreach (var part in parts) length += 4 + Encoding.UTF8.GetByteCount(part);
+        var buffer = length <= 1024 ? stackalloc byte[length] : new byte[length];
+        var at = 0;
         foreach (var part in parts)
         {
-            var bytes = Encoding.UTF8.GetBytes(part);
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(len, bytes.Length);
-            hash.AppendData(len);
-            hash.AppendData(bytes);
+            var written = Encoding.UTF8.GetBytes(part, buffer[(at + 4)..]);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer[at..], written);
+            at += 4 + written;
         }
-        return Base64Url(hash.GetHashAndReset());
+        // Managed: a run served from the cache computes only keys, and then never loads OpenSSL (KeySha256).
+        Span<byte> digest = stackalloc byte[32];
+        KeySha256.Hash(buffer, digest);
+        return Base64Url(digest);
     }
 
     public static string Base64Url(ReadOnlySpan<byte> bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -128,6 +128,23 @@ public class OcrChainTests
     }
 
     [Fact]
+    public async Task A_re_encoded_copy_runs_the_detector_but_reads_no_line_again()
+    {
+        using var dir = new TempDir();
+        var config = WriteConfig(dir);
+        var cold = await Run(config, "screen07.png");
+        // Same pixels, other bytes: a new input (its digest), so the detector runs; every crop's content is the same.
+        var copy = dir.Combine("copy.png");
+        using (var image = SixLabors.ImageSharp.Image.Load(Screen("screen07.png")))
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, copy, new SixLabors.ImageSharp.Formats.Png.PngEncoder { CompressionLevel = SixLabors.ImageSharp.Formats.Png.PngCompressionLevel.NoCompression });
+        Assert.NotEqual(File.ReadAllBytes(Screen("screen07.png")), File.ReadAllBytes(copy));
+        var again = await Run(config, copy);
+        Assert.Equal((1, 0), (again.Detections, again.Readings));
+        Assert.Equal(Truth("screen07.png"), again.Batch.Items[0].Lines!.Select(l => l.Text));
+        Assert.Equal(cold.Batch.Items[0].Lines!.Count, again.Log.Lines.Count(l => l.Contains("cache/disk hit", StringComparison.Ordinal) && l.EndsWith("copy.png (region)", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Checks_are_evaluated_from_cached_results_and_an_edited_check_runs_no_model()
     {
         using var dir = new TempDir();

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Side by side, alternating, for the cold path (issue 25): each round runs every CLI once per measurement, in turn, so a
+# change in the machine's load hits all alike; medians over the rounds. Wall and CPU (user + sys) ms per run.
+#   w1        240 photos, no cache, default workers (cores)           w1_1w / w1_2w  the same with 1 / 2 workers, 1 ORT thread each
+#   cold1     1 photo, no cache (1 worker: ONNX Runtime gets every core)
+#   cached1   1 photo from a full disk cache                          cached240  the 240 from a full disk cache
+# Ends with the md5 of every PNG of the last w1 run of each CLI compared to the first CLI's.
+#   bench/startup/pairs.sh [-n 5] [--images /tmp/bench-imgs] NAME=COMMAND ...
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+runs=5
+images=/tmp/bench-imgs
+while [[ $# -gt 0 && "$1" == -* ]]; do
+  case "$1" in
+    -n) runs="$2"; shift 2 ;;
+    --images) images="$2"; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[[ $# -gt 0 ]] || { echo "usage: $0 [-n N] [--images DIR] NAME=COMMAND ..." >&2; exit 2; }
+work="$(mktemp -d /tmp/ifio-pairs.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/one" "$work/all"
+all=("$images"/*.jpg)
+cp "${all[0]}" "$work/one/"
+cp "${all[@]}" "$work/all/"
+cp "$repo/tests/TestData/models/conv3_nchw.onnx" "$work/model.onnx"
+config() { # $1 input folder, $2 output folder
+  cat <<JSON
+{
+  "model": { "name": "conv3", "path": "model.onnx" },
+  "input": { "type": "image", "source": "$1" },
+  "preprocessing": {
+    "resize": { "apply": true, "imageSize": [320, 320], "keepAspectRatio": false, "kernel": "cubic" },
+    "format": { "dataType": "float32", "channels": 3, "channelOrder": "rgb" },
+    "normalize": { "apply": true, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225] }
+  },
+  "postprocessing": { "denormalize": { "apply": true, "scale": 255, "dtype": "uint8" } },
+  "execution": { "useCaching": "disk" },
+  "output": { "save": { "apply": true, "path": "$2", "format": "png" } }
+}
+JSON
+}
+measure() { # runs "$@" once; prints "wall_ms cpu_ms"
+  local TIMEFORMAT='%3R %3U %3S' t
+  t=$( { time "$@" >/dev/null 2>&1; } 2>&1 ) || { echo "FAILED: $*" >&2; return 1; }
+  awk '{printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000}' <<<"$t"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2] + a[NR/2+1]) / 2)}'; }
+
+names=(); clis=()
+for spec in "$@"; do names+=("${spec%%=*}"); clis+=("${spec#*=}"); done
+declare -A samples
+echo "start: $(date -u +%H:%M:%S) UTC, load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+for k in "${!names[@]}"; do # each CLI's own disk cache, filled once (not measured)
+  name="${names[$k]}"; read -r -a cli <<<"${clis[$k]}"
+  config "$work/one" "$work/out-$name-one" >"$work/$name-one.json"
+  config "$work/all" "$work/out-$name-all" >"$work/$name-all.json"
+  "${cli[@]}" -c "$work/$name-one.json" --cache-dir "$work/cache-$name-one" --no-progress >/dev/null 2>&1
+  "${cli[@]}" -c "$work/$name-all.json" --cache-dir "$work/cache-$name-all" --no-progress >/dev/null 2>&1
+done
+add() { samples[$1,$2]+=" $3:$4"; }
+for ((r = 0; r < runs; r++)); do
+  for k in "${!names[@]}"; do
+    name="${names[$k]}"; read -r -a cli <<<"${clis[$k]}"
+    rm -rf "$work/w1-$name"; read -r w c < <(measure "${cli[@]}" -c "$work/$name-all.json" --cache none -o "$work/w1-$name" --no-progress); add "$name" w1 "$w" "$c"
+    rm -rf "$work/s1-$name"; read -r w c < <(measure "${cli[@]}" -c "$work/$name-all.json" --cache none -o "$work/s1-$name" --concurrency 1 --threads 1 --no-progress); add "$name" w1_1w "$w" "$c"
+    rm -rf "$work/s2-$name"; read -r w c < <(measure "${cli[@]}" -c "$work/$name-all.json" --cache none -o "$work/s2-$name" --concurrency 2 --threads 1 --no-progress); add "$name" w1_2w "$w" "$c"
+    rm -rf "$work/c1-$name"; read -r w c < <(measure "${cli[@]}" -c "$work/$name-one.json" --cache none -o "$work/c1-$name" --no-progress); add "$name" cold1 "$w" "$c"
+    read -r w c < <(measure "${cli[@]}" -c "$work/$name-one.json" --cache-dir "$work/cache-$name-one" --no-progress); add "$name" cached1 "$w" "$c"
+    read -r w c < <(measure "${cli[@]}" -c "$work/$name-all.json" --cache-dir "$work/cache-$name-all" --no-progress); add "$name" cached240 "$w" "$c"
+  done
+done
+cell() { local v="${samples[$1,$2]:-}"; printf '%s/%s' "$(tr ' ' '\n' <<<"$v" | grep : | cut -d: -f1 | median)" "$(tr ' ' '\n' <<<"$v" | grep : | cut -d: -f2 | median)"; }
+cols=(w1 w1_1w w1_2w cold1 cached1 cached240)
+echo "end: $(date -u +%H:%M:%S) UTC, load $(cut -d' ' -f1-3 /proc/loadavg); wall_ms/cpu_ms, median of $runs alternating rounds"
+printf '%-8s' cli; for c in "${cols[@]}"; do printf ' %12s' "$c"; done; printf ' %14s %12s %12s\n' "1w/2w (wall)" "cached1/w1" "cached240/w1"
+for name in "${names[@]}"; do
+  printf '%-8s' "$name"; for c in "${cols[@]}"; do printf ' %12s' "$(cell "$name" "$c")"; done
+  w1=$(cell "$name" w1); s1=$(cell "$name" w1_1w); s2=$(cell "$name" w1_2w); c1=$(cell "$name" cached1); c240=$(cell "$name" cached240)
+  awk -v a="${s1%%/*}" -v b="${s2%%/*}" -v w="${w1%%/*}" -v x="${c1%%/*}" -v y="${c240%%/*}" 'BEGIN {printf " %14.3f %11.1f%% %11.1f%%\n", a / b, 100 * x / w, 100 * y / w}'
+  printf '%-8s' "  rounds"; for c in w1 cold1 cached1; do printf '  %s:%s' "$c" "${samples[$name,$c]}"; done; echo
+done
+first="${names[0]}"
+for name in "${names[@]:1}"; do
+  if diff <(cd "$work/w1-$first" && md5sum *.png | sort -k2) <(cd "$work/w1-$name" && md5sum *.png | sort -k2) >/dev/null; then
+    echo "outputs: $name's $(ls "$work/w1-$name"/*.png | wc -l) PNGs are byte-identical to $first's"
+  else echo "outputs: $name's PNGs DIFFER from $first's"; fi
+done
