@@ -564,6 +564,22 @@ public sealed class Pipeline : IDisposable
             var value = pending.Inference!;
             result = Result(pending, value.SourceWidth, value.SourceHeight, pending.Facts, _options.KeepOutputTensors ? pending.FinalOutput ?? value.Tensor : null);
         }
+        if (_outputs.OverlayPath(item, pending.Index) is { } overlayPath && pending.Lines is { } lines)
+        {
+            // Like the meta file: an up-to-date input keeps its overlay; one deleted by hand is drawn again from the served lines.
+            if (!(pending.UpToDate is not null && pending.Served is not null && File.Exists(overlayPath)))
+            {
+                try { Chains.LineOverlay.Write(overlayPath, DecodeRgb(item.Path, BytesToDecode(item.Path, pending.Input)), lines); }
+                catch (ImageFlowException ex)
+                {
+                    _logger.LogDebug("input/failed {Error}", ex.ToString());
+                    return Failed(pending, ex);
+                }
+                _logger.LogDebug("output/overlay {File}", overlayPath);
+            }
+            pending.Files = [.. pending.Files, overlayPath];
+            result = result.WithOutputs(pending.Files);
+        }
         if (_outputs.MetaPath(item) is not { } metaPath)
         {
             RecordRun(pending, null);
