@@ -419,7 +419,7 @@ public sealed class Pipeline : IDisposable
             var input = pending.Input;
             var preKey = _preprocess.Key(input.Digest);
             // A chain whose regions and readings are all cached needs neither the model output nor the image (unless files are saved from them).
-            if (_chain is not null && !SavesFiles && _chain.TryServe(pending.InferenceKey, input.Digest, item.Path, out var lines, out var source))
+            if (_chain is not null && !SavesFiles && _chain.TryServe(pending.InferenceKey, item.Path, out var lines, out var source))
             {
                 pending.Lines = lines;
                 pending.Served = (source.Width, source.Height, null);
@@ -557,12 +557,28 @@ public sealed class Pipeline : IDisposable
                     pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
                     pending.Files = files;
                     if (_chain is not null)
-                        pending.Lines = _chain.Run(pending.InferenceKey, pending.Input.Digest, inference, () => DecodeRgb(item.Path, BytesToDecode(item.Path, pending.Input)), item.Path, pending.Timings, CancellationToken.None);
+                        pending.Lines = _chain.Run(pending.InferenceKey, inference, () => DecodeRgb(item.Path, BytesToDecode(item.Path, pending.Input)), item.Path, pending.Timings, CancellationToken.None);
                 });
             }
             if (pending.Error is { } error) return Failed(pending, error);
             var value = pending.Inference!;
             result = Result(pending, value.SourceWidth, value.SourceHeight, pending.Facts, _options.KeepOutputTensors ? pending.FinalOutput ?? value.Tensor : null);
+        }
+        if (_outputs.OverlayPath(item, pending.Index) is { } overlayPath && pending.Lines is { } lines)
+        {
+            // Like the meta file: an up-to-date input keeps its overlay; one deleted by hand is drawn again from the served lines.
+            if (!(pending.UpToDate is not null && pending.Served is not null && File.Exists(overlayPath)))
+            {
+                try { Chains.LineOverlay.Write(overlayPath, DecodeRgb(item.Path, BytesToDecode(item.Path, pending.Input)), lines); }
+                catch (ImageFlowException ex)
+                {
+                    _logger.LogDebug("input/failed {Error}", ex.ToString());
+                    return Failed(pending, ex);
+                }
+                _logger.LogDebug("output/overlay {File}", overlayPath);
+            }
+            pending.Files = [.. pending.Files, overlayPath];
+            result = result.WithOutputs(pending.Files);
         }
         if (_outputs.MetaPath(item) is not { } metaPath)
         {

@@ -5,7 +5,7 @@ using Microsoft.Build.Utilities;
 namespace ImageFlowIO.Tasks;
 
 /// <summary>
-/// Lists the files a config names (model, labels, palette file) with the path they must have beside the app, so that a
+/// Lists the files a config names (model, labels, palette file, a chain's per-region models and dictionary) with the path they must have beside the app, so that a
 /// generated pipeline class (which resolves relative paths against <c>AppContext.BaseDirectory</c>) finds them in bin/.
 /// Runs only when a config changed (the targets read <see cref="ListFile"/> back on other builds), also in projects
 /// without ImageFlowAsset items.
@@ -29,7 +29,9 @@ public sealed class ImageFlowConfigFilesTask : Microsoft.Build.Utilities.Task
             // Errors in the config are reported by the generator and the asset task; here a broken config names no files.
             if (ConfigParser.ParseFile(configPath).Config is not { } config) continue;
             var configDir = Path.GetDirectoryName(configPath)!;
-            var named = new[] { config.Model.Path, config.Model.Labels, config.Postprocessing.PaletteMap.Palette.File };
+            // A chain's per-region models and dictionary too: a generated pipeline class runs the whole chain.
+            var named = new[] { config.Model.Path, config.Model.Labels, config.Postprocessing.PaletteMap.Palette.File }
+                .Concat(config.Chain?.PerRegion.SelectMany(step => new[] { step.Path, step.Dictionary }) ?? []);
             foreach (var relative in named)
             {
                 if (string.IsNullOrEmpty(relative) || Path.IsPathRooted(relative)) continue;

@@ -80,6 +80,8 @@ public sealed class ChainBuildTests(PackageFeedFixture feed)
         Assert.True(build.ExitCode == 0, build.ToString());
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(build.Output, @"assets[/\\]screen21\.png\s*:\s*(ImageFlowIO )?warning IFIO7001: check 'upside-down' \(warning\)"), build.ToString());
         Assert.DoesNotContain("IFIO7002", build.Output);
+        // The chain's files sit beside the app at their config paths, as the detector does (a generated pipeline class finds them).
+        Assert.All(new[] { "models/det.onnx", "models/cls.onnx", "models/rec.onnx", "models/keys.txt" }, f => Assert.True(File.Exists(app.Bin(f)), f + " in bin/"));
         var run = Dotnet.Run(app.BinFolder, Path.Combine(app.BinFolder, "ShotsApp.dll"));
         Assert.True(run.ExitCode == 0, run.Output);
         var printed = run.Output.Split('\n', StringSplitOptions.TrimEntries).Where(l => l.StartsWith("text|", StringComparison.Ordinal)).Select(l => l.Split('|')).ToDictionary(f => f[1]);

@@ -111,3 +111,35 @@ internal sealed class RegionReadingCodec : IStageCodec<RegionReading>
         return true;
     }
 }
+
+/// <summary>
+/// Codec of a region set's crop digests (one SHA-256 per region, of its crop as the recognizer sees it upright): the
+/// per-region readings are keyed by them, so a served input finds its readings without decoding the image. Kept in the
+/// regions stage (its key is the regions key and the crop settings).
+/// </summary>
+internal sealed class CropDigestsCodec : IStageCodec<string[]>
+{
+    public static readonly CropDigestsCodec Instance = new();
+    private const int DigestBytes = 32;
+
+    public CacheStage Stage => CacheStage.Regions;
+
+    public CacheEntry Encode(string key, string[] value, string inputLabel)
+    {
+        var payload = new byte[value.Length * DigestBytes];
+        for (var i = 0; i < value.Length; i++) Convert.FromHexString(value[i]).CopyTo(payload, i * DigestBytes);
+        return new CacheEntry(Stage, key, new EntryInfo { DataType = TensorDataType.Uint8, Shape = [payload.Length], Input = Path.GetFileName(inputLabel) }, payload);
+    }
+
+    public bool TryDecode(CacheEntry entry, out string[] value, out string problem)
+    {
+        value = [];
+        var info = entry.Info;
+        if (info.Files is not null || info.DataType != TensorDataType.Uint8 || info.Shape.Length != 1 || entry.Payload.Length != info.Shape[0] || entry.Payload.Length % DigestBytes != 0)
+        { problem = "not a crop digests entry"; return false; }
+        value = new string[entry.Payload.Length / DigestBytes];
+        for (var i = 0; i < value.Length; i++) value[i] = Convert.ToHexStringLower(entry.Payload, i * DigestBytes, DigestBytes);
+        problem = "";
+        return true;
+    }
+}

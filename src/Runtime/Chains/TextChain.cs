@@ -11,10 +11,11 @@ namespace ImageFlowIO.Chains;
 /// The chain after a model (<see cref="ChainConfig"/>): the model output becomes regions of the source image
 /// (<see cref="TextRegionFinder"/>), and each region's crop runs through the per-region models: an optional orientation
 /// classifier, then the recognizer, whose best path is decoded over the dictionary (<see cref="CtcDecoder"/>). Two cached
-/// stages through the one <see cref="StageCache"/>: the regions (keyed by the inference key and the finder's settings)
-/// and each region's reading (keyed by the crop's identity — the source's content digest, its corners and the warp —
-/// and the per-region models' digests and settings, not the dictionary's). So an edited dictionary only decodes again,
-/// a new recognizer re-reads the regions without detecting them, and a touched image runs nothing. Owns its two
+/// stages through the one <see cref="StageCache"/>: the regions (keyed by the inference key and the finder's settings,
+/// with their crops' digests beside them) and each region's reading (keyed by its crop's content — the pixels the
+/// recognizer sees upright — and the per-region models' digests and settings, not the dictionary's). So an edited
+/// dictionary only decodes again, a new recognizer re-reads the regions without detecting them, a touched image runs
+/// nothing, and a line already read in another image (a re-encoded copy, an edit elsewhere) is not read again. Owns its two
 /// per-region backends (leases on the process-wide sessions).
 /// </summary>
 internal sealed class TextChain : IDisposable
@@ -31,6 +32,7 @@ internal sealed class TextChain : IDisposable
     private readonly TextDictionary _dictionary;
     private readonly string _regionsSection;
     private readonly string _readingSection;
+    private readonly string _cropSection;
     // The worker's share of the cores (its intra-op threads, read when lines are read: a host may size it after deciding
     // what runs): lines read side by side, each on a one-thread session.
     private readonly Func<int> _lanes;
@@ -68,6 +70,8 @@ internal sealed class TextChain : IDisposable
         // The inference key already holds the preprocessing (and so the resize the regions are mapped back through).
         var r = _chain.Regions;
         _regionsSection = Invariant($"{r.Finder} {r.Threshold:R} {r.BoxThreshold:R} {r.UnclipRatio:R} {r.MinSize:R} {r.MaxCandidates}");
+        // What a crop's pixels are made of besides the source: the recognizer's input size and normalisation, the orientation.
+        _cropSection = Invariant($"{_recognizerStep.EffectiveInputSize} {_recognizerStep.EffectiveMean:R} {_recognizerStep.EffectiveStd:R} {(config.Input.AutoOrient ? "oriented" : "as-stored")}");
         // The dictionary is not part of it: readings are best paths of class ids, decoded on every use.
         _readingSection = CacheKeys.Digest(
             _orientation?.ModelDigest ?? "", _orientationStep is null ? "" : Invariant($"{_orientationStep.EffectiveInputSize} {_orientationStep.EffectiveMinScore:R} {_orientationStep.EffectiveMean:R} {_orientationStep.EffectiveStd:R}"),
@@ -92,45 +96,82 @@ internal sealed class TextChain : IDisposable
 
     public string RegionsKey(string inferenceKey) => CacheKeys.Digest("regions", CacheKeys.ToolVersion, inferenceKey, _regionsSection);
 
-    private string ReadingKey(string inputDigest, TextRegion region) =>
-        CacheKeys.Digest("region", CacheKeys.ToolVersion, inputDigest, string.Join(",", region.Corners.Select(c => Invariant($"{c.X:R} {c.Y:R}"))), _readingSection);
+    private string CropsKey(string regionsKey) => CacheKeys.Digest("crops", CacheKeys.ToolVersion, regionsKey, _cropSection);
+
+    // From the crop's content: the same line in another image (or a re-encoded copy) is read once.
+    private string ReadingKey(string cropDigest) => CacheKeys.Digest("region", CacheKeys.ToolVersion, cropDigest, _readingSection);
+
+    /// <summary>Where the recognizer's crop of a region lies (turned half when upside down) and its width at the recognizer's height.</summary>
+    private (TextPoint[] Corners, int Width, int TensorWidth) RecognizerCrop(TextRegion region, bool turned)
+    {
+        var rec = _recognizerStep.EffectiveInputSize;
+        var corners = RegionCrop.Oriented(region.Corners, turned);
+        var width = RegionCrop.ScaledWidth(corners, rec.Height, int.MaxValue);
+        // Padded to a multiple of 32: a handful of input shapes serve every line (a new shape costs ONNX Runtime a plan).
+        return (corners, width, Math.Max(rec.Width, (width + 31) / 32 * 32));
+    }
+
+    private float[] RecognizerTensor(RgbPixels pixels, (TextPoint[] Corners, int Width, int TensorWidth) crop) =>
+        RegionCrop.ToTensor(pixels, crop.Corners, crop.Width, _recognizerStep.EffectiveInputSize.Height, crop.TensorWidth, (float)_recognizerStep.EffectiveMean, (float)_recognizerStep.EffectiveStd);
 
     /// <summary>The lines of an input whose regions and every region's reading are cached: no model, no decode of the image.</summary>
-    public bool TryServe(string inferenceKey, string inputDigest, string label, out IReadOnlyList<TextLine> lines, out (int Width, int Height) source)
+    public bool TryServe(string inferenceKey, string label, out IReadOnlyList<TextLine> lines, out (int Width, int Height) source)
     {
         lines = [];
         source = default;
-        if (!_cache.IsEnabled || !_cache.TryGet(RegionsCodec.Instance, RegionsKey(inferenceKey), label, out var set, out _)) return false;
+        var regionsKey = RegionsKey(inferenceKey);
+        if (!_cache.IsEnabled || !_cache.TryGet(RegionsCodec.Instance, regionsKey, label, out var set, out _)) return false;
+        if (!_cache.TryGet(CropDigestsCodec.Instance, CropsKey(regionsKey), label, out var digests, out _) || digests.Length != set.Regions.Count) return false;
         var readings = new RegionReading[set.Regions.Count];
         for (var i = 0; i < readings.Length; i++)
-            if (!_cache.TryGet(RegionReadingCodec.Instance, ReadingKey(inputDigest, set.Regions[i]), label, out readings[i], out _)) return false;
+            if (!_cache.TryGet(RegionReadingCodec.Instance, ReadingKey(digests[i]), label, out readings[i], out _)) return false;
         lines = Decode(set, readings, label);
         source = (set.SourceWidth, set.SourceHeight);
         return true;
     }
 
     /// <summary>The lines of an input from its model output: regions (cached or found now), each region's reading (cached or run now).</summary>
-    public IReadOnlyList<TextLine> Run(string inferenceKey, string inputDigest, StageValue inference, Func<RgbPixels> source, string label, Dictionary<string, double> timings, CancellationToken ct)
+    public IReadOnlyList<TextLine> Run(string inferenceKey, StageValue inference, Func<RgbPixels> source, string label, Dictionary<string, double> timings, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
-        var set = _cache.GetOrCompute(RegionsCodec.Instance, RegionsKey(inferenceKey), label, () => FindRegions(inference), out _);
+        var regionsKey = RegionsKey(inferenceKey);
+        var set = _cache.GetOrCompute(RegionsCodec.Instance, regionsKey, label, () => FindRegions(inference), out _);
         timings["regions"] = sw.Elapsed.TotalMilliseconds;
         sw.Restart();
+        RgbPixels? pixels = null;
+        RgbPixels Pixels()
+        {
+            if (pixels is not null) return pixels;
+            pixels = source();
+            if (pixels.Width != set.SourceWidth || pixels.Height != set.SourceHeight)
+                throw new ImageInputException(ErrorCodes.ImageNotFound, label, "the input changed size while it was being processed; run again");
+            timings["cropSource"] = sw.Elapsed.TotalMilliseconds;
+            return pixels;
+        }
+        // Each region's upright crop, made when its digest is (the recognizer reads it as is unless the line is upside down).
+        var upright = new float[]?[set.Regions.Count];
+        var cropsKey = CropsKey(regionsKey);
+        if (!(_cache.IsEnabled && _cache.TryGet(CropDigestsCodec.Instance, cropsKey, label, out var digests, out _) && digests.Length == set.Regions.Count))
+        {
+            digests = new string[set.Regions.Count];
+            for (var i = 0; i < digests.Length; i++)
+            {
+                upright[i] = RecognizerTensor(Pixels(), RecognizerCrop(set.Regions[i], turned: false));
+                digests[i] = CacheKeys.ContentDigest(System.Runtime.InteropServices.MemoryMarshal.AsBytes(upright[i].AsSpan()));
+            }
+            _cache.Put(CropDigestsCodec.Instance, cropsKey, digests, label);
+        }
         var readings = new RegionReading?[set.Regions.Count];
         var missing = new List<int>();
         for (var i = 0; i < readings.Length; i++)
         {
-            if (_cache.IsEnabled && _cache.TryGet(RegionReadingCodec.Instance, ReadingKey(inputDigest, set.Regions[i]), label, out var cached, out _)) readings[i] = cached;
+            if (_cache.IsEnabled && _cache.TryGet(RegionReadingCodec.Instance, ReadingKey(digests[i]), label, out var cached, out _)) readings[i] = cached;
             else missing.Add(i);
         }
         if (missing.Count > 0)
         {
-            var pixels = source();
-            if (pixels.Width != set.SourceWidth || pixels.Height != set.SourceHeight)
-                throw new ImageInputException(ErrorCodes.ImageNotFound, label, "the input changed size while it was being processed; run again");
-            timings["cropSource"] = sw.Elapsed.TotalMilliseconds;
-            Read(pixels, set.Regions, missing, readings, timings, ct);
-            foreach (var i in missing) _cache.Put(RegionReadingCodec.Instance, ReadingKey(inputDigest, set.Regions[i]), readings[i]!, label);
+            Read(Pixels(), set.Regions, missing, readings, upright, timings, ct);
+            foreach (var i in missing) _cache.Put(RegionReadingCodec.Instance, ReadingKey(digests[i]), readings[i]!, label);
         }
         timings["perRegion"] = sw.Elapsed.TotalMilliseconds;
         return Decode(set, readings!, label);
@@ -179,7 +220,7 @@ internal sealed class TextChain : IDisposable
     }
 
     /// <summary>Runs the per-region models over the regions not cached: orientation in batches of one size, then recognition in batches of equal width.</summary>
-    private void Read(RgbPixels pixels, IReadOnlyList<TextRegion> regions, List<int> todo, RegionReading?[] readings, Dictionary<string, double> timings, CancellationToken ct)
+    private void Read(RgbPixels pixels, IReadOnlyList<TextRegion> regions, List<int> todo, RegionReading?[] readings, float[]?[] upright, Dictionary<string, double> timings, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
         Interlocked.Add(ref _regionRuns, todo.Count);
@@ -204,33 +245,25 @@ internal sealed class TextChain : IDisposable
                 var classes = output.Shape[^1];
                 for (var b = 0; b < batch.Length; b++)
                 {
-                    float upright = scores[b * classes], upsideDown = classes > 1 ? scores[b * classes + 1] : 0;
-                    turned[batch[b]] = upsideDown > upright && upsideDown >= _orientationStep.EffectiveMinScore;
-                    angleScores[batch[b]] = Math.Clamp(Math.Max(upright, upsideDown), 0, 1);
+                    float upScore = scores[b * classes], downScore = classes > 1 ? scores[b * classes + 1] : 0;
+                    turned[batch[b]] = downScore > upScore && downScore >= _orientationStep.EffectiveMinScore;
+                    angleScores[batch[b]] = Math.Clamp(Math.Max(upScore, downScore), 0, 1);
                 }
             }
         }
         timings["orientation"] = sw.Elapsed.TotalMilliseconds;
         sw.Restart();
-        var rec = _recognizerStep.EffectiveInputSize;
-        var crops = todo.Select(i =>
-        {
-            var corners = RegionCrop.Oriented(regions[i].Corners, turned[i]);
-            var width = RegionCrop.ScaledWidth(corners, rec.Height, int.MaxValue);
-            // Padded to a multiple of 32: a handful of input shapes serve every line (a new shape costs ONNX Runtime a plan).
-            return (Index: i, Corners: corners, Width: width, TensorWidth: Math.Max(rec.Width, (width + 31) / 32 * 32));
-        }).OrderByDescending(c => c.TensorWidth).ToList();
+        var crops = todo.Select(i => (Index: i, Crop: RecognizerCrop(regions[i], turned[i]))).OrderByDescending(c => c.Crop.TensorWidth).ToList();
         // One line per run (batches padded to the widest measured no faster per line on one thread), lines side by side on the worker's cores.
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _lanes()), CancellationToken = ct };
-        try { Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(crops, loadBalance: true), options, crop => readings[crop.Index] = Recognize(pixels, crop.Corners, crop.Width, crop.TensorWidth, turned[crop.Index], angleScores[crop.Index])); }
+        try { Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(crops, loadBalance: true), options, c => readings[c.Index] = Recognize((turned[c.Index] ? null : upright[c.Index]) ?? RecognizerTensor(pixels, c.Crop), c.Crop.TensorWidth, turned[c.Index], angleScores[c.Index])); }
         catch (AggregateException ex) when (ex.InnerExceptions.Count > 0) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerExceptions[0]); }
         timings["recognition"] = sw.Elapsed.TotalMilliseconds;
     }
 
-    private RegionReading Recognize(RgbPixels pixels, TextPoint[] corners, int width, int tensorWidth, bool turned, float angleScore)
+    private RegionReading Recognize(float[] input, int tensorWidth, bool turned, float angleScore)
     {
         var rec = _recognizerStep.EffectiveInputSize;
-        var input = RegionCrop.ToTensor(pixels, corners, width, rec.Height, tensorWidth, (float)_recognizerStep.EffectiveMean, (float)_recognizerStep.EffectiveStd);
         var output = _recognizer.Run(TensorData.FromFloats([1, 3, rec.Height, tensorWidth], input));
         if (output.Shape.Count != 3 || output.Shape[0] != 1)
             throw new ModelException(ErrorCodes.ModelInputMismatch, _config.ResolvePath(_recognizerStep.Path), $"a recognizer gives [N, T, classes], but this one gave [{string.Join(", ", output.Shape)}]");

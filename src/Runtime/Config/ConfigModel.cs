@@ -380,6 +380,7 @@ namespace ImageFlowIO.Config
     {
         public RegionsConfig Regions { get; init; } = new RegionsConfig();
         public IReadOnlyList<RegionStepConfig> PerRegion { get; init; } = Array.Empty<RegionStepConfig>();
+        public ChainOverlayConfig Overlay { get; init; } = new ChainOverlayConfig();
     }
 
     /// <summary>The region finder and its settings (DB text detection post-processing: PaddleOCR's names and defaults).</summary>
@@ -422,6 +423,15 @@ namespace ImageFlowIO.Config
         public double EffectiveSpaceScore => SpaceScore ?? 0.02;
         public Size2 EffectiveInputSize => InputSize ?? (Kind == RegionStepKind.Orientation ? new Size2(192, 48) : new Size2(64, 48));
         public double EffectiveMinScore => MinScore ?? (Kind == RegionStepKind.Orientation ? 0.9 : 0.5);
+    }
+
+    /// <summary>An image of the source with each region's box (and its text where a font is available).</summary>
+    public sealed class ChainOverlayConfig
+    {
+        public bool Apply { get; init; }
+        public string Path { get; init; } = "outputs";
+        /// <summary>File name pattern with the output tokens; null means <c>{name}.lines.png</c>.</summary>
+        public string? Filename { get; init; }
     }
 
     /// <summary>

@@ -105,9 +105,10 @@ namespace ImageFlowIO.Config
                 ["logging"] = new[] { "level", "saveLogs", "logPath" },
                 ["visualization"] = new[] { "apply", "type", "outputPath", "alpha" },
                 ["custom"] = new[] { "preprocessingFn", "postprocessingFn" },
-                ["chain"] = new[] { "regions", "perRegion" },
+                ["chain"] = new[] { "regions", "perRegion", "overlay" },
                 ["chain.regions"] = new[] { "finder", "threshold", "boxThreshold", "unclipRatio", "minSize", "maxCandidates" },
                 ["chain.perRegion[]"] = new[] { "kind", "path", "dictionary", "inputSize", "minScore", "mean", "std", "spaceScore" },
+                ["chain.overlay"] = new[] { "apply", "path", "filename" },
                 ["checks[]"] = new[] { "id", "severity", "label", "minScore", "textMatches", "textMissing", "statistic", "channel", "below", "above", "message" },
             };
         }
@@ -688,7 +689,15 @@ namespace ImageFlowIO.Config
                     if (recognizers != 1 || steps[steps.Count - 1].Kind != RegionStepKind.Recognizer || steps.Count(st => st.Kind == RegionStepKind.Orientation) > 1)
                         Report(ConfigErrorCodes.InconsistentSettings, "chain.perRegion must be an optional \"orientation\" step followed by one \"recognizer\" step (found: " + string.Join(", ", steps.Select(st => st.Kind.ToString().ToLowerInvariant())) + ")", list.Location);
                 }
-                return new ChainConfig { Regions = regions, PerRegion = steps };
+                var ov = o.Obj("overlay");
+                var overlay = new ChainOverlayConfig();
+                if (ov is not null)
+                {
+                    var filename = ov.String("filename");
+                    if (filename is not null) CheckFilenamePattern(filename, ov.LocationOf("filename"));
+                    overlay = new ChainOverlayConfig { Apply = ov.Bool("apply", false), Path = ov.String("path") ?? "outputs", Filename = filename };
+                }
+                return new ChainConfig { Regions = regions, PerRegion = steps, Overlay = overlay };
             }
 
             private IReadOnlyList<CheckConfig> BindChecks(ObjectReader root)

@@ -98,7 +98,7 @@ internal sealed class OutputStage
             // Per-item folders are few (a build's asset folders): the set keeps one enumeration per folder.
             if (_config.Output.SaveRaw.Apply) Add(RawFolder(item), isFolder: true);
             if (_config.Visualization.Apply) Add(VisualizationFolder(item), isFolder: true);
-            try { Add(PlannedImagePath(item, i)); Add(MetaPath(item)); }
+            try { Add(PlannedImagePath(item, i)); Add(MetaPath(item)); Add(OverlayPath(item, i)); }
             catch (ImageFlowException) { } // a bad name pattern is that input's error, reported when it runs
         }
         foreach (var folder in folders)
@@ -128,6 +128,17 @@ internal sealed class OutputStage
         if (path is null) return ImageFolder(item);
         var root = item.OutputDirectory ?? _options.OutputDirectory;
         return root is null ? _config.ResolvePath(path) : Path.Combine(root, Path.GetFileName(Path.TrimEndingDirectorySeparator(path)));
+    }
+
+    /// <summary>
+    /// Where a chain's overlay of this input goes (null without <c>chain.overlay</c>): its folder, or the input's own or
+    /// the host's output folder when re-rooted, named by its pattern (default <c>{name}.lines.png</c>).
+    /// </summary>
+    public string? OverlayPath(InputItem item, int index)
+    {
+        if (_config.Chain?.Overlay is not { Apply: true } overlay) return null;
+        var folder = item.OutputDirectory ?? _options.OutputDirectory ?? _config.ResolvePath(overlay.Path);
+        return FileNamePattern.Combine(folder, FileNamePattern.Expand(overlay.Filename ?? "{name}.lines.png", item.Path, _config.ModelName, item.Index ?? index, ImageFormat.Png, _runStartedUtc));
     }
 
     /// <summary>The path <c>save</c> writes for this input (null when save is off): used to detect collisions before a batch.</summary>

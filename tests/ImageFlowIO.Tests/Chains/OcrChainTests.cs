@@ -21,7 +21,7 @@ public class OcrChainTests
     }
 
     /// <summary>A chain config in <paramref name="dir"/>; models and dictionary may be swapped for copies, checks added.</summary>
-    private static string WriteConfig(TempDir dir, string? recognizer = null, string? dictionary = null, string checks = "[]")
+    private static string WriteConfig(TempDir dir, string? recognizer = null, string? dictionary = null, string checks = "[]", string overlay = "{}")
     {
         static string J(string path) => JsonSerializer.Serialize(path);
         return dir.Write("ocr.json", $$"""
@@ -37,7 +37,8 @@ public class OcrChainTests
                 "perRegion": [
                   { "kind": "orientation", "path": {{J(Model("ch_ppocr_mobile_v2.0_cls_infer.onnx"))}} },
                   { "kind": "recognizer", "path": {{J(recognizer ?? Model("ch_PP-OCRv4_rec_infer.onnx"))}}, "dictionary": {{J(dictionary ?? Model("ppocr_keys_v1.txt"))}} }
-                ]
+                ],
+                "overlay": {{overlay}}
               },
               "checks": {{checks}},
               "execution": { "useCaching": "disk", "cacheDir": {{J(dir.Combine("cache"))}} },
@@ -125,6 +126,57 @@ public class OcrChainTests
         Assert.Equal(cold.Readings, after.Readings);
         Assert.Contains(after.Log.Lines, l => l.Contains("cache/disk hit", StringComparison.Ordinal) && l.EndsWith("screen07.png (regions)", StringComparison.Ordinal));
         Assert.Equal(Truth("screen07.png"), after.Batch.Items[0].Lines!.Select(l => l.Text));
+    }
+
+    [Fact]
+    public async Task A_re_encoded_copy_runs_the_detector_but_reads_no_line_again()
+    {
+        using var dir = new TempDir();
+        var config = WriteConfig(dir);
+        var cold = await Run(config, "screen07.png");
+        // Same pixels, other bytes: a new input (its digest), so the detector runs; every crop's content is the same.
+        var copy = dir.Combine("copy.png");
+        using (var image = SixLabors.ImageSharp.Image.Load(Screen("screen07.png")))
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, copy, new SixLabors.ImageSharp.Formats.Png.PngEncoder { CompressionLevel = SixLabors.ImageSharp.Formats.Png.PngCompressionLevel.NoCompression });
+        Assert.NotEqual(File.ReadAllBytes(Screen("screen07.png")), File.ReadAllBytes(copy));
+        var again = await Run(config, copy);
+        Assert.Equal((1, 0), (again.Detections, again.Readings));
+        Assert.Equal(Truth("screen07.png"), again.Batch.Items[0].Lines!.Select(l => l.Text));
+        Assert.Equal(cold.Batch.Items[0].Lines!.Count, again.Log.Lines.Count(l => l.Contains("cache/disk hit", StringComparison.Ordinal) && l.EndsWith("copy.png (region)", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task The_overlay_draws_each_line_box_over_the_source_and_a_deleted_one_is_drawn_again_from_the_cache()
+    {
+        using var dir = new TempDir();
+        var config = WriteConfig(dir, overlay: "{ \"apply\": true, \"path\": " + JsonSerializer.Serialize(dir.Combine("overlays")) + " }");
+        var (batch, _, _, _) = await Run(config, "screen02.png", "screen21.png");
+        var upright = dir.Combine("overlays", "screen02.lines.png");
+        Assert.Contains(upright, batch.Items[0].Outputs);
+        AssertBoxesDrawn(upright, batch.Items[0].Lines!, (255, 0, 0));
+        // The upside-down screen's lines were turned by the classifier: their boxes are blue.
+        AssertBoxesDrawn(dir.Combine("overlays", "screen21.lines.png"), batch.Items[1].Lines!, (0, 64, 255));
+
+        File.Delete(upright);
+        var again = await Run(config, "screen02.png");
+        Assert.Equal((0, 0), (again.Detections, again.Readings));
+        AssertBoxesDrawn(upright, again.Batch.Items[0].Lines!, (255, 0, 0));
+    }
+
+    /// <summary>Every box's top edge has the colour at its midpoint; the source's pixels away from the boxes are kept.</summary>
+    private static void AssertBoxesDrawn(string overlayPath, IReadOnlyList<ImageFlowIO.Chains.TextLine> lines, (byte R, byte G, byte B) colour)
+    {
+        using var drawn = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(overlayPath);
+        Assert.NotEmpty(lines);
+        foreach (var line in lines)
+        {
+            var (a, b) = (line.Box[0], line.Box[1]);
+            var p = drawn[(int)MathF.Floor((a.X + b.X) / 2), (int)MathF.Floor((a.Y + b.Y) / 2)];
+            Assert.Equal(colour, (p.R, p.G, p.B));
+        }
+        using var source = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Screen(Path.GetFileName(overlayPath).Replace(".lines.png", ".png")));
+        Assert.Equal((source.Width, source.Height), (drawn.Width, drawn.Height));
+        Assert.Equal(source[2, source.Height - 3], drawn[2, drawn.Height - 3]);
     }
 
     [Fact]
