@@ -9,6 +9,7 @@
 #   bench/startup/pairs.sh [-n 5] [--images /tmp/bench-imgs] NAME=COMMAND ...
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
+. "$repo/bench/startup/common.sh"
 runs=5
 images=/tmp/bench-imgs
 while [[ $# -gt 0 && "$1" == -* ]]; do
@@ -26,28 +27,6 @@ all=("$images"/*.jpg)
 cp "${all[0]}" "$work/one/"
 cp "${all[@]}" "$work/all/"
 cp "$repo/tests/TestData/models/conv3_nchw.onnx" "$work/model.onnx"
-config() { # $1 input folder, $2 output folder
-  cat <<JSON
-{
-  "model": { "name": "conv3", "path": "model.onnx" },
-  "input": { "type": "image", "source": "$1" },
-  "preprocessing": {
-    "resize": { "apply": true, "imageSize": [320, 320], "keepAspectRatio": false, "kernel": "cubic" },
-    "format": { "dataType": "float32", "channels": 3, "channelOrder": "rgb" },
-    "normalize": { "apply": true, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225] }
-  },
-  "postprocessing": { "denormalize": { "apply": true, "scale": 255, "dtype": "uint8" } },
-  "execution": { "useCaching": "disk" },
-  "output": { "save": { "apply": true, "path": "$2", "format": "png" } }
-}
-JSON
-}
-measure() { # runs "$@" once; prints "wall_ms cpu_ms"
-  local TIMEFORMAT='%3R %3U %3S' t
-  t=$( { time "$@" >/dev/null 2>&1; } 2>&1 ) || { echo "FAILED: $*" >&2; return 1; }
-  awk '{printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000}' <<<"$t"
-}
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2] + a[NR/2+1]) / 2)}'; }
 
 names=(); clis=()
 for spec in "$@"; do names+=("${spec%%=*}"); clis+=("${spec#*=}"); done
