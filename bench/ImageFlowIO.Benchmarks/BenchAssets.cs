@@ -52,4 +52,15 @@ internal static class BenchAssets
         image.CopyPixelDataTo(bytes);
         return bytes;
     }
+
+    /// <summary>The 320×320 photo as a planar 1×3×320×320 float tensor in [0, 1]: a model output's shape and range.</summary>
+    public static TensorData Tensor320()
+    {
+        using var photo = Photo320();
+        var samples = Samples(photo);
+        var values = new float[3 * 320 * 320];
+        for (var i = 0; i < 320 * 320; i++)
+            for (var c = 0; c < 3; c++) values[c * 320 * 320 + i] = samples[i * 3 + c] / 255f;
+        return TensorData.FromFloats([1, 3, 320, 320], values);
+    }
 }

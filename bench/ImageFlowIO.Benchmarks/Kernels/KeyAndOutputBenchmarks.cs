@@ -42,12 +42,7 @@ public class OutputPathBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        using var photo = BenchAssets.Photo320();
-        var samples = BenchAssets.Samples(photo);
-        var values = new float[3 * 320 * 320];
-        for (var i = 0; i < 320 * 320; i++)
-            for (var c = 0; c < 3; c++) values[c * 320 * 320 + i] = samples[i * 3 + c] / 255f;
-        _tensor = TensorData.FromFloats([1, 3, 320, 320], values);
+        _tensor = BenchAssets.Tensor320();
         _image = FloatImage.FromTensor(_tensor);
     }
 
@@ -77,12 +72,7 @@ public class OutputStatisticsBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        using var photo = BenchAssets.Photo320();
-        var samples = BenchAssets.Samples(photo);
-        var values = new float[3 * 320 * 320];
-        for (var i = 0; i < 320 * 320; i++)
-            for (var c = 0; c < 3; c++) values[c * 320 * 320 + i] = samples[i * 3 + c] / 255f;
-        _tensor = TensorData.FromFloats([1, 3, 320, 320], values);
+        _tensor = BenchAssets.Tensor320();
         if (!Scalar().SequenceEqual(OutputChannelStatistics.Compute(_tensor))) throw new InvalidOperationException("the product's statistics differ from the reference");
     }
 
