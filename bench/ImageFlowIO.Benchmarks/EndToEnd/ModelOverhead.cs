@@ -33,28 +33,25 @@ internal static class ModelOverhead
             // The tensors the pipeline feeds the model, made once (untimed) for the bare runs.
             var tensors = images.Select(pipeline.Preprocess).ToArray();
             var signature = pipeline.ModelSignature;
-            using var options = new SessionOptions
+            // ORT's defaults for this model, optionally with one session config entry on top.
+            SessionOptions Options(string? key = null, string? value = null)
             {
-                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                IntraOpNumThreads = Environment.ProcessorCount, InterOpNumThreads = 1,
-            };
+                var o = new SessionOptions
+                {
+                    GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+                    IntraOpNumThreads = Environment.ProcessorCount, InterOpNumThreads = 1,
+                };
+                if (key is not null) o.AddSessionConfigEntry(key, value);
+                return o;
+            }
+            using var options = Options();
             using var session = new InferenceSession(config.ResolvePath(config.Model.Path), options);
             // The same with the product's one session setting on top (threads sleep instead of spinning): the pipeline's own cost alone.
-            using var quietOptions = new SessionOptions
-            {
-                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                IntraOpNumThreads = Environment.ProcessorCount, InterOpNumThreads = 1,
-            };
-            quietOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            using var quietOptions = Options("session.intra_op.allow_spinning", "0");
             using var quiet = new InferenceSession(config.ResolvePath(config.Model.Path), quietOptions);
             var bareQuiet = new List<double>();
             // Spinning inside a Run, stopped when it returns (session.force_spinning_stop): threads idle between images.
-            using var stopOptions = new SessionOptions
-            {
-                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                IntraOpNumThreads = Environment.ProcessorCount, InterOpNumThreads = 1,
-            };
-            stopOptions.AddSessionConfigEntry("session.force_spinning_stop", "1");
+            using var stopOptions = Options("session.force_spinning_stop", "1");
             using var stopping = new InferenceSession(config.ResolvePath(config.Model.Path), stopOptions);
             var bareStopping = new List<double>();
             var backendRuns = new List<double>();
