@@ -478,7 +478,7 @@ public sealed class Pipeline : IDisposable
     /// <summary>The model will run: its session and a chain's load on other cores while inputs are decoded and preprocessed.</summary>
     private void OpenSessionsSoon()
     {
-        (_backend as OnnxBackend)?.OpenSoon();
+        _backend.OpenSoon();
         _chain?.OpenSessionsSoon();
     }
 

@@ -87,8 +87,8 @@ internal sealed class TextChain : IDisposable
     /// <summary>The detector will run: the per-region models' sessions load meanwhile on other cores.</summary>
     public void OpenSessionsSoon()
     {
-        (_orientation as OnnxBackend)?.OpenSoon();
-        (_recognizer as OnnxBackend)?.OpenSoon();
+        _orientation?.OpenSoon();
+        _recognizer.OpenSoon();
     }
 
     /// <summary>Crops run through the per-region models in this process (tests: a cached reading runs none).</summary>

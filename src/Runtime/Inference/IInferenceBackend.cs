@@ -11,6 +11,8 @@ internal interface IInferenceBackend : IDisposable
     string ModelDigest { get; }
     /// <summary>Runs the model; the result is float32 with the model's output shape.</summary>
     TensorData Run(TensorData input, CancellationToken cancellationToken = default);
+    /// <summary>The model will run soon: a backend that loads lazily starts loading now; one with nothing to load does nothing.</summary>
+    void OpenSoon() { }
 }
 
 /// <summary>The model's input and output as the pipeline sees them. Dimensions of -1 are dynamic.</summary>

@@ -50,7 +50,7 @@ internal sealed class OnnxBackend : IInferenceBackend
     /// Starts creating the session on a thread of its own (while inputs are preprocessed, or another model loads); a run waits
     /// for it, and a load that fails fails that run as it would have.
     /// </summary>
-    internal void OpenSoon()
+    public void OpenSoon()
     {
         if (_session.IsValueCreated || Volatile.Read(ref _opening) is not null) return;
         var opening = new Task(() =>
