@@ -12,7 +12,10 @@ namespace ImageFlowIO.Benchmarks.EndToEnd;
 /// sequential, intra-op threads = cores, spinning) and in one with the product's settings (no spinning), output bound to a preallocated array. The two alternate so
 /// both see the same machine: whole passes alternate. Prints medians and their ratio (run it with
 /// <c>DOTNET_TieredCompilation=0</c> so a few passes measure optimised code, as the Native AOT tool runs).
-/// <code>model-overhead --config samples/TextDetection/imageflow.json --images /tmp/bench-imgs [--count 12] [--passes 3]</code>
+/// With <c>--workers 1,2</c>, each pass also runs the images as one batch (<c>RunBatchAsync</c>, that many workers of
+/// cores ÷ workers ONNX Runtime threads, as the product sizes them) and the same tensors through as many threads calling a
+/// bare session of as many threads: per image = the batch's wall ÷ images.
+/// <code>model-overhead --config samples/TextDetection/imageflow.json --images /tmp/bench-imgs [--count 12] [--passes 3] [--workers 1,2]</code>
 /// </summary>
 internal static class ModelOverhead
 {
@@ -23,6 +26,9 @@ internal static class ModelOverhead
         var config = parsed.Config ?? throw new InvalidOperationException(string.Join("\n", parsed.Diagnostics));
         var images = Directory.EnumerateFiles(args.Required("images"), "*.jpg").Order(StringComparer.Ordinal).Take(args.Int("count", 12)).ToArray();
         var passes = args.Int("passes", 3);
+        // Batches through RunBatchAsync with these worker counts (cores ÷ workers ONNX Runtime threads each, as the product
+        // sizes them) against bare Runs with the same parallelism: that many threads calling Run on one such session.
+        var workerCounts = (args.Optional("workers") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray();
         var work = Directory.CreateTempSubdirectory("ifio-overhead-");
         try
         {
@@ -33,13 +39,17 @@ internal static class ModelOverhead
             // The tensors the pipeline feeds the model, made once (untimed) for the bare runs.
             var tensors = images.Select(pipeline.Preprocess).ToArray();
             var signature = pipeline.ModelSignature;
+            var batches = workerCounts.Select(w => new Batch(w, Pipeline.Create(config, new PipelineOptions
+            {
+                CacheMode = CacheMode.None, MaxParallelism = w, KeepOutputTensors = false, OutputDirectory = work.FullName,
+            }), new InferenceSession(config.ResolvePath(config.Model.Path), Options("session.intra_op.allow_spinning", "0", Math.Max(1, Environment.ProcessorCount / w))))).ToArray();
             // ORT's defaults for this model, optionally with one session config entry on top.
-            SessionOptions Options(string? key = null, string? value = null)
+            SessionOptions Options(string? key = null, string? value = null, int? threads = null)
             {
                 var o = new SessionOptions
                 {
                     GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                    IntraOpNumThreads = Environment.ProcessorCount, InterOpNumThreads = 1,
+                    IntraOpNumThreads = threads ?? Environment.ProcessorCount, InterOpNumThreads = 1,
                 };
                 if (key is not null) o.AddSessionConfigEntry(key, value);
                 return o;
@@ -98,11 +108,37 @@ internal static class ModelOverhead
                             target.Run(run, [signature.InputName], [inputs[i].Input], [signature.OutputName], [inputs[i].Output]);
                             if (pass >= 0) times.Add(sw.Elapsed.TotalMilliseconds);
                         }
+                    foreach (var batch in batches)
+                    {
+                        // The whole batch through the pipeline, then the same tensors through `workers` threads of bare Runs: per image = wall ÷ images.
+                        var sw = Stopwatch.StartNew();
+                        var result = await batch.Pipeline.RunBatchAsync(images.Select(p => new InputItem(p)).ToList());
+                        var ms = sw.Elapsed.TotalMilliseconds / images.Length;
+                        if (result.Items.FirstOrDefault(r => !r.Succeeded) is { } failed) throw new InvalidOperationException(failed.Error!.ToString());
+                        if (result.Items.Any(r => r.TimingsMs?.ContainsKey("inference") != true)) throw new InvalidOperationException("a batch input did not run the model");
+                        if (pass >= 0) batch.PipelinePerImage.Add(ms);
+                        var next = -1;
+                        sw.Restart();
+                        var threads = Enumerable.Range(0, batch.Workers).Select(_ => new Thread(() =>
+                        {
+                            using var runOptions = new RunOptions();
+                            // Each thread its own output values: runs at once must not write into one array.
+                            for (int i; (i = Interlocked.Increment(ref next)) < images.Length;)
+                            {
+                                using var output = OrtValue.CreateTensorValueFromMemory(new float[OutputLength(signature.OutputShape, tensors[i].Shape)], OutputShape(signature.OutputShape, tensors[i].Shape));
+                                batch.Session.Run(runOptions, [signature.InputName], [inputs[i].Input], [signature.OutputName], [output]);
+                            }
+                        })).ToList();
+                        threads.ForEach(t => t.Start());
+                        threads.ForEach(t => t.Join());
+                        if (pass >= 0) batch.BarePerImage.Add(sw.Elapsed.TotalMilliseconds / images.Length);
+                    }
                 }
             }
             finally
             {
                 foreach (var (input, output) in inputs) { input.Dispose(); output.Dispose(); }
+                foreach (var batch in batches) { batch.Pipeline.Dispose(); batch.Session.Dispose(); }
             }
             var (mFull, mBare, mInf) = (Median(full), Median(bare), Median(inference));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -110,9 +146,23 @@ internal static class ModelOverhead
                 $"pipeline per image {mFull:0.0} ms (its inference stage {mInf:0.0} ms), bare ORT Run {mBare:0.0} ms (ratio {mFull / mBare:0.000}), " +
                 $"bare Run without spinning {Median(bareQuiet):0.0} ms (ratio {mFull / Median(bareQuiet):0.000}), spinning only inside a Run {Median(bareStopping):0.0} ms, the pipeline's backend alone {Median(backendRuns):0.0} ms; " +
                 $"stage medians: {string.Join(", ", stages.Select(s => $"{s.Key} {Median(s.Value):0.0}"))}"));
+            foreach (var batch in batches)
+            {
+                var (mPipe, mBareBatch) = (Median(batch.PipelinePerImage), Median(batch.BarePerImage));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"batch, {batch.Workers} worker(s) × {Math.Max(1, Environment.ProcessorCount / batch.Workers)} ONNX Runtime thread(s): pipeline per image {mPipe:0.0} ms, " +
+                    $"bare Run with the same parallelism (no spinning) {mBareBatch:0.0} ms (ratio {mPipe / mBareBatch:0.000}); against ORT's defaults one at a time {mBare:0.0} ms (ratio {mPipe / mBare:0.000})"));
+            }
             return 0;
         }
         finally { work.Delete(recursive: true); }
+    }
+
+    /// <summary>A batch measurement: a pipeline with that many workers, a bare session with as many ONNX Runtime threads as each worker's, and their per-image times.</summary>
+    private sealed record Batch(int Workers, Pipeline Pipeline, InferenceSession Session)
+    {
+        public List<double> PipelinePerImage { get; } = [];
+        public List<double> BarePerImage { get; } = [];
     }
 
     /// <summary>The model's output shape with its dynamic axes (−1) taken from the input's batch/height/width (the detector keeps them).</summary>
