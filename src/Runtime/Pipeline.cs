@@ -46,6 +46,9 @@ public sealed class Pipeline : IDisposable
             _cache = StageCacheFactory.Create(config, options, _logger);
             _ownsCache = true;
         }
+        // Nothing recorded yet (a fresh clone, a first build): every input will be looked up, so a remote's first request
+        // (its connection, the HTTP stack's start) begins now, beside the model's digest and signature.
+        if (!options.DecideOnly && _cache.HasSharedStore && _cache.OutputFiles?.IsEmpty != false) _cache.WarmUp();
         (string[] Lines, string Digest)? labels;
         string? paletteDigest;
         IInferenceBackend? backend = null;

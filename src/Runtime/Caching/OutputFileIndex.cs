@@ -49,6 +49,16 @@ internal sealed class OutputFileIndex : IDisposable
     /// <summary>True when the index is kept in a disk cache folder (false: this process's memory only).</summary>
     public bool IsPersistent => _persistPath is not null;
 
+    /// <summary>True when no run and no output set is recorded (a fresh clone, a first build): every input will run.</summary>
+    public bool IsEmpty
+    {
+        get
+        {
+            _ = _loaded.Value;
+            return _runs.IsEmpty && _records.IsEmpty;
+        }
+    }
+
     /// <summary>Output sets found up to date by their stat alone.</summary>
     public long StatOnlyHits => Interlocked.Read(ref _statOnly);
     /// <summary>Output files read and hashed because their record was racy.</summary>
