@@ -291,9 +291,8 @@ public sealed class Pipeline : IDisposable
             }
             return work;
         }
-        void FinishGroup(int[] group, List<(int Index, PendingInput Pending)> work, CancellationToken ct)
+        void WriteGroup(int[] group, List<(int Index, PendingInput Pending)> work)
         {
-            RunInference(work.Select(w => w.Pending).ToList(), ct);
             foreach (var (i, pending) in work)
             {
                 results[i] = Finish(pending);
@@ -304,21 +303,34 @@ public sealed class Pipeline : IDisposable
         }
         if (workers <= 1 && groups.Count > 1 && _intraOpThreads > 1 && PrepareAhead)
         {
-            // One worker whose model has several cores: the next group is read, decoded and preprocessed on another
-            // thread while this one's model runs (its sleeping intra-op threads leave gaps) and its outputs are written.
+            // One worker whose model has several cores: while a group's model runs (its sleeping intra-op threads leave
+            // gaps), the next group is read, decoded and preprocessed and the previous one's outputs are written, each on
+            // a thread of its own; outputs are written and reported in input order.
             var next = Task.Run(() => PrepareGroup(groups[0], cancellationToken), cancellationToken);
-            for (var g = 0; g < groups.Count; g++)
+            var writing = Task.CompletedTask;
+            try
             {
-                var work = await next.ConfigureAwait(false);
-                cancellationToken.ThrowIfCancellationRequested();
-                var following = g + 1 < groups.Count ? groups[g + 1] : null;
-                if (following is not null) next = Task.Run(() => PrepareGroup(following, cancellationToken), cancellationToken);
-                try { FinishGroup(groups[g], work, cancellationToken); }
-                catch (OperationCanceledException) when (following is not null)
+                for (var g = 0; g < groups.Count; g++)
                 {
-                    await next.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false); // no preparation outlives the batch
-                    throw;
+                    var work = await next.ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (g + 1 < groups.Count)
+                    {
+                        var following = groups[g + 1];
+                        next = Task.Run(() => PrepareGroup(following, cancellationToken), cancellationToken);
+                    }
+                    RunInference(work.Select(w => w.Pending).ToList(), cancellationToken);
+                    await writing.ConfigureAwait(false);
+                    var group = groups[g];
+                    writing = Task.Run(() => WriteGroup(group, work), CancellationToken.None);
                 }
+                await writing.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // No preparation or write outlives the batch (cancelled, or a host's progress handler threw).
+                await Task.WhenAll(next, writing).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                throw;
             }
         }
         else
@@ -327,7 +339,9 @@ public sealed class Pipeline : IDisposable
                 new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers), CancellationToken = cancellationToken },
                 (group, ct) =>
                 {
-                    FinishGroup(group, PrepareGroup(group, ct), ct);
+                    var work = PrepareGroup(group, ct);
+                    RunInference(work.Select(w => w.Pending).ToList(), ct);
+                    WriteGroup(group, work);
                     return ValueTask.CompletedTask;
                 }).ConfigureAwait(false);
         }
@@ -338,7 +352,7 @@ public sealed class Pipeline : IDisposable
         return batch;
     }
 
-    /// <summary>Whether one worker whose model has several cores prepares the next input while the model runs (on; bench/model-overhead turns it off to compare).</summary>
+    /// <summary>Whether one worker whose model has several cores prepares the next input and writes the previous one's outputs while the model runs (on; bench/model-overhead turns it off to compare).</summary>
     internal bool PrepareAhead { get; set; } = true;
 
     /// <summary>Inputs per model run: the configured batch size when the model has a dynamic batch axis and tiling is off, else 1.</summary>
