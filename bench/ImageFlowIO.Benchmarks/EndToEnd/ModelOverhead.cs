@@ -117,6 +117,15 @@ internal static class ModelOverhead
                         if (result.Items.FirstOrDefault(r => !r.Succeeded) is { } failed) throw new InvalidOperationException(failed.Error!.ToString());
                         if (result.Items.Any(r => r.TimingsMs?.ContainsKey("inference") != true)) throw new InvalidOperationException("a batch input did not run the model");
                         if (pass >= 0) batch.PipelinePerImage.Add(ms);
+                        if (batch.Workers == 1)
+                        {
+                            // One worker prepares the next input while the model runs; the same without, to show what that gives.
+                            batch.Pipeline.PrepareAhead = false;
+                            sw.Restart();
+                            result = await batch.Pipeline.RunBatchAsync(images.Select(p => new InputItem(p)).ToList());
+                            if (pass >= 0) batch.WithoutPrepareAhead.Add(sw.Elapsed.TotalMilliseconds / images.Length);
+                            batch.Pipeline.PrepareAhead = true;
+                        }
                         var next = -1;
                         sw.Restart();
                         var threads = Enumerable.Range(0, batch.Workers).Select(_ => new Thread(() =>
@@ -132,6 +141,13 @@ internal static class ModelOverhead
                         threads.ForEach(t => t.Start());
                         threads.ForEach(t => t.Join());
                         if (pass >= 0) batch.BarePerImage.Add(sw.Elapsed.TotalMilliseconds / images.Length);
+                        // One Run at a time on that session: ONNX Runtime's time per image with that many threads.
+                        for (var i = 0; i < images.Length; i++)
+                        {
+                            sw.Restart();
+                            batch.Session.Run(run, [signature.InputName], [inputs[i].Input], [signature.OutputName], [inputs[i].Output]);
+                            if (pass >= 0) batch.OneAtATime.Add(sw.Elapsed.TotalMilliseconds);
+                        }
                     }
                 }
             }
@@ -149,9 +165,11 @@ internal static class ModelOverhead
             foreach (var batch in batches)
             {
                 var (mPipe, mBareBatch) = (Median(batch.PipelinePerImage), Median(batch.BarePerImage));
+                var without = batch.WithoutPrepareAhead.Count > 0
+                    ? string.Create(CultureInfo.InvariantCulture, $"; without preparing the next input during the model {Median(batch.WithoutPrepareAhead):0.0} ms (ratio {Median(batch.WithoutPrepareAhead) / mBareBatch:0.000})") : "";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"batch, {batch.Workers} worker(s) × {Math.Max(1, Environment.ProcessorCount / batch.Workers)} ONNX Runtime thread(s): pipeline per image {mPipe:0.0} ms, " +
-                    $"bare Run with the same parallelism (no spinning) {mBareBatch:0.0} ms (ratio {mPipe / mBareBatch:0.000}); against ORT's defaults one at a time {mBare:0.0} ms (ratio {mPipe / mBare:0.000})"));
+                    $"bare Run with the same parallelism (no spinning) {mBareBatch:0.0} ms (ratio {mPipe / mBareBatch:0.000}); against ORT's defaults one at a time {mBare:0.0} ms (ratio {mPipe / mBare:0.000}); one bare Run at a time on that session {Median(batch.OneAtATime):0.0} ms") + without);
             }
             return 0;
         }
@@ -163,6 +181,8 @@ internal static class ModelOverhead
     {
         public List<double> PipelinePerImage { get; } = [];
         public List<double> BarePerImage { get; } = [];
+        public List<double> WithoutPrepareAhead { get; } = [];
+        public List<double> OneAtATime { get; } = [];
     }
 
     /// <summary>The model's output shape with its dynamic axes (−1) taken from the input's batch/height/width (the detector keeps them).</summary>
