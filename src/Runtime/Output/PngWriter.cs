@@ -32,7 +32,7 @@ internal static class PngWriter
     private const int SampleRows = 16;
 
     /// <summary>
-    /// Run-length or Huffman-only for level 1, by which codes the Up-filtered image shorter: a byte histogram gives each value's Huffman cost (−log2 p bits) from <see cref="SampleRows"/> rows; each run of 4 or more equal bytes saves its repeats'
+    /// Run-length or Huffman-only for level 1, by which codes the Up-filtered image shorter: a byte histogram gives each value's Huffman cost (−log2 p bits, at least 1) from <see cref="SampleRows"/> rows; each run of 4 or more equal bytes saves its repeats'
     /// cost and pays about 10 bits for the match (length and distance codes). Runs pay: run-length; else Huffman codes
     /// alone. On the benchmark's photos and conv3 outputs this picks the smaller of the two for all 24 images.
     /// </summary>
@@ -76,7 +76,7 @@ internal static class PngWriter
         finally { ArrayPool<byte>.Shared.Return(line); }
         double saved = 0;
         for (var v = 0; v < 256; v++)
-            if (repeats[v] > 0) saved += repeats[v] * Math.Log2((double)total / histogram[v]);
+            if (repeats[v] > 0) saved += repeats[v] * Math.Max(1, Math.Log2((double)total / histogram[v])); // a Huffman code is at least 1 bit
         return saved > matches * MatchBits + longMatchBits ? ZLibCompressionStrategy.RunLengthEncoding : ZLibCompressionStrategy.HuffmanOnly;
     }
 
