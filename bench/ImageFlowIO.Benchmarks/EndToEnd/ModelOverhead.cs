@@ -74,6 +74,9 @@ internal static class ModelOverhead
             // sessions' intra-op pools never spin against each other's next image. Pass −1 warms both up.
             var inputs = tensors.Select(t => (Input: OrtValue.CreateTensorValueFromMemory(t.AsFloat32().ToArray(), t.Shape.Select(d => (long)d).ToArray()),
                 Output: OrtValue.CreateTensorValueFromMemory(new float[OutputLength(signature.OutputShape, t.Shape)], OutputShape(signature.OutputShape, t.Shape)))).ToArray();
+            foreach (var batch in batches)
+                batch.Outputs = Enumerable.Range(0, batch.Workers).Select(_ => tensors.Select(t =>
+                    OrtValue.CreateTensorValueFromMemory(new float[OutputLength(signature.OutputShape, t.Shape)], OutputShape(signature.OutputShape, t.Shape))).ToArray()).ToArray();
             try
             {
                 for (var pass = -1; pass < passes; pass++)
@@ -131,15 +134,11 @@ internal static class ModelOverhead
                         var next = -1;
                         sw.Restart();
                         cpu = Cpu();
-                        var threads = Enumerable.Range(0, batch.Workers).Select(_ => new Thread(() =>
+                        var threads = batch.Outputs.Select(outputs => new Thread(() =>
                         {
                             using var runOptions = new RunOptions();
-                            // Each thread its own output values: runs at once must not write into one array.
                             for (int i; (i = Interlocked.Increment(ref next)) < images.Length;)
-                            {
-                                using var output = OrtValue.CreateTensorValueFromMemory(new float[OutputLength(signature.OutputShape, tensors[i].Shape)], OutputShape(signature.OutputShape, tensors[i].Shape));
-                                batch.Session.Run(runOptions, [signature.InputName], [inputs[i].Input], [signature.OutputName], [output]);
-                            }
+                                batch.Session.Run(runOptions, [signature.InputName], [inputs[i].Input], [signature.OutputName], [outputs[i]]);
                         })).ToList();
                         threads.ForEach(t => t.Start());
                         threads.ForEach(t => t.Join());
@@ -158,7 +157,12 @@ internal static class ModelOverhead
             finally
             {
                 foreach (var (input, output) in inputs) { input.Dispose(); output.Dispose(); }
-                foreach (var batch in batches) { batch.Pipeline.Dispose(); batch.Session.Dispose(); }
+                foreach (var batch in batches)
+                {
+                    foreach (var output in batch.Outputs.SelectMany(o => o)) output.Dispose();
+                    batch.Pipeline.Dispose();
+                    batch.Session.Dispose();
+                }
             }
             var (mFull, mBare, mInf) = (Median(full), Median(bare), Median(inference));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -184,6 +188,8 @@ internal static class ModelOverhead
     /// <summary>A batch measurement: a pipeline with that many workers, a bare session with as many ONNX Runtime threads as each worker's, and their per-image times.</summary>
     private sealed record Batch(int Workers, Pipeline Pipeline, InferenceSession Session)
     {
+        /// <summary>Per bare-Run thread, an output value per image (made once): runs at once must not write into one array.</summary>
+        public OrtValue[][] Outputs { get; set; } = [];
         public List<double> PipelinePerImage { get; } = [];
         public List<double> BarePerImage { get; } = [];
         public List<double> WithoutPrepareAhead { get; } = [];
