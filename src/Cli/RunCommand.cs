@@ -120,6 +120,7 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
             KeepOutputTensors = false,
             RemoteCache = RemoteCache,
             RemoteCacheReadOnly = RemoteCacheReadOnly ? true : null,
+            DecideOnly = DryRun,
         };
 
         Pipeline pipeline;

@@ -46,6 +46,9 @@ public sealed class Pipeline : IDisposable
             _cache = StageCacheFactory.Create(config, options, _logger);
             _ownsCache = true;
         }
+        // Nothing recorded yet (a fresh clone, a first build): every input will be looked up, so a remote's first request
+        // (its connection, the HTTP stack's start) begins now, beside the model's digest and signature.
+        if (!options.DecideOnly && _cache.HasSharedStore && _cache.OutputFiles?.IsEmpty != false) _cache.WarmUp();
         (string[] Lines, string Digest)? labels;
         string? paletteDigest;
         IInferenceBackend? backend = null;
@@ -278,32 +281,79 @@ public sealed class Pipeline : IDisposable
         var groupSize = ModelBatchSize;
         var groups = Enumerable.Range(0, (inputs.Count + groupSize - 1) / groupSize)
             .Select(g => Enumerable.Range(g * groupSize, Math.Min(groupSize, inputs.Count - g * groupSize)).ToArray()).ToList();
-        await Parallel.ForEachAsync(groups,
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers), CancellationToken = cancellationToken },
-            (group, ct) =>
+        List<(int Index, PendingInput Pending)> PrepareGroup(int[] group, CancellationToken ct)
+        {
+            var work = new List<(int Index, PendingInput Pending)>();
+            foreach (var i in group)
             {
-                var work = new List<(int Index, PendingInput Pending)>();
-                foreach (var i in group)
+                if (collisions.TryGetValue(i, out var error)) results[i] = new PipelineResult { Input = inputs[i].Path, Error = error };
+                else work.Add((i, Prepare(inputs[i], i, null, ct, plan?.Decided(i))));
+            }
+            return work;
+        }
+        void WriteGroup(int[] group, List<(int Index, PendingInput Pending)> work)
+        {
+            foreach (var (i, pending) in work)
+            {
+                results[i] = Finish(pending);
+                ReleaseTensors(pending);
+                progress?.Report(results[i]);
+            }
+            foreach (var i in group.Where(collisions.ContainsKey)) progress?.Report(results[i]);
+        }
+        if (workers <= 1 && groups.Count > 1 && _intraOpThreads > 1 && PrepareAhead)
+        {
+            // One worker whose model has several cores: while a group's model runs (its sleeping intra-op threads leave
+            // gaps), the next group is read, decoded and preprocessed and the previous one's outputs are written, each on
+            // a thread of its own; outputs are written and reported in input order.
+            var next = Task.Run(() => PrepareGroup(groups[0], cancellationToken), cancellationToken);
+            var writing = Task.CompletedTask;
+            try
+            {
+                for (var g = 0; g < groups.Count; g++)
                 {
-                    if (collisions.TryGetValue(i, out var error)) results[i] = new PipelineResult { Input = inputs[i].Path, Error = error };
-                    else work.Add((i, Prepare(inputs[i], i, null, ct, plan?.Decided(i))));
+                    var work = await next.ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (g + 1 < groups.Count)
+                    {
+                        var following = groups[g + 1];
+                        next = Task.Run(() => PrepareGroup(following, cancellationToken), cancellationToken);
+                    }
+                    RunInference(work.Select(w => w.Pending).ToList(), cancellationToken);
+                    await writing.ConfigureAwait(false);
+                    var group = groups[g];
+                    writing = Task.Run(() => WriteGroup(group, work), CancellationToken.None);
                 }
-                RunInference(work.Select(w => w.Pending).ToList(), ct);
-                foreach (var (i, pending) in work)
+                await writing.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // No preparation or write outlives the batch (cancelled, or a host's progress handler threw).
+                await Task.WhenAll(next, writing).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                throw;
+            }
+        }
+        else
+        {
+            await Parallel.ForEachAsync(groups,
+                new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers), CancellationToken = cancellationToken },
+                (group, ct) =>
                 {
-                    results[i] = Finish(pending);
-                    ReleaseTensors(pending);
-                    progress?.Report(results[i]);
-                }
-                foreach (var i in group.Where(collisions.ContainsKey)) progress?.Report(results[i]);
-                return ValueTask.CompletedTask;
-            }).ConfigureAwait(false);
+                    var work = PrepareGroup(group, ct);
+                    RunInference(work.Select(w => w.Pending).ToList(), ct);
+                    WriteGroup(group, work);
+                    return ValueTask.CompletedTask;
+                }).ConfigureAwait(false);
+        }
         _cache.Flush(); // background uploads finish (bounded) before the batch's statistics are final
         var batch = new BatchResult { Items = results, Cache = _cache.Statistics, ElapsedMs = sw.Elapsed.TotalMilliseconds };
         WriteBatchMeta(batch);
         _logger.LogInformation("cache statistics: {Stats}", _cache.Statistics);
         return batch;
     }
+
+    /// <summary>Whether one worker whose model has several cores prepares the next input and writes the previous one's outputs while the model runs (on; bench/model-overhead turns it off to compare).</summary>
+    internal bool PrepareAhead { get; set; } = true;
 
     /// <summary>Inputs per model run: the configured batch size when the model has a dynamic batch axis and tiling is off, else 1.</summary>
     internal int ModelBatchSize => _inference.BatchSize;

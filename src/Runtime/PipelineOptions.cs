@@ -49,6 +49,8 @@ public sealed class PipelineOptions
     /// disk cache folder, or this process's memory without one.
     /// </summary>
     internal string? RecordDirectory { get; init; }
+    /// <summary>The host only decides (CLI <c>--dry-run --explain</c>): nothing is looked up, so no cache store warms up.</summary>
+    internal bool DecideOnly { get; init; }
     /// <summary>A cache to use instead of the one the config describes (shared across pipelines by a host).</summary>
     public StageCache? Cache { get; init; }
     /// <summary>Custom preprocessing run on each tensor the preprocess stage writes, before it is cached (generated <c>OnPreprocessing</c>).</summary>

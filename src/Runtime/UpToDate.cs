@@ -58,7 +58,7 @@ public sealed record UpToDateDecision(string Input, RunReason Reason, string Det
 internal sealed record RunRecord(string Tool, string Content, string Model, string Labels, string Preprocessing, string Inference,
     string Postprocessing, string Output, string OutputKey, string Failure)
 {
-    private const int FieldCount = 10;
+    internal const int FieldCount = 10;
 
     public string[] Fields() => [Tool, Content, Model, Labels, Preprocessing, Inference, Postprocessing, Output, OutputKey, Failure];
 

@@ -66,6 +66,8 @@ internal interface ICacheStore : IDisposable
     void Flush() { }
     /// <summary>Drops an entry the stage's codec rejected, so it is not read (and reported) again; a no-op where entries cannot be removed.</summary>
     void Discard(CacheStage stage, string key) { }
+    /// <summary>Lookups are coming: a store whose first read costs a start-up (a remote's connection) begins it now, in the background; a no-op for the others.</summary>
+    void WarmUp() { }
 }
 
 /// <summary>What a store states about itself (<see cref="ICacheStore.Capabilities"/>).</summary>

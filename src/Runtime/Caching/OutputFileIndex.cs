@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -49,6 +50,16 @@ internal sealed class OutputFileIndex : IDisposable
     /// <summary>True when the index is kept in a disk cache folder (false: this process's memory only).</summary>
     public bool IsPersistent => _persistPath is not null;
 
+    /// <summary>True when no run and no output set is recorded (a fresh clone, a first build): every input will run.</summary>
+    public bool IsEmpty
+    {
+        get
+        {
+            _ = _loaded.Value;
+            return _runs.IsEmpty && _records.IsEmpty;
+        }
+    }
+
     /// <summary>Output sets found up to date by their stat alone.</summary>
     public long StatOnlyHits => Interlocked.Read(ref _statOnly);
     /// <summary>Output files read and hashed because their record was racy.</summary>
@@ -77,7 +88,8 @@ internal sealed class OutputFileIndex : IDisposable
             {
                 var info = new FileInfo(path);
                 if (!info.Exists) { why = $"output {stamp.Path} is missing"; return false; }
-                if (info.LinkTarget is not null || info.Length != stamp.Length || info.LastWriteTimeUtc.Ticks != stamp.LastWriteTicks) { why = $"output {stamp.Path} changed on disk"; return false; }
+                // A link is not the file that was written (its attributes come from the same lstat: no readlink).
+                if (info.Attributes.HasFlag(FileAttributes.ReparsePoint) || info.Length != stamp.Length || info.LastWriteTimeUtc.Ticks != stamp.LastWriteTicks) { why = $"output {stamp.Path} changed on disk"; return false; }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { why = $"output {stamp.Path} cannot be read"; return false; }
             if (record.RecordedTicks - stamp.LastWriteTicks <= RacyWindow.Ticks) racy.Add((path, stamp));
@@ -165,44 +177,114 @@ internal sealed class OutputFileIndex : IDisposable
 
     // One set a line: key \t folder \t sourceWidth \t sourceHeight \t recordedTicks \t facts (compact JSON), then per file:
     // \t sha256 \t length \t ticks \t path. One run record a line: r \t input \t folder \t its fields (RunRecord.Fields).
-    // Untrusted like any cache content: a line that does not parse is skipped.
+    // Untrusted like any cache content: a line that does not parse is skipped. Read as UTF-8 fields in place (a fully
+    // cached run reads every set): strings only for what the index keeps.
     private static (List<(string, WrittenSet)> Sets, List<(string, RunRecord)> Runs) ReadFile(string path)
     {
         var sets = new List<(string, WrittenSet)>();
         var runs = new List<(string, RunRecord)>();
-        string[] lines;
-        try { lines = File.ReadAllLines(path, Encoding.UTF8); }
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return (sets, runs); }
-        if (lines.Length == 0 || lines[0] != Header) return (sets, runs);
-        foreach (var line in lines.Skip(1))
+        var text = new Lines(bytes);
+        if (!text.Next(out var header) || !header.SequenceEqual(HeaderUtf8)) return (sets, runs);
+        while (text.Next(out var line))
         {
-            var parts = line.Split('\t');
-            if (parts[0] == "r")
+            var fields = new Fields(line);
+            var first = fields.Next();
+            if (first.SequenceEqual("r"u8))
             {
-                if (parts.Length >= 3 && RunRecord.TryParse(parts.AsSpan(3)) is { } run) runs.Add((parts[1] + "\t" + parts[2], run));
+                if (ReadRun(ref fields) is { } run) runs.Add(run);
                 continue;
             }
-            if (parts.Length < 6 || (parts.Length - 6) % 4 != 0 || !DiskCacheFolder.IsKey(parts[0])
-                || !int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var width)
-                || !int.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var height)
-                || !long.TryParse(parts[4], NumberStyles.None, CultureInfo.InvariantCulture, out var recorded)) continue;
-            OutputFacts facts;
-            try { facts = OutputFacts.FromJson(parts[5]); }
-            catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException) { continue; }
-            var files = new FileStamp[(parts.Length - 6) / 4];
-            var valid = true;
-            for (var i = 0; i < files.Length && valid; i++)
-            {
-                var at = 6 + 4 * i;
-                valid = parts[at].Length == 64
-                    && long.TryParse(parts[at + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var length)
-                    && long.TryParse(parts[at + 2], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
-                    && OutputBundle.CheckRelativePath(parts[at + 3]) is null
-                    && (files[i] = new FileStamp(parts[at + 3], length, ticks, parts[at])) is not null;
-            }
-            if (valid) sets.Add((parts[0] + "\t" + parts[1], new WrittenSet(width, height, recorded, facts, files)));
+            if (ReadSet(first, ref fields) is { } set) sets.Add(set);
         }
         return (sets, runs);
+    }
+
+    private static ReadOnlySpan<byte> HeaderUtf8 => "imageflowio-output-index 2"u8;
+
+    private static (string, RunRecord)? ReadRun(ref Fields fields)
+    {
+        var input = fields.Next();
+        var folder = fields.Next();
+        if (fields.Done) return null;
+        var values = new string[RunRecord.FieldCount + 1]; // one more: a line with too many fields is not a record
+        var count = 0;
+        while (!fields.Done && count < values.Length) values[count++] = Encoding.UTF8.GetString(fields.Next());
+        if (!fields.Done || RunRecord.TryParse(values.AsSpan(0, count)) is not { } run) return null;
+        return (Encoding.UTF8.GetString(input) + "\t" + Encoding.UTF8.GetString(folder), run);
+    }
+
+    private static (string, WrittenSet)? ReadSet(ReadOnlySpan<byte> key, ref Fields fields)
+    {
+        var folder = fields.Next();
+        if (!IsKey(key) || fields.Done || !Number(fields.Next(), out var width) || !Number(fields.Next(), out var height)
+            || !Number(fields.Next(), out var recorded) || fields.Done || width > int.MaxValue || height > int.MaxValue) return null;
+        OutputFacts facts;
+        try { facts = OutputFacts.Read(fields.Next()); }
+        catch (Exception ex) when (ex is FormatException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException) { return null; }
+        var files = new List<FileStamp>(1);
+        while (!fields.Done)
+        {
+            var sha = fields.Next();
+            if (sha.Length != 64 || fields.Done || !Number(fields.Next(), out var length) || fields.Done || !Number(fields.Next(), out var ticks) || fields.Done) return null;
+            var relative = Encoding.UTF8.GetString(fields.Next());
+            if (OutputBundle.CheckRelativePath(relative) is not null) return null;
+            files.Add(new FileStamp(relative, length, ticks, Encoding.UTF8.GetString(sha)));
+        }
+        return (Encoding.UTF8.GetString(key) + "\t" + Encoding.UTF8.GetString(folder), new WrittenSet((int)width, (int)height, recorded, facts, [.. files]));
+    }
+
+    /// <summary>A non-negative decimal filling the whole field (as NumberStyles.None reads it).</summary>
+    private static bool Number(ReadOnlySpan<byte> field, out long value) =>
+        Utf8Parser.TryParse(field, out value, out var used) && used == field.Length && used > 0 && field[0] != (byte)'-' && field[0] != (byte)'+';
+
+    private static bool IsKey(ReadOnlySpan<byte> key)
+    {
+        if (key.Length != 43) return false;
+        foreach (var c in key)
+            if (!(char.IsAsciiLetterOrDigit((char)c) || c is (byte)'-' or (byte)'_')) return false;
+        return true;
+    }
+
+    /// <summary>The lines of a UTF-8 text (a trailing CR dropped, as File.ReadAllLines does).</summary>
+    private ref struct Lines(ReadOnlySpan<byte> text)
+    {
+        private ReadOnlySpan<byte> _rest = text;
+
+        public bool Next(out ReadOnlySpan<byte> line)
+        {
+            if (_rest.IsEmpty) { line = default; return false; }
+            var end = _rest.IndexOf((byte)'\n');
+            line = end < 0 ? _rest : _rest[..end];
+            _rest = end < 0 ? default : _rest[(end + 1)..];
+            if (line.EndsWith("\r"u8)) line = line[..^1];
+            return true;
+        }
+    }
+
+    /// <summary>The tab-separated fields of one line.</summary>
+    private ref struct Fields(ReadOnlySpan<byte> line)
+    {
+        private ReadOnlySpan<byte> _rest = line;
+        private bool _done;
+
+        public readonly bool Done => _done;
+
+        public ReadOnlySpan<byte> Next()
+        {
+            if (_done) return default;
+            var end = _rest.IndexOf((byte)'\t');
+            if (end < 0)
+            {
+                _done = true;
+                return _rest;
+            }
+            var field = _rest[..end];
+            _rest = _rest[(end + 1)..];
+            return field;
+        }
     }
 
     /// <summary>Writes the index (merged with what other processes saved meanwhile) when it learned something.</summary>

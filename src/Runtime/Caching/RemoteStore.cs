@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 
@@ -115,6 +116,30 @@ internal sealed class RemoteStore : ICacheStore
         Statistics.AddBytes(downloaded);
         return StoreRead.Hit(new CacheEntry(stage, key, manifest.Info, payload));
     }
+
+    /// <summary>
+    /// Starts the first request's fixed cost (the connection, the HTTP stack's first use) on a thread of its own, once:
+    /// a GET of an ac entry nobody writes. Silent: whatever it meets is left to the real lookups to find and report.
+    /// </summary>
+    public void WarmUp()
+    {
+        if (!Enabled || Interlocked.Exchange(ref _warmedUp, 1) != 0) return;
+        new Thread(() =>
+        {
+            try
+            {
+                using var timeout = RequestTimeout();
+                // An ac id as lookups make them (SHA-256 of a stage and a key), of a key no entry has.
+                using var request = new HttpRequestMessage(HttpMethod.Get, "ac/" + RemoteManifest.ActionId(CacheStage.Output, "imageflowio warm-up"));
+                if (_settings.Authorization is { } auth) request.Headers.TryAddWithoutValidation("Authorization", auth);
+                using var answer = _client.Send(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+                answer.Content.ReadAsStream(timeout.Token).CopyTo(Stream.Null); // the connection goes back to the pool for the lookups
+            }
+            catch (Exception ex) when (IsTransportFailure(ex) || ex is SocketException) { }
+        }) { IsBackground = true, Name = "ImageFlowIO remote cache warm-up" }.Start();
+    }
+
+    private int _warmedUp;
 
     /// <summary>Queues the entry for upload and returns false: the worker counts and logs the write when the server has it.</summary>
     public bool Put(CacheEntry entry)

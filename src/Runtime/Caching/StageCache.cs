@@ -171,6 +171,15 @@ public sealed class StageCache : IDisposable
         _ => "output",
     };
 
+    /// <summary>True when a store is shared with other machines (a remote).</summary>
+    internal bool HasSharedStore => _stores.Any(s => s.Capabilities.HasFlag(StoreCapabilities.Shared));
+
+    /// <summary>Lookups are coming: stores with a start-up cost (the remote's first request) begin it in the background.</summary>
+    internal void WarmUp()
+    {
+        foreach (var store in _stores) store.WarmUp();
+    }
+
     /// <summary>Waits (bounded) for background writes (remote uploads) to finish.</summary>
     internal void Flush()
     {

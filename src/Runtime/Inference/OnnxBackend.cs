@@ -28,7 +28,13 @@ internal sealed class OnnxBackend : IInferenceBackend
         _modelPath = modelPath;
         if (!File.Exists(modelPath))
             throw new ModelException(ErrorCodes.ModelNotFound, modelPath, "the model file does not exist; check model.path (relative paths resolve against the config's folder)");
-        try { ModelDigest = digests?.GetDigest(modelPath, File.ReadAllBytes, out _) ?? Caching.CacheKeys.ContentDigest(File.ReadAllBytes(modelPath)); }
+        // The bytes read for the digest (a fresh clone: the index does not know the file yet) serve the signature too.
+        byte[]? modelBytes;
+        try
+        {
+            if (digests is not null) ModelDigest = digests.GetDigest(modelPath, File.ReadAllBytes, out modelBytes);
+            else ModelDigest = Caching.CacheKeys.ContentDigest(modelBytes = File.ReadAllBytes(modelPath));
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new ModelException(ErrorCodes.ModelUnreadable, modelPath, $"the model file cannot be read ({ex.Message})", ex);
@@ -41,7 +47,7 @@ internal sealed class OnnxBackend : IInferenceBackend
         else
         {
             // The file's own protobuf first: a run served by caches (a fresh clone fed by a remote cache) never needs ONNX Runtime.
-            Signature = ReadHeader(modelPath, model) ?? ReadSignature(model);
+            Signature = ReadHeader(modelPath, modelBytes, model) ?? ReadSignature(model);
             if (signatureFile is not null) ModelSignatureFile.TryWrite(signatureFile, Signature);
         }
     }
@@ -77,9 +83,9 @@ internal sealed class OnnxBackend : IInferenceBackend
     private string SignatureFileName(ModelConfig model) =>
         ModelDigest + "-" + Caching.CacheKeys.Digest(model.InputName ?? "", model.OutputName ?? "", model.Layout.ToString())[..12] + ".signature.json";
 
-    private static ModelSignature? ReadHeader(string modelPath, ModelConfig model)
+    private static ModelSignature? ReadHeader(string modelPath, byte[]? bytes, ModelConfig model)
     {
-        try { return OnnxModelHeader.TryRead(File.ReadAllBytes(modelPath), model); }
+        try { return OnnxModelHeader.TryRead(bytes ?? File.ReadAllBytes(modelPath), model); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
     }
 

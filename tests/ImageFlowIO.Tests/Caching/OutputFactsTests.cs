@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ImageFlowIO.Caching;
 using ImageFlowIO.Inference;
 using ImageFlowIO.Tests.Support;
 
@@ -114,5 +115,41 @@ public sealed class OutputFactsTests
         var again = await RunAsync(s, s.Dir.Combine("b"));
         Assert.All(again.Batch.Items, i => Assert.NotEqual("hit", i.Cache["output"]));
         for (var i = 0; i < cold.Batch.Items.Count; i++) AssertSameFacts(cold.Batch.Items[i], again.Batch.Items[i]);
+    }
+    [Fact]
+    public void Facts_read_back_in_one_pass_as_written_and_anything_malformed_is_a_format_error()
+    {
+        var facts = new OutputFacts([1, 3, 8, 8], [new(0f, 1.5f, 0.25f), new(float.NaN, float.PositiveInfinity, float.NegativeInfinity)],
+            [("cat", 0.75f), ("dög \"x\"", 1e-20f)], 640, 480);
+        var json = facts.ToJson();
+        var back = OutputFacts.FromJson(json);
+        Assert.Equal(json, back.ToJson());
+        Assert.Equal([1, 3, 8, 8], back.OutputShape);
+        Assert.True(float.IsNaN(back.Channels[1].Min) && float.IsPositiveInfinity(back.Channels[1].Max) && float.IsNegativeInfinity(back.Channels[1].Mean));
+        Assert.Equal(("dög \"x\"", 1e-20f), back.TopK[1]);
+        // Properties in another order and one it does not know are read alike (the document reader's rules).
+        var reordered = """{"savedHeight":480,"x":{"y":[1,{"z":2}]},"topK":[["cat",0.75]],"channels":[],"outputShape":[2],"savedWidth":640}""";
+        Assert.Equal((640, 480, 1), (OutputFacts.FromJson(reordered).SavedWidth, OutputFacts.FromJson(reordered).SavedHeight, OutputFacts.FromJson(reordered).TopK.Count));
+
+        string[] malformed =
+        [
+            "", "[]", "{", """{"outputShape":[2],"channels":[],"topK":[],"savedWidth":1}""", // cut off, not an object, a fact missing
+            """{"outputShape":[],"channels":[],"topK":[],"savedWidth":1,"savedHeight":1}""", // no dimensions
+            """{"outputShape":[1,2,3,4,5,6,7,8,9],"channels":[],"topK":[],"savedWidth":1,"savedHeight":1}""", // rank above 8
+            """{"outputShape":[0],"channels":[],"topK":[],"savedWidth":1,"savedHeight":1}""",
+            """{"outputShape":[1.5],"channels":[],"topK":[],"savedWidth":1,"savedHeight":1}""",
+            """{"outputShape":[2],"channels":[[1,2]],"topK":[],"savedWidth":1,"savedHeight":1}""", // two statistics, not three
+            """{"outputShape":[2],"channels":[[1,2,"big"]],"topK":[],"savedWidth":1,"savedHeight":1}""",
+            """{"outputShape":[2],"channels":[],"topK":[[3,0.5]],"savedWidth":1,"savedHeight":1}""", // a label that is not a string
+            """{"outputShape":[2],"channels":[],"topK":[],"savedWidth":-1,"savedHeight":1}""",
+            """{"outputShape":[2],"channels":[],"topK":[],"savedWidth":1,"savedHeight":1} {}""", // something after it
+            """{"outputShape":[2],"channels":[],"topK":[],"savedWidth":1,"savedHeight":1,"deep":[[[[[[[[[1]]]]]]]]]}""",
+            "{\"outputShape\":[2],\"channels\":[" + string.Join(",", Enumerable.Repeat("[0,0,0]", 4097)) + "],\"topK\":[],\"savedWidth\":1,\"savedHeight\":1}",
+        ];
+        foreach (var text in malformed)
+        {
+            var ex = Record.Exception(() => OutputFacts.FromJson(text));
+            Assert.True(ex is FormatException or KeyNotFoundException, $"{text[..Math.Min(80, text.Length)]}: {ex?.GetType().Name ?? "read"}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 using ImageFlowIO.Caching;
 using ImageFlowIO.Config;
+using ImageFlowIO.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ImageFlowIO.Tests.Caching;
@@ -95,5 +96,39 @@ public sealed class UpToDateOutputTests
         var rerun = await RunAsync(s);
         Assert.Equal("hit", rerun.Batch.Items.Single(i => i.Input.EndsWith("photo_160x120.png", StringComparison.Ordinal)).Cache["output"]);
         Assert.Equal(bytes, File.ReadAllBytes(path));
+    }
+    [Fact]
+    public void The_index_is_untrusted_a_line_that_does_not_parse_is_skipped_and_the_others_serve()
+    {
+        using var dir = new TempDir();
+        var folder = dir.Combine("out");
+        Directory.CreateDirectory(folder);
+        var file = Path.Combine(folder, "a.png");
+        File.WriteAllBytes(file, [1, 2, 3]);
+        var ticks = File.GetLastWriteTimeUtc(file).Ticks;
+        var recorded = ticks + TimeSpan.FromSeconds(5).Ticks; // well after the write: a stat is enough
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([1, 2, 3]));
+        const string facts = """{"outputShape":[1,3,2,2],"channels":[[0,1,0.5]],"topK":[],"savedWidth":2,"savedHeight":2}""";
+        string Key(char c) => new(c, 43);
+        string Set(char key, string width = "4", string recordedText = "", string factsText = facts, string path = "a.png", string length = "3") =>
+            $"{Key(key)}\t{folder}\t{width}\t3\t{(recordedText.Length > 0 ? recordedText : recorded.ToString(System.Globalization.CultureInfo.InvariantCulture))}\t{factsText}\t{sha}\t{length}\t{ticks}\t{path}";
+        string Run(string input, int fields) => $"r\t{input}\t{folder}\t" + string.Join("\t", Enumerable.Range(0, fields).Select(i => "f" + i));
+        File.WriteAllText(dir.Combine(OutputFileIndex.FileName), string.Join("\n",
+            "imageflowio-output-index 2",
+            Set('a'),
+            Set('b', width: "4x"), Set('c', width: "-4"), Set('d', recordedText: "+5"), Set('e', factsText: "{\"outputShape\":[1]}"),
+            Set('f', path: "../a.png"), Set('g', length: "3 "), Set('h') + "\tdeadbeef", // a file cut short
+            "not a key\t" + folder + "\t4\t3\t1\t" + facts,
+            Run(dir.Combine("in.jpg"), 10), Run(dir.Combine("short.jpg"), 9), Run(dir.Combine("long.jpg"), 11)) + "\r\n");
+
+        using var index = new OutputFileIndex(dir.Combine(OutputFileIndex.FileName));
+        Assert.True(index.TryGetUpToDate(Key('a'), folder, out var found));
+        Assert.Equal((4, 3), (found.SourceWidth, found.SourceHeight));
+        Assert.Equal([file], found.Files);
+        Assert.Equal([1, 3, 2, 2], found.Facts.OutputShape);
+        foreach (var bad in "bcdefgh") Assert.False(index.TryGetUpToDate(Key(bad), folder, out _), $"set {bad} was trusted");
+        Assert.Equal("f9", index.LastRun(dir.Combine("in.jpg"), folder)?.Failure);
+        Assert.Null(index.LastRun(dir.Combine("short.jpg"), folder));
+        Assert.Null(index.LastRun(dir.Combine("long.jpg"), folder));
     }
 }

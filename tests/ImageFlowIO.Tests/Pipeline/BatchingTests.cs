@@ -71,4 +71,44 @@ public sealed class BatchingTests : IDisposable
         Assert.StartsWith("IFIO2", result.Items[1].Error!.Code);
         Assert.Equal(2, p.InferenceRuns); // 2 good of the first 3 share a run, then 3 in the second
     }
+    [Fact]
+    public async Task One_worker_whose_model_has_several_threads_prepares_the_next_input_while_the_model_runs_and_gives_the_same_results()
+    {
+        _f.Model("invert_nchw.onnx");
+        var bad = _f.Dir.Copy(Support.TestPaths.Bad("truncated.jpg"), "in/zz_truncated.jpg");
+        var inputs = Inputs();
+        inputs.Insert(2, new InputItem(bad));
+        using var apart = _f.Create(Json("invert_nchw.onnx", 1), new PipelineOptions { MaxParallelism = 2, IntraOpThreads = 1 });
+        var expected = await apart.RunBatchAsync(inputs);
+
+        // The first input's postprocess waits (up to 10 s) for the second input's preprocess: only preparing ahead gets there.
+        var preprocessed = 0;
+        var postprocessed = 0;
+        var secondPreparedDuringFirst = false;
+        using var secondPrepared = new ManualResetEventSlim();
+        var options = new PipelineOptions { MaxParallelism = 1, IntraOpThreads = 2 }.WithHooks(
+            t => { if (Interlocked.Increment(ref preprocessed) == 2) secondPrepared.Set(); return t; },
+            t => { if (Interlocked.Increment(ref postprocessed) == 1) secondPreparedDuringFirst = secondPrepared.Wait(TimeSpan.FromSeconds(10)); return t; });
+        using var ahead = _f.Create(Json("invert_nchw.onnx", 1), options);
+        var reported = new List<string>();
+        var result = await ahead.RunBatchAsync(inputs, new SynchronousProgress(r => { lock (reported) reported.Add(r.Input); }));
+
+        Assert.True(secondPreparedDuringFirst, "the second input was not preprocessed while the first one's model ran");
+        Assert.Equal(5, ahead.InferenceRuns);
+        Assert.Equal(1, result.Failed);
+        Assert.StartsWith("IFIO2", result.Items[2].Error!.Code);
+        Assert.Equal(inputs.Select(i => i.Path), reported); // one lane: results come in input order
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            Assert.Equal(inputs[i].Path, result.Items[i].Input);
+            if (i == 2) continue;
+            Assert.True(result.Items[i].Succeeded, result.Items[i].Error?.ToString());
+            Assert.Equal(0f, PipelineFixture.MaxDiff(expected.Items[i].Output!, result.Items[i].Output!));
+        }
+    }
+
+    private sealed class SynchronousProgress(Action<PipelineResult> report) : IProgress<PipelineResult>
+    {
+        public void Report(PipelineResult value) => report(value);
+    }
 }
