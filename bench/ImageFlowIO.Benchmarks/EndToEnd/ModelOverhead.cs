@@ -74,6 +74,9 @@ internal static class ModelOverhead
             // sessions' intra-op pools never spin against each other's next image. Pass −1 warms both up.
             var inputs = tensors.Select(t => (Input: OrtValue.CreateTensorValueFromMemory(t.AsFloat32().ToArray(), t.Shape.Select(d => (long)d).ToArray()),
                 Output: OrtValue.CreateTensorValueFromMemory(new float[OutputLength(signature.OutputShape, t.Shape)], OutputShape(signature.OutputShape, t.Shape)))).ToArray();
+            foreach (var batch in batches)
+                batch.Outputs = Enumerable.Range(0, batch.Workers).Select(_ => tensors.Select(t =>
+                    OrtValue.CreateTensorValueFromMemory(new float[OutputLength(signature.OutputShape, t.Shape)], OutputShape(signature.OutputShape, t.Shape))).ToArray()).ToArray();
             try
             {
                 for (var pass = -1; pass < passes; pass++)
@@ -112,8 +115,10 @@ internal static class ModelOverhead
                     {
                         // The whole batch through the pipeline, then the same tensors through `workers` threads of bare Runs: per image = wall ÷ images.
                         var sw = Stopwatch.StartNew();
+                        var cpu = Cpu();
                         var result = await batch.Pipeline.RunBatchAsync(images.Select(p => new InputItem(p)).ToList());
                         var ms = sw.Elapsed.TotalMilliseconds / images.Length;
+                        if (pass >= 0) batch.PipelineCpu.Add((Cpu() - cpu) / images.Length);
                         if (result.Items.FirstOrDefault(r => !r.Succeeded) is { } failed) throw new InvalidOperationException(failed.Error!.ToString());
                         if (result.Items.Any(r => r.TimingsMs?.ContainsKey("inference") != true)) throw new InvalidOperationException("a batch input did not run the model");
                         if (pass >= 0) batch.PipelinePerImage.Add(ms);
@@ -128,19 +133,17 @@ internal static class ModelOverhead
                         }
                         var next = -1;
                         sw.Restart();
-                        var threads = Enumerable.Range(0, batch.Workers).Select(_ => new Thread(() =>
+                        cpu = Cpu();
+                        var threads = batch.Outputs.Select(outputs => new Thread(() =>
                         {
                             using var runOptions = new RunOptions();
-                            // Each thread its own output values: runs at once must not write into one array.
                             for (int i; (i = Interlocked.Increment(ref next)) < images.Length;)
-                            {
-                                using var output = OrtValue.CreateTensorValueFromMemory(new float[OutputLength(signature.OutputShape, tensors[i].Shape)], OutputShape(signature.OutputShape, tensors[i].Shape));
-                                batch.Session.Run(runOptions, [signature.InputName], [inputs[i].Input], [signature.OutputName], [output]);
-                            }
+                                batch.Session.Run(runOptions, [signature.InputName], [inputs[i].Input], [signature.OutputName], [outputs[i]]);
                         })).ToList();
                         threads.ForEach(t => t.Start());
                         threads.ForEach(t => t.Join());
                         if (pass >= 0) batch.BarePerImage.Add(sw.Elapsed.TotalMilliseconds / images.Length);
+                        if (pass >= 0) batch.BareCpu.Add((Cpu() - cpu) / images.Length);
                         // One Run at a time on that session: ONNX Runtime's time per image with that many threads.
                         for (var i = 0; i < images.Length; i++)
                         {
@@ -154,7 +157,12 @@ internal static class ModelOverhead
             finally
             {
                 foreach (var (input, output) in inputs) { input.Dispose(); output.Dispose(); }
-                foreach (var batch in batches) { batch.Pipeline.Dispose(); batch.Session.Dispose(); }
+                foreach (var batch in batches)
+                {
+                    foreach (var output in batch.Outputs.SelectMany(o => o)) output.Dispose();
+                    batch.Pipeline.Dispose();
+                    batch.Session.Dispose();
+                }
             }
             var (mFull, mBare, mInf) = (Median(full), Median(bare), Median(inference));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -169,7 +177,8 @@ internal static class ModelOverhead
                     ? string.Create(CultureInfo.InvariantCulture, $"; without preparing the next input during the model {Median(batch.WithoutPrepareAhead):0.0} ms (ratio {Median(batch.WithoutPrepareAhead) / mBareBatch:0.000})") : "";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"batch, {batch.Workers} worker(s) × {Math.Max(1, Environment.ProcessorCount / batch.Workers)} ONNX Runtime thread(s): pipeline per image {mPipe:0.0} ms, " +
-                    $"bare Run with the same parallelism (no spinning) {mBareBatch:0.0} ms (ratio {mPipe / mBareBatch:0.000}); against ORT's defaults one at a time {mBare:0.0} ms (ratio {mPipe / mBare:0.000}); one bare Run at a time on that session {Median(batch.OneAtATime):0.0} ms") + without);
+                    $"bare Run with the same parallelism (no spinning) {mBareBatch:0.0} ms (ratio {mPipe / mBareBatch:0.000}); against ORT's defaults one at a time {mBare:0.0} ms (ratio {mPipe / mBare:0.000}); one bare Run at a time on that session {Median(batch.OneAtATime):0.0} ms; " +
+                    $"CPU per image: pipeline {Median(batch.PipelineCpu):0.0} ms, bare Runs {Median(batch.BareCpu):0.0} ms") + without);
             }
             return 0;
         }
@@ -179,10 +188,14 @@ internal static class ModelOverhead
     /// <summary>A batch measurement: a pipeline with that many workers, a bare session with as many ONNX Runtime threads as each worker's, and their per-image times.</summary>
     private sealed record Batch(int Workers, Pipeline Pipeline, InferenceSession Session)
     {
+        /// <summary>Per bare-Run thread, an output value per image (made once): runs at once must not write into one array.</summary>
+        public OrtValue[][] Outputs { get; set; } = [];
         public List<double> PipelinePerImage { get; } = [];
         public List<double> BarePerImage { get; } = [];
         public List<double> WithoutPrepareAhead { get; } = [];
         public List<double> OneAtATime { get; } = [];
+        public List<double> PipelineCpu { get; } = [];
+        public List<double> BareCpu { get; } = [];
     }
 
     /// <summary>The model's output shape with its dynamic axes (−1) taken from the input's batch/height/width (the detector keeps them).</summary>
@@ -190,6 +203,9 @@ internal static class ModelOverhead
         declared.Select((d, k) => d > 0 ? d : k == 0 ? input[0] : k >= 2 && k < input.Count ? input[k] : 1).ToArray();
 
     private static long OutputLength(IReadOnlyList<long> declared, IReadOnlyList<int> input) => OutputShape(declared, input).Aggregate(1L, (a, b) => a * b);
+
+    /// <summary>This process's CPU time (user + system) in ms: the pipeline's own work shows even when the machine's load moves its wall times.</summary>
+    private static double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
 
     private static double Median(List<double> values)
     {
