@@ -63,4 +63,28 @@ internal static class BenchAssets
             for (var c = 0; c < 3; c++) values[c * 320 * 320 + i] = samples[i * 3 + c] / 255f;
         return TensorData.FromFloats([1, 3, 320, 320], values);
     }
+
+    /// <summary>
+    /// What the end-to-end benchmark writes as PNG: conv3's output for a sample photo stretched to 320×320
+    /// (ImageNet-normalised planar input, sigmoid output × 255, rounded), as interleaved 8-bit RGB. Noise-like, unlike a photo.
+    /// </summary>
+    public static byte[] Conv3Output320(string photoName = "astronaut.jpg")
+    {
+        using var photo = Image.Load<Rgb24>(SamplePhoto(photoName));
+        photo.Mutate(x => x.Resize(320, 320));
+        var samples = Samples(photo);
+        const int plane = 320 * 320;
+        ReadOnlySpan<float> mean = [0.485f, 0.456f, 0.406f], std = [0.229f, 0.224f, 0.225f];
+        var input = new float[3 * plane];
+        for (var i = 0; i < plane; i++)
+            for (var c = 0; c < 3; c++) input[c * plane + i] = (samples[i * 3 + c] / 255f - mean[c]) / std[c];
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Conv3Model);
+        using var x = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(input, [1, 3, 320, 320]);
+        using var outputs = session.Run(new Microsoft.ML.OnnxRuntime.RunOptions(), ["x"], [x], ["y"]);
+        var y = outputs[0].GetTensorDataAsSpan<float>();
+        var bytes = new byte[3 * plane];
+        for (var i = 0; i < plane; i++)
+            for (var c = 0; c < 3; c++) bytes[i * 3 + c] = (byte)Math.Clamp(MathF.Round(y[c * plane + i] * 255f), 0, 255);
+        return bytes;
+    }
 }

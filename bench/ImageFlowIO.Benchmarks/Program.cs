@@ -19,7 +19,7 @@ public static class Program
             case "e2e": return await E2eHarness.RunAsync(args[1..]);
             case E2eHarness.PipelineChild: return await E2eChild.RunPipelineAsync(args[1..]);
             case E2eHarness.HandWrittenChild: return HandWritten.Run(args[1..]);
-            case "png-sizes": return PngSizes.Run();
+            case "png-sizes": return PngSizes.Run(args[1..]);
             case "memory-policies": return MemoryPolicies.Run();
             case "model-overhead": return await ModelOverhead.RunAsync(args[1..]);
             default:

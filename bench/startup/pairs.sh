@@ -5,7 +5,8 @@
 #   w1_1w_cores  the same with 1 worker and ONNX Runtime on every core (the product's choice for one worker)
 #   cold1     1 photo, no cache (1 worker: ONNX Runtime gets every core)
 #   cached1   1 photo from a full disk cache                          cached240  the 240 from a full disk cache
-# Ends with the md5 of every PNG of the last w1 run of each CLI compared to the first CLI's.
+# Ends with the md5 of every PNG of the last w1 run of each CLI compared to the first CLI's (where they differ, their
+# decoded pixels too: png-pixels.py).
 #   bench/startup/pairs.sh [-n 5] [--images /tmp/bench-imgs] NAME=COMMAND ...
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -66,5 +67,5 @@ first="${names[0]}"
 for name in "${names[@]:1}"; do
   if diff <(cd "$work/w1-$first" && md5sum *.png | sort -k2) <(cd "$work/w1-$name" && md5sum *.png | sort -k2) >/dev/null; then
     echo "outputs: $name's $(ls "$work/w1-$name"/*.png | wc -l) PNGs are byte-identical to $first's"
-  else echo "outputs: $name's PNGs DIFFER from $first's"; fi
+  else echo "outputs: $name's PNGs DIFFER from $first's in bytes; pixels: $("$repo/bench/startup/png-pixels.py" "$work/w1-$first" "$work/w1-$name" || true)"; fi
 done

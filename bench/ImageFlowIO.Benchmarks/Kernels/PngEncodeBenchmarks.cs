@@ -9,7 +9,8 @@ namespace ImageFlowIO.Benchmarks.Kernels;
 
 /// <summary>
 /// PNG encoding of a 320×320 8-bit RGB image: our PngWriter (native zlib) per level and filter vs ImageSharp 2.1's
-/// managed encoder at its default and at BestSpeed. Sizes per variant: `-- png-sizes`.
+/// managed encoder at its default and at BestSpeed. Sizes per variant: `-- png-sizes`. <see cref="Level1Benchmarks"/>: the
+/// level-1 strategy choice on a photo and on what the end-to-end benchmark writes (conv3's output).
 /// </summary>
 [MemoryDiagnoser, MinColumn]
 public class PngEncodeBenchmarks
@@ -47,4 +48,39 @@ public class PngEncodeBenchmarks
     [Benchmark] public long Ours_L1_Adaptive() => Encode(1, PngFilter.Adaptive);
     [Benchmark] public long Ours_L2_Up() => Encode(2, PngFilter.Up);
     [Benchmark] public long Ours_L1_Up_Rle() => Encode(1, PngFilter.Up, ZLibCompressionStrategy.RunLengthEncoding);
+}
+
+/// <summary>
+/// Level 1 (the product's default) on a photo and on conv3's output (the end-to-end benchmark's PNGs): run-length and
+/// Huffman-only coding of the Up-filtered rows, the product's per-image choice between them (<c>Default</c>), and the
+/// choice's own cost (<c>Estimate</c>).
+/// </summary>
+[MemoryDiagnoser, MinColumn]
+public class Level1Benchmarks
+{
+    private byte[] _samples = [];
+    private readonly MemoryStream _output = new(1 << 20);
+
+    /// <summary>The astronaut photo, or conv3's output for a sample photo stretched to 320² (astronaut: run-length codes it 2.4% shorter; hubble: Huffman-only 0.5%).</summary>
+    [Params("photo", "conv3-astronaut", "conv3-hubble_deep_field")] public string Image { get; set; } = "photo";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        if (Image == "photo") { using var photo = BenchAssets.Photo320(); _samples = BenchAssets.Samples(photo); }
+        else _samples = BenchAssets.Conv3Output320(Image["conv3-".Length..] + ".jpg");
+        Console.WriteLine($"// {Image}: run-length {Rle()} bytes, Huffman-only {Huffman()} bytes, default picks {Estimate()}");
+    }
+
+    private long Encode(ZLibCompressionStrategy strategy)
+    {
+        _output.SetLength(0);
+        PngWriter.Write(_output, _samples, 320, 320, 3, 8, 1, PngFilter.Up, strategy);
+        return _output.Length;
+    }
+
+    [Benchmark(Baseline = true)] public long Rle() => Encode(ZLibCompressionStrategy.RunLengthEncoding);
+    [Benchmark] public long Huffman() => Encode(ZLibCompressionStrategy.HuffmanOnly);
+    [Benchmark] public long Default() { _output.SetLength(0); PngWriter.Write(_output, _samples, 320, 320, 3, 8); return _output.Length; }
+    [Benchmark] public ZLibCompressionStrategy Estimate() => PngWriter.Level1Strategy(_samples, 320 * 3, 320, 3);
 }

@@ -19,12 +19,66 @@ internal static class PngWriter
     /// <paramref name="compressionLevel"/> is zlib's 0-9; the Up filter is used for every row (cheap, and it helps photos).
     /// </summary>
     /// <remarks>
-    /// Level 1 runs zlib's run-length strategy: on Up-filtered photos it is as fast as zlib-ng's level 1 and about 19%
-    /// smaller, because it keeps dynamic Huffman codes (bench/README.md, png-sizes). Other levels use the default strategy.
+    /// Level 1 keeps dynamic Huffman codes, with zlib's run-length strategy where the image's runs pay for their matches
+    /// (photos, masks: about 19% smaller than zlib-ng's level 1 at its speed) and Huffman codes alone where they do not
+    /// (noise-like model outputs: smaller still, and a third faster), as <see cref="Level1Strategy"/> estimates from a
+    /// sample of rows (bench/README.md, png-sizes). Other levels use the default strategy.
     /// </remarks>
     public static void Write(Stream output, ReadOnlySpan<byte> samples, int width, int height, int channels, int bitDepth, int compressionLevel = 1)
         => Write(output, samples, width, height, channels, bitDepth, compressionLevel, PngFilter.Up,
-            compressionLevel == 1 ? ZLibCompressionStrategy.RunLengthEncoding : ZLibCompressionStrategy.Default);
+            compressionLevel == 1 ? Level1Strategy(samples, width * channels * (bitDepth / 8), height, channels * (bitDepth / 8)) : ZLibCompressionStrategy.Default);
+
+    /// <summary>Rows <see cref="Level1Strategy"/> reads, evenly spaced (all 24 benchmark images decide alike from every 8th to every 32nd of 320).</summary>
+    private const int SampleRows = 16;
+
+    /// <summary>
+    /// Run-length or Huffman-only for level 1, by which codes the Up-filtered image shorter: a byte histogram gives each value's Huffman cost (−log2 p bits, at least 1) from <see cref="SampleRows"/> rows; each run of 4 or more equal bytes saves its repeats'
+    /// cost and pays about 10 bits for the match (length and distance codes). Runs pay: run-length; else Huffman codes
+    /// alone. On the benchmark's photos and conv3 outputs this picks the smaller of the two for all 24 images.
+    /// </summary>
+    internal static ZLibCompressionStrategy Level1Strategy(ReadOnlySpan<byte> samples, int stride, int height, int bpp)
+    {
+        const double MatchBits = 10;
+        if (stride == 0 || height == 0) return ZLibCompressionStrategy.RunLengthEncoding;
+        Span<int> histogram = stackalloc int[256];
+        Span<int> repeats = stackalloc int[256]; // bytes a match would cover, per value
+        histogram.Clear();
+        repeats.Clear();
+        var line = ArrayPool<byte>.Shared.Rent(stride + 1);
+        long total = 0, matches = 0, longMatchBits = 0;
+        try
+        {
+            var step = Math.Max(1, height / SampleRows);
+            for (var y = 0; y < height; y += step)
+            {
+                var row = line.AsSpan(0, stride + 1);
+                FilterRow(PngFilter.Up, samples.Slice(y * stride, stride), y == 0 ? ReadOnlySpan<byte>.Empty : samples.Slice((y - 1) * stride, stride), bpp, row);
+                total += row.Length;
+                var run = 1;
+                histogram[row[0]]++;
+                for (var i = 1; i <= row.Length; i++)
+                {
+                    if (i < row.Length)
+                    {
+                        histogram[row[i]]++;
+                        if (row[i] == row[i - 1]) { run++; continue; }
+                    }
+                    if (run >= 4)
+                    {
+                        repeats[row[i - 1]] += run - 1;
+                        matches++;
+                        longMatchBits += run > 35 ? 4 : run > 11 ? 2 : 0; // extra length bits
+                    }
+                    run = 1;
+                }
+            }
+        }
+        finally { ArrayPool<byte>.Shared.Return(line); }
+        double saved = 0;
+        for (var v = 0; v < 256; v++)
+            if (repeats[v] > 0) saved += repeats[v] * Math.Max(1, Math.Log2((double)total / histogram[v])); // a Huffman code is at least 1 bit
+        return saved > matches * MatchBits + longMatchBits ? ZLibCompressionStrategy.RunLengthEncoding : ZLibCompressionStrategy.HuffmanOnly;
+    }
 
     /// <summary>As the public overload, with the row filter chosen (benchmarks compare them; Up is the product's choice).</summary>
     internal static void Write(Stream output, ReadOnlySpan<byte> samples, int width, int height, int channels, int bitDepth, int compressionLevel, PngFilter filter,

@@ -76,6 +76,36 @@ public class PngWriterKernelTests
         Assert.Equal(Decode(plain), Decode(ours));
     }
 
+    public static TheoryData<string, int, string> Level1Images() => new()
+    {
+        { "mask", 1, nameof(ZLibCompressionStrategy.RunLengthEncoding) },        // a label map: long runs of cheap bytes still pay
+        { "mask", 3, nameof(ZLibCompressionStrategy.RunLengthEncoding) },
+        { "noise-like", 3, nameof(ZLibCompressionStrategy.HuffmanOnly) },        // a model output's texture: short runs
+    };
+
+    [Theory]
+    [MemberData(nameof(Level1Images))]
+    public void Level_one_picks_the_strategy_that_codes_the_image_shorter(string kind, int channels, string expected)
+    {
+        const int w = 240, h = 160;
+        var random = new Random(11);
+        var samples = new byte[w * h * channels];
+        for (var i = 0; i < samples.Length; i++)
+        {
+            int x = i / channels % w, y = i / channels / w;
+            samples[i] = kind == "mask"
+                ? (byte)((x / 60 + y / 40) % 3 * 100 + i % channels)
+                : (byte)(128 + 40 * Math.Sin(x * 0.3 + i % channels) * Math.Cos(y * 0.2) + random.Next(-12, 13));
+        }
+        var stride = w * channels;
+        Assert.Equal(expected, PngWriter.Level1Strategy(samples, stride, h, channels).ToString());
+        var ours = Encode(s => PngWriter.Write(s, samples, w, h, channels, 8));
+        var rle = Encode(s => PngWriter.Write(s, samples, w, h, channels, 8, 1, PngFilter.Up, ZLibCompressionStrategy.RunLengthEncoding));
+        var huffman = Encode(s => PngWriter.Write(s, samples, w, h, channels, 8, 1, PngFilter.Up, ZLibCompressionStrategy.HuffmanOnly));
+        Assert.True(ours.Length == Math.Min(rle.Length, huffman.Length), $"{kind}: default {ours.Length}, run-length {rle.Length}, Huffman-only {huffman.Length}");
+        Assert.Equal(Expected(samples, w, h, channels, 8), Decode(ours));
+    }
+
     [Fact]
     public void Vectorised_quantize_equals_scalar_quantize()
     {
