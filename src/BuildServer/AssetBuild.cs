@@ -27,6 +27,8 @@ internal sealed class AssetBuild
     private readonly Stopwatch _clock = new();
     private readonly List<string> _phases = [];
     private AssetCatalogueWriter? _catalogue;
+    // Pipelines being disposed (their records saved) while the build writes its own state.
+    private readonly List<Task> _closing = [];
     private int _named;
     // Each asset's fired checks, processed now or served up to date alike (its result evaluates them either way).
     private readonly Dictionary<string, IReadOnlyList<Chains.CheckFinding>> _checks = new(StringComparer.Ordinal);
@@ -103,6 +105,7 @@ internal sealed class AssetBuild
         }
         catch (OperationCanceledException)
         {
+            WaitForClosing();
             _log.Warning(null, null, "ImageFlowIO: canceled");
             return false;
         }
@@ -116,6 +119,7 @@ internal sealed class AssetBuild
         WriteLinesIfChanged(_request.DependenciesFile, dependencies);
         WriteSummary(batches);
         ReportChecks(assets);
+        WaitForClosing();
         Phase("state saved");
 
         _clock.Stop();
@@ -124,6 +128,12 @@ internal sealed class AssetBuild
             assets.Count, processed, fromCache, failed, (long)_clock.Elapsed.TotalMilliseconds, RemoteSummary(batches)));
         _log.Message(AssetBuildImportance.Low, "ImageFlowIO: time (ms since the task started): " + string.Join(", ", _phases));
         return !_log.HasLoggedErrors;
+    }
+
+    private void WaitForClosing()
+    {
+        foreach (var closing in _closing) closing.GetAwaiter().GetResult();
+        _closing.Clear();
     }
 
     private PipelineConfig? LoadConfig(string configPath, List<AssetItem> items)
@@ -167,8 +177,17 @@ internal sealed class AssetBuild
             RemoteCacheReadOnly = _request.RemoteCacheReadOnly ? true : null,
         };
         var inputs = items.Select((item, index) => new InputItem(item.FullPath) { OutputDirectory = ItemOutputDirectory(item), Index = index }).ToList();
-        using var pipeline = CreatePipeline(config, options);
+        WaitForClosing(); // pipelines of one build share its record: one saves it at a time
+        var pipeline = CreatePipeline(config, options);
         if (pipeline is null) return null;
+        try { return RunPipeline(pipeline, config, items, inputs, parallelism, outputs); }
+        // Closing it saves the up-to-date record and ends the remote's connections: on a thread of its own, beside the
+        // catalogue, the outputs list and summary.json (none of which it touches); the build waits for it before it ends.
+        finally { _closing.Add(Task.Run(pipeline.Dispose)); }
+    }
+
+    private BatchResult RunPipeline(Pipeline pipeline, PipelineConfig config, List<AssetItem> items, List<InputItem> inputs, int parallelism, SortedSet<string> outputs)
+    {
         Phase("pipeline created");
         // The runtime's one decision, made once: it sizes the run, and the run acts on it.
         var plan = pipeline.Plan(inputs);

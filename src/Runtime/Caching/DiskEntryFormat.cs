@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using ImageFlowIO.Config;
 using K4os.Compression.LZ4;
@@ -93,35 +94,46 @@ internal sealed class DiskEntryMetadata
         return Convert.ToHexStringLower(hash);
     }
 
-    internal static byte[] Compress(byte[] raw, CacheCompression compression)
+    // The codecs live in methods of their own: an uncompressed cache (the default) never loads K4os or ZstdSharp.
+    internal static byte[] Compress(byte[] raw, CacheCompression compression) => compression switch
     {
-        switch (compression)
-        {
-            case CacheCompression.Lz4:
-                var target = new byte[LZ4Codec.MaximumOutputSize(raw.Length)];
-                var written = LZ4Codec.Encode(raw, target, LZ4Level.L00_FAST);
-                return target.AsSpan(0, written).ToArray();
-            case CacheCompression.Zstd:
-                using (var compressor = new ZstdSharp.Compressor(3))
-                    return compressor.Wrap(raw).ToArray();
-            default:
-                return raw;
-        }
-    }
+        CacheCompression.Lz4 => CompressLz4(raw),
+        CacheCompression.Zstd => CompressZstd(raw),
+        _ => raw,
+    };
 
     internal static byte[] Decompress(byte[] stored, CacheCompression compression, long byteLength)
     {
         if (compression == CacheCompression.None)
             return stored.Length == byteLength ? stored : throw new InvalidDataException($"data is {stored.Length} bytes, expected {byteLength}");
         var raw = GC.AllocateUninitializedArray<byte>(checked((int)byteLength));
-        int written;
-        if (compression == CacheCompression.Lz4) written = LZ4Codec.Decode(stored, raw);
-        else
-        {
-            using var decompressor = new ZstdSharp.Decompressor();
-            try { written = decompressor.Unwrap(stored, raw); }
-            catch (ZstdSharp.ZstdException ex) { throw new InvalidDataException(ex.Message, ex); }
-        }
+        var written = compression == CacheCompression.Lz4 ? DecodeLz4(stored, raw) : DecodeZstd(stored, raw);
         return written == byteLength ? raw : throw new InvalidDataException($"decompressed to {written} bytes, expected {byteLength}");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static byte[] CompressLz4(byte[] raw)
+    {
+        var target = new byte[LZ4Codec.MaximumOutputSize(raw.Length)];
+        var written = LZ4Codec.Encode(raw, target, LZ4Level.L00_FAST);
+        return target.AsSpan(0, written).ToArray();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static byte[] CompressZstd(byte[] raw)
+    {
+        using var compressor = new ZstdSharp.Compressor(3);
+        return compressor.Wrap(raw).ToArray();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int DecodeLz4(byte[] stored, byte[] raw) => LZ4Codec.Decode(stored, raw);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int DecodeZstd(byte[] stored, byte[] raw)
+    {
+        using var decompressor = new ZstdSharp.Decompressor();
+        try { return decompressor.Unwrap(stored, raw); }
+        catch (ZstdSharp.ZstdException ex) { throw new InvalidDataException(ex.Message, ex); }
     }
 }
