@@ -113,7 +113,9 @@ internal static class ModelOverhead
                         }
                     foreach (var batch in batches)
                     {
-                        // The whole batch through the pipeline, then the same tensors through `workers` threads of bare Runs: per image = wall ÷ images.
+                        // The whole batch through the pipeline, then the same tensors through `workers` threads of bare Runs: per
+                        // image = wall ÷ images, each pass one value (a mean, stalls included, unlike the single-image medians above).
+                        Settle();
                         var sw = Stopwatch.StartNew();
                         var cpu = Cpu();
                         var result = await batch.Pipeline.RunBatchAsync(images.Select(p => new InputItem(p)).ToList());
@@ -126,12 +128,16 @@ internal static class ModelOverhead
                         {
                             // One worker prepares the next input while the model runs; the same without, to show what that gives.
                             batch.Pipeline.PrepareAhead = false;
+                            Settle();
                             sw.Restart();
+                            cpu = Cpu();
                             result = await batch.Pipeline.RunBatchAsync(images.Select(p => new InputItem(p)).ToList());
                             if (pass >= 0) batch.WithoutPrepareAhead.Add(sw.Elapsed.TotalMilliseconds / images.Length);
+                            if (pass >= 0) batch.WithoutPrepareAheadCpu.Add((Cpu() - cpu) / images.Length);
                             batch.Pipeline.PrepareAhead = true;
                         }
                         var next = -1;
+                        Settle();
                         sw.Restart();
                         cpu = Cpu();
                         var threads = batch.Outputs.Select(outputs => new Thread(() =>
@@ -144,13 +150,12 @@ internal static class ModelOverhead
                         threads.ForEach(t => t.Join());
                         if (pass >= 0) batch.BarePerImage.Add(sw.Elapsed.TotalMilliseconds / images.Length);
                         if (pass >= 0) batch.BareCpu.Add((Cpu() - cpu) / images.Length);
-                        // One Run at a time on that session: ONNX Runtime's time per image with that many threads.
+                        // One Run at a time on that session, on this thread: ONNX Runtime's time per image with that many threads.
+                        Settle();
+                        sw.Restart();
                         for (var i = 0; i < images.Length; i++)
-                        {
-                            sw.Restart();
                             batch.Session.Run(run, [signature.InputName], [inputs[i].Input], [signature.OutputName], [inputs[i].Output]);
-                            if (pass >= 0) batch.OneAtATime.Add(sw.Elapsed.TotalMilliseconds);
-                        }
+                        if (pass >= 0) batch.OneAtATime.Add(sw.Elapsed.TotalMilliseconds / images.Length);
                     }
                 }
             }
@@ -174,10 +179,10 @@ internal static class ModelOverhead
             {
                 var (mPipe, mBareBatch) = (Median(batch.PipelinePerImage), Median(batch.BarePerImage));
                 var without = batch.WithoutPrepareAhead.Count > 0
-                    ? string.Create(CultureInfo.InvariantCulture, $"; without preparing the next input during the model {Median(batch.WithoutPrepareAhead):0.0} ms (ratio {Median(batch.WithoutPrepareAhead) / mBareBatch:0.000})") : "";
+                    ? string.Create(CultureInfo.InvariantCulture, $"; without preparing the next input during the model {Median(batch.WithoutPrepareAhead):0.0} ms (ratio {Median(batch.WithoutPrepareAhead) / mBareBatch:0.000}, CPU per image {Median(batch.WithoutPrepareAheadCpu):0.0} ms)") : "";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"batch, {batch.Workers} worker(s) × {Math.Max(1, Environment.ProcessorCount / batch.Workers)} ONNX Runtime thread(s): pipeline per image {mPipe:0.0} ms, " +
-                    $"bare Run with the same parallelism (no spinning) {mBareBatch:0.0} ms (ratio {mPipe / mBareBatch:0.000}); against ORT's defaults one at a time {mBare:0.0} ms (ratio {mPipe / mBare:0.000}); one bare Run at a time on that session {Median(batch.OneAtATime):0.0} ms; " +
+                    $"bare Run with the same parallelism (no spinning) {mBareBatch:0.0} ms (ratio {mPipe / mBareBatch:0.000}); against ORT's defaults one at a time {mBare:0.0} ms (ratio {mPipe / mBare:0.000}); the same bare Runs one at a time on this thread {Median(batch.OneAtATime):0.0} ms; " +
                     $"CPU per image: pipeline {Median(batch.PipelineCpu):0.0} ms, bare Runs {Median(batch.BareCpu):0.0} ms") + without);
             }
             return 0;
@@ -194,6 +199,7 @@ internal static class ModelOverhead
         public List<double> BarePerImage { get; } = [];
         public List<double> WithoutPrepareAhead { get; } = [];
         public List<double> OneAtATime { get; } = [];
+        public List<double> WithoutPrepareAheadCpu { get; } = [];
         public List<double> PipelineCpu { get; } = [];
         public List<double> BareCpu { get; } = [];
     }
@@ -203,6 +209,13 @@ internal static class ModelOverhead
         declared.Select((d, k) => d > 0 ? d : k == 0 ? input[0] : k >= 2 && k < input.Count ? input[k] : 1).ToArray();
 
     private static long OutputLength(IReadOnlyList<long> declared, IReadOnlyList<int> input) => OutputShape(declared, input).Aggregate(1L, (a, b) => a * b);
+
+    /// <summary>Collects before a timed batch, so one measurement's garbage is not collected during the next.</summary>
+    private static void Settle()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+    }
 
     /// <summary>This process's CPU time (user + system) in ms: the pipeline's own work shows even when the machine's load moves its wall times.</summary>
     private static double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;

@@ -13,8 +13,8 @@ namespace ImageFlowIO.Tests.Caching;
 public sealed class RemoteCacheTests
 {
     /// <summary>The remote in the config with a generous timeout (a loaded test machine must not trip the breaker); the CLI's --remote-cache overrides the URL.</summary>
-    private static void UseRemote(CacheScenario s, RemoteNginxServer nginx) =>
-        s.WriteConfig(cache: $$""", "cache": { "remote": { "url": "{{nginx.Url}}", "timeoutMs": 15000 } }""");
+    private static void UseRemote(CacheScenario s, string url) =>
+        s.WriteConfig(cache: $$""", "cache": { "remote": { "url": "{{url}}", "timeoutMs": 15000 } }""");
 
     private static Task<CliRunner.Result> Cli(CacheScenario s, string cacheDir, string outDir, params string[] extra) =>
         CliRunner.RunAsync([.. new[] { "--config", s.ConfigPath, "--cache-dir", cacheDir, "-o", outDir, "--log-level", "debug", "--no-progress" }, .. extra]);
@@ -38,7 +38,7 @@ public sealed class RemoteCacheTests
     {
         using var nginx = new RemoteNginxServer();
         using var s = new CacheScenario();
-        UseRemote(s, nginx);
+        UseRemote(s, nginx.Url);
         const string password = "s3cr3t-Pw";
         var urlWithCredentials = $"http://ci-user:{password}@127.0.0.1:{nginx.Port}/";
 
@@ -88,6 +88,7 @@ public sealed class RemoteCacheTests
         using var apache = new RemoteApacheServer();
         using var s = new CacheScenario();
         var url = apache.Url + "team/imageflowio/";
+        UseRemote(s, url); // under a loaded test run the default 2 s timeout tripped the breaker (IFIO4002) mid-upload
         Assert.False(Directory.Exists(Path.Combine(apache.DataDir, "team")));
 
         var a = await Cli(s, s.Dir.Combine("cacheA"), s.Dir.Combine("outA"), "--remote-cache", url);
@@ -119,7 +120,7 @@ public sealed class RemoteCacheTests
     {
         using var nginx = new RemoteNginxServer();
         using var s = new CacheScenario();
-        UseRemote(s, nginx);
+        UseRemote(s, nginx.Url);
         var reference = await Cli(s, s.Dir.Combine("cacheRef"), s.Dir.Combine("ref"), "--cache", "none");
         Assert.True(reference.ExitCode == 0, reference.Stderr);
 
@@ -169,7 +170,7 @@ public sealed class RemoteCacheTests
     {
         using var nginx = new RemoteNginxServer();
         using var s = new CacheScenario();
-        UseRemote(s, nginx);
+        UseRemote(s, nginx.Url);
         var a = await Cli(s, s.Dir.Combine("cacheA"), s.Dir.Combine("deep", "outA"), "--remote-cache", nginx.Url);
         Assert.True(a.ExitCode == 0, a.Stderr);
 
@@ -236,7 +237,7 @@ public sealed class RemoteCacheTests
     {
         using var nginx = new RemoteNginxServer();
         using var s = new CacheScenario();
-        UseRemote(s, nginx);
+        UseRemote(s, nginx.Url);
         var key = "main-branch-signing-key"u8.ToArray();
 
         async Task<(int InferenceRuns, ListLoggerProvider Log, Dictionary<string, byte[]> Files)> Run(string name, byte[]? signingKey, bool readOnly)
