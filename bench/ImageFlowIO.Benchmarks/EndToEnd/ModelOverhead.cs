@@ -130,8 +130,10 @@ internal static class ModelOverhead
                             batch.Pipeline.PrepareAhead = false;
                             Settle();
                             sw.Restart();
+                            cpu = Cpu();
                             result = await batch.Pipeline.RunBatchAsync(images.Select(p => new InputItem(p)).ToList());
                             if (pass >= 0) batch.WithoutPrepareAhead.Add(sw.Elapsed.TotalMilliseconds / images.Length);
+                            if (pass >= 0) batch.WithoutPrepareAheadCpu.Add((Cpu() - cpu) / images.Length);
                             batch.Pipeline.PrepareAhead = true;
                         }
                         var next = -1;
@@ -177,7 +179,7 @@ internal static class ModelOverhead
             {
                 var (mPipe, mBareBatch) = (Median(batch.PipelinePerImage), Median(batch.BarePerImage));
                 var without = batch.WithoutPrepareAhead.Count > 0
-                    ? string.Create(CultureInfo.InvariantCulture, $"; without preparing the next input during the model {Median(batch.WithoutPrepareAhead):0.0} ms (ratio {Median(batch.WithoutPrepareAhead) / mBareBatch:0.000})") : "";
+                    ? string.Create(CultureInfo.InvariantCulture, $"; without preparing the next input during the model {Median(batch.WithoutPrepareAhead):0.0} ms (ratio {Median(batch.WithoutPrepareAhead) / mBareBatch:0.000}, CPU per image {Median(batch.WithoutPrepareAheadCpu):0.0} ms)") : "";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"batch, {batch.Workers} worker(s) × {Math.Max(1, Environment.ProcessorCount / batch.Workers)} ONNX Runtime thread(s): pipeline per image {mPipe:0.0} ms, " +
                     $"bare Run with the same parallelism (no spinning) {mBareBatch:0.0} ms (ratio {mPipe / mBareBatch:0.000}); against ORT's defaults one at a time {mBare:0.0} ms (ratio {mPipe / mBare:0.000}); the same bare Runs one at a time on this thread {Median(batch.OneAtATime):0.0} ms; " +
@@ -197,6 +199,7 @@ internal static class ModelOverhead
         public List<double> BarePerImage { get; } = [];
         public List<double> WithoutPrepareAhead { get; } = [];
         public List<double> OneAtATime { get; } = [];
+        public List<double> WithoutPrepareAheadCpu { get; } = [];
         public List<double> PipelineCpu { get; } = [];
         public List<double> BareCpu { get; } = [];
     }

@@ -27,7 +27,8 @@ internal static class CacheKeys
         CanonicalKeyJson.Write(new OutputKeyParts(config.Postprocessing, config.Output, config.Visualization, config.Custom, config.ModelName, labelsDigest));
 
     /// <summary>The output stage: the inference entry, the output sections, and the files' places relative to the input's output folder (a new name pattern writes anew; another output folder reuses the entry).</summary>
-    /// <remarks>"output/facts": entries carry <see cref="OutputFacts"/> since then; older entries (without them) are never looked up.</remarks>
+    /// <remarks>"output/facts": entries carry <see cref="OutputFacts"/> since then; older entries (without them) are never looked up.
+    /// <paramref name="outputSection"/>: <see cref="SectionDigest"/> of <see cref="OutputSection"/>.</remarks>
     public static string Output(string inferenceKey, string outputSection, string relativeImagePath, string rawNameStem) =>
         Digest("output/facts", ToolVersion, inferenceKey, outputSection, relativeImagePath, rawNameStem);
 
@@ -42,9 +43,20 @@ internal static class CacheKeys
     public static string? DecorationsDigest(string? labelsDigest, string? paletteDigest) =>
         paletteDigest is null ? labelsDigest : (labelsDigest ?? "") + "+palette:" + paletteDigest;
 
+    /// <summary>
+    /// A config section as the keys take it: the digest of its canonical JSON, made once per pipeline. Each input's keys
+    /// then hash a few dozen bytes, not the section's kilobyte again (a fully cached run computes keys and little else).
+    /// </summary>
+    public static string SectionDigest(string section) => Digest(section);
+
+    /// <param name="inputDigest">The input file's content digest.</param>
+    /// <param name="preprocessSection"><see cref="SectionDigest"/> of <see cref="PreprocessSection"/> (and a host hook's identity).</param>
     public static string Preprocess(string inputDigest, string preprocessSection) =>
         Digest("preprocess", ToolVersion, inputDigest, preprocessSection);
 
+    /// <param name="preprocessKey">The input's preprocess key.</param>
+    /// <param name="modelDigest">The model file's content digest.</param>
+    /// <param name="inferenceSection"><see cref="SectionDigest"/> of <see cref="InferenceSection"/>.</param>
     public static string Inference(string preprocessKey, string modelDigest, string inferenceSection) =>
         Digest("inference", ToolVersion, preprocessKey, modelDigest, inferenceSection);
 

@@ -18,7 +18,7 @@ internal sealed class PreprocessStage
     public PreprocessStage(PipelineConfig config, TensorLayout layout, Func<TensorData, TensorData>? hook)
     {
         (_config, _layout, _hook) = (config, layout, hook);
-        _section = CacheKeys.PreprocessSection(config, layout) + HookIdentity(hook);
+        _section = CacheKeys.SectionDigest(CacheKeys.PreprocessSection(config, layout) + HookIdentity(hook));
     }
 
     public IStageCodec<StageValue> Codec => TensorCodec.Preprocess;

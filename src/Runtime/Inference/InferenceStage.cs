@@ -20,7 +20,7 @@ internal sealed class InferenceStage
     public InferenceStage(PipelineConfig config, IInferenceBackend backend, BackendKind backendKind)
     {
         (_config, _backend, _backendKind) = (config, backend, backendKind);
-        _section = CacheKeys.InferenceSection(config, backendKind, backend.Signature.InputName, backend.Signature.OutputName);
+        _section = CacheKeys.SectionDigest(CacheKeys.InferenceSection(config, backendKind, backend.Signature.InputName, backend.Signature.OutputName));
     }
 
     public IStageCodec<StageValue> Codec => TensorCodec.Inference;

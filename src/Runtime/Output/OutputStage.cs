@@ -31,7 +31,7 @@ internal sealed class OutputStage
     public OutputStage(PipelineConfig config, PipelineOptions options, ILogger logger, string? decorationsDigest)
     {
         (_config, _options, _logger) = (config, options, logger);
-        _section = CacheKeys.OutputSection(config, decorationsDigest);
+        _section = CacheKeys.SectionDigest(CacheKeys.OutputSection(config, decorationsDigest));
         // Resolved once, up front: a bad palette file is a config error before any image is read.
         if (config.Postprocessing.PaletteMap.Apply && !config.Postprocessing.ColorMap.Apply)
             _palette = Palettes.Resolve(config.Postprocessing.PaletteMap.Palette, config);
