@@ -64,8 +64,9 @@ public sealed partial class FleetBuildTests(PackageFeedFixture feed, ITestOutput
         output.WriteLine($"A {msA} ms, B {msB} ms (B/A {(double)msB / msA:0.###}); B downloaded {downloaded} bytes, wrote {written} bytes");
         output.WriteLine("A: " + PhaseLine(buildA));
         output.WriteLine("B: " + PhaseLine(buildB));
-        // The target is 0.15. Measured 0.108 under load and 0.145-0.164 on an idle machine, where A is fast and B's
-        // fixed cost (the pipeline created, the first HTTP requests) weighs more; the bound holds the gain without flaking.
+        // The target is 0.15. Before the remote's warm-up (a6a8516): 0.108 under load, 0.145-0.164 on an idle machine,
+        // where A is fast and B's fixed cost weighs more. With it, alternating with a6a8516's test at load 3-14: 0.048-0.126
+        // (before 0.051-0.14); no idle-machine run yet, so the bound that holds the gain without flaking stays.
         Assert.True(msB <= 0.20 * msA, $"B took {msB} ms, A {msA} ms\n{buildB}");
         Assert.True(downloaded <= 2 * written, $"B downloaded {downloaded} bytes to write {written}");
 
