@@ -64,10 +64,17 @@ public sealed partial class FleetBuildTests(PackageFeedFixture feed, ITestOutput
         output.WriteLine($"A {msA} ms, B {msB} ms (B/A {(double)msB / msA:0.###}); B downloaded {downloaded} bytes, wrote {written} bytes");
         output.WriteLine("A: " + PhaseLine(buildA));
         output.WriteLine("B: " + PhaseLine(buildB));
-        // The target is 0.15. Before the remote's warm-up (a6a8516): 0.108 under load, 0.145-0.164 on an idle machine,
-        // where A is fast and B's fixed cost weighs more. With it, alternating with a6a8516's test: 0.048-0.126 at load 3-14
-        // (before 0.051-0.14), 0.104-0.145 about idle (before 0.159-0.161): too close to 0.15 for a bound that must not flake.
-        Assert.True(msB <= 0.20 * msA, $"B took {msB} ms, A {msA} ms\n{buildB}");
+        // The target is 0.15. About idle, 10 runs gave 0.104-0.145 (median 0.12); a shared machine's noise can still
+        // put one build over, so a third machine (a fresh clone, the same remote) gets one more try before the test fails.
+        if (msB > 0.15 * msA)
+        {
+            var buildC = Clone("FleetC").Build(remote, "-v:d");
+            Assert.True(buildC.ExitCode == 0 && buildC.Summary == (16, 16, 16, 0), buildC.ToString());
+            Assert.Equal(0, Count(buildC.Output, "model/session open"));
+            var msC = ReportedMs(buildC);
+            output.WriteLine($"B/A over 0.15; C {msC} ms (C/A {(double)msC / msA:0.###}): " + PhaseLine(buildC));
+            Assert.True(msC <= 0.15 * msA, $"B took {msB} ms, C {msC} ms, A {msA} ms\n{buildB}\n{buildC}");
+        }
         Assert.True(downloaded <= 2 * written, $"B downloaded {downloaded} bytes to write {written}");
 
         // bin/: every file the asset build gave, A's and B's alike (17: 16 text maps and the batch meta, whose timings and
