@@ -60,9 +60,7 @@ public sealed class BatchingTests : IDisposable
     public async Task A_bad_image_in_a_batch_fails_alone_and_the_rest_of_its_batch_runs()
     {
         _f.Model("invert_nchw.onnx");
-        var bad = _f.Dir.Copy(Support.TestPaths.Bad("truncated.jpg"), "in/zz_truncated.jpg");
-        var inputs = Inputs();
-        inputs.Insert(1, new InputItem(bad));
+        var inputs = InputsWithTruncatedJpegAt(1);
         using var p = _f.Create(Json("invert_nchw.onnx", 3));
         var result = await p.RunBatchAsync(inputs);
         Assert.Equal(5, result.Processed);
@@ -71,13 +69,12 @@ public sealed class BatchingTests : IDisposable
         Assert.StartsWith("IFIO2", result.Items[1].Error!.Code);
         Assert.Equal(2, p.InferenceRuns); // 2 good of the first 3 share a run, then 3 in the second
     }
+
     [Fact]
     public async Task One_worker_whose_model_has_several_threads_prepares_the_next_input_while_the_model_runs_and_gives_the_same_results()
     {
         _f.Model("invert_nchw.onnx");
-        var bad = _f.Dir.Copy(Support.TestPaths.Bad("truncated.jpg"), "in/zz_truncated.jpg");
-        var inputs = Inputs();
-        inputs.Insert(2, new InputItem(bad));
+        var inputs = InputsWithTruncatedJpegAt(2);
         using var apart = _f.Create(Json("invert_nchw.onnx", 1), new PipelineOptions { MaxParallelism = 2, IntraOpThreads = 1 });
         var expected = await apart.RunBatchAsync(inputs);
 
@@ -105,6 +102,14 @@ public sealed class BatchingTests : IDisposable
             Assert.True(result.Items[i].Succeeded, result.Items[i].Error?.ToString());
             Assert.Equal(0f, PipelineFixture.MaxDiff(expected.Items[i].Output!, result.Items[i].Output!));
         }
+    }
+
+    /// <summary>The five photos with a truncated JPEG (an IFIO2xxx failure) at <paramref name="index"/>.</summary>
+    private List<InputItem> InputsWithTruncatedJpegAt(int index)
+    {
+        var inputs = Inputs();
+        inputs.Insert(index, new InputItem(_f.Dir.Copy(Support.TestPaths.Bad("truncated.jpg"), "in/zz_truncated.jpg")));
+        return inputs;
     }
 
     private sealed class SynchronousProgress(Action<PipelineResult> report) : IProgress<PipelineResult>
