@@ -108,7 +108,8 @@ public sealed class RemoteCacheTests
 
         var b = await Cli(s, s.Dir.Combine("cacheB"), s.Dir.Combine("outB"), "--remote-cache", url);
         Assert.True(b.ExitCode == 0, b.Stderr);
-        Assert.Contains("4 inputs, 4 processed, 4 from cache, 0 failed", b.Stdout);
+        Assert.True(b.Stdout.Contains("4 inputs, 4 processed, 4 from cache, 0 failed", StringComparison.Ordinal),
+            $"{b.Stdout}{b.Stderr}\nA:\n{a.Stderr}\napache:\n{File.ReadAllText(apache.AccessLog)}");
         foreach (var image in s.Images) Assert.Equal(1, Count(b.Stderr, $"cache/remote hit {image} (output)"));
         Assert.Equal(0, Count(b.Stderr, "(inference"));
         Assert.Equal(0, Count(b.Stderr, "cache/remote write"));

@@ -66,7 +66,7 @@ public sealed class RemoteFaultTests
     }
 
     [Fact]
-    public async Task A_server_sleeping_past_the_timeout_adds_at_most_the_timeout_plus_one_second()
+    public async Task A_server_sleeping_past_the_timeout_adds_at_most_the_timeout_plus_three_seconds()
     {
         using var server = new RemoteFaultServer(RemoteFault.Slow);
         using var s = new CacheScenario();
@@ -82,7 +82,9 @@ public sealed class RemoteFaultTests
         var warning = Assert.Single(Warnings(run.Log));
         Assert.Contains($"did not answer GET ac/", warning);
         Assert.Contains($"within {TimeoutMs} ms", warning);
-        Assert.True(withSlowRemote - local < TimeSpan.FromMilliseconds(TimeoutMs + 1000),
+        // The timeout plus 3 s of slack: under a loaded full test run the +1 s this had failed (2.3-3.0 s); an unapplied
+        // timeout waits the server's 6 s, which the next line also rules out.
+        Assert.True(withSlowRemote - local < TimeSpan.FromMilliseconds(TimeoutMs + 3000),
             $"local run {local.TotalMilliseconds:F0} ms, with a slow remote {withSlowRemote.TotalMilliseconds:F0} ms");
         Assert.True(withSlowRemote < RemoteFaultServer.SlowDelay, "the run waited for the server's answer");
     }
