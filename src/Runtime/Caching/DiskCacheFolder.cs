@@ -130,7 +130,21 @@ internal static class DiskCacheFolder
     }
 
     /// <summary>A cache key: 43 Base64URL characters.</summary>
-    internal static bool IsKey(string name) => name.Length == 43 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+    internal static bool IsKey(string name) => name.Length == KeyLength && name.All(IsKeyChar);
+
+    /// <summary>The same rule for a key read as UTF-8 bytes (the up-to-date index reads its lines in place).</summary>
+    internal static bool IsKey(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length != KeyLength) return false;
+        foreach (var b in utf8)
+            if (!IsKeyChar((char)b)) return false;
+        return true;
+    }
+
+    /// <summary>A key is a SHA-256 digest in Base64URL without padding: 43 characters of its alphabet.</summary>
+    private const int KeyLength = 43;
+
+    private static bool IsKeyChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_';
 
     private static bool IsCacheFile(string name) =>
         name.EndsWith(AtomicFile.TempExtension, StringComparison.Ordinal)

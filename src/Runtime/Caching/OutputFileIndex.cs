@@ -202,7 +202,7 @@ internal sealed class OutputFileIndex : IDisposable
         return (sets, runs);
     }
 
-    private static ReadOnlySpan<byte> HeaderUtf8 => "imageflowio-output-index 2"u8;
+    private static readonly byte[] HeaderUtf8 = Encoding.UTF8.GetBytes(Header);
 
     private static (string, RunRecord)? ReadRun(ref Fields fields)
     {
@@ -219,7 +219,7 @@ internal sealed class OutputFileIndex : IDisposable
     private static (string, WrittenSet)? ReadSet(ReadOnlySpan<byte> key, ref Fields fields)
     {
         var folder = fields.Next();
-        if (!IsKey(key) || fields.Done || !Number(fields.Next(), out var width) || !Number(fields.Next(), out var height)
+        if (!DiskCacheFolder.IsKey(key) || fields.Done || !Number(fields.Next(), out var width) || !Number(fields.Next(), out var height)
             || !Number(fields.Next(), out var recorded) || fields.Done || width > int.MaxValue || height > int.MaxValue) return null;
         OutputFacts facts;
         try { facts = OutputFacts.Read(fields.Next()); }
@@ -239,14 +239,6 @@ internal sealed class OutputFileIndex : IDisposable
     /// <summary>A non-negative decimal filling the whole field (as NumberStyles.None reads it).</summary>
     private static bool Number(ReadOnlySpan<byte> field, out long value) =>
         Utf8Parser.TryParse(field, out value, out var used) && used == field.Length && used > 0 && field[0] != (byte)'-' && field[0] != (byte)'+';
-
-    private static bool IsKey(ReadOnlySpan<byte> key)
-    {
-        if (key.Length != 43) return false;
-        foreach (var c in key)
-            if (!(char.IsAsciiLetterOrDigit((char)c) || c is (byte)'-' or (byte)'_')) return false;
-        return true;
-    }
 
     /// <summary>The lines of a UTF-8 text (a trailing CR dropped, as File.ReadAllLines does).</summary>
     private ref struct Lines(ReadOnlySpan<byte> text)
