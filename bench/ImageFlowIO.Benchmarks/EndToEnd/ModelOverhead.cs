@@ -72,11 +72,11 @@ internal static class ModelOverhead
             var stages = new SortedDictionary<string, List<double>>(StringComparer.Ordinal);
             // Whole passes alternate (all images through the pipeline, then all through the bare session): the two
             // sessions' intra-op pools never spin against each other's next image. Pass −1 warms both up.
+            OrtValue NewOutput(TensorData t) => OrtValue.CreateTensorValueFromMemory(new float[OutputLength(signature.OutputShape, t.Shape)], OutputShape(signature.OutputShape, t.Shape));
             var inputs = tensors.Select(t => (Input: OrtValue.CreateTensorValueFromMemory(t.AsFloat32().ToArray(), t.Shape.Select(d => (long)d).ToArray()),
-                Output: OrtValue.CreateTensorValueFromMemory(new float[OutputLength(signature.OutputShape, t.Shape)], OutputShape(signature.OutputShape, t.Shape)))).ToArray();
+                Output: NewOutput(t))).ToArray();
             foreach (var batch in batches)
-                batch.Outputs = Enumerable.Range(0, batch.Workers).Select(_ => tensors.Select(t =>
-                    OrtValue.CreateTensorValueFromMemory(new float[OutputLength(signature.OutputShape, t.Shape)], OutputShape(signature.OutputShape, t.Shape))).ToArray()).ToArray();
+                batch.Outputs = Enumerable.Range(0, batch.Workers).Select(_ => tensors.Select(NewOutput).ToArray()).ToArray();
             try
             {
                 for (var pass = -1; pass < passes; pass++)
