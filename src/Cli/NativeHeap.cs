@@ -14,7 +14,7 @@ namespace ImageFlowIO.Cli;
 internal static partial class NativeHeap
 {
     private const int MTrimThreshold = -1, MTopPad = -2, MMmapThreshold = -3, MArenaMax = -8;
-    private const int MadvHugePage = 14;
+    private const int MadvHugePage = 14, ProtReadWrite = 3;
     private const int TopPad = 64 << 20;
     // glibc's largest mmap threshold (half its 64 MiB heap size); bigger blocks stay their own mappings.
     private const int MmapThreshold = 32 << 20;
@@ -57,7 +57,9 @@ internal static partial class NativeHeap
             else
             {
                 Advised = true;
-                State = $"one arena, {length >> 20} MiB advised for huge pages (transparent huge pages: {Mode(mode)})";
+                var others = AdviseThreadHeaps();
+                State = $"one arena, {length >> 20} MiB advised for huge pages" + (others > 0 ? $", and {others} thread arena(s) made before it" : "") +
+                    $" (transparent huge pages: {Mode(mode)})";
             }
             free(probe);
         }
@@ -65,6 +67,46 @@ internal static partial class NativeHeap
         {
             State = "defaults (no C library entry points)";
         }
+    }
+
+    /// <summary>
+    /// Arenas that threads of the runtime's start made before <see cref="Prepare"/> (glibc hands them out in turn with the
+    /// main one, one arena or not): each is one 64 MiB-aligned heap, grown by glibc a few pages at a time, where no 2 MiB
+    /// page fits. Each heap found (its header's arena pointer checked) is made writable whole, as glibc would grow it, and
+    /// advised. Returns how many.
+    /// </summary>
+    private static int AdviseThreadHeaps()
+    {
+        const long heapSize = 64L << 20;
+        var advised = 0;
+        try
+        {
+            var maps = File.ReadAllLines("/proc/self/maps");
+            for (var i = 0; i + 1 < maps.Length; i++)
+            {
+                if (!TryRange(maps[i], out var start, out var end, out var perms) || perms != "rw-p" || start % heapSize != 0) continue;
+                if (!TryRange(maps[i + 1], out var nextStart, out var nextEnd, out var nextPerms) || nextPerms != "---p" || nextStart != end || nextEnd != start + heapSize) continue;
+                // glibc's heap_info: the arena pointer first, and a heap's first arena right after the 48-byte header.
+                if (Marshal.ReadIntPtr((nint)start) != (nint)(start + 48)) continue;
+                if (mprotect((nint)end, (nuint)(nextEnd - end), ProtReadWrite) != 0) continue;
+                if (madvise((nint)start, (nuint)heapSize, MadvHugePage) == 0) advised++;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+        return advised;
+    }
+
+    private static bool TryRange(string line, out long start, out long end, out string perms)
+    {
+        (start, end, perms) = (0, 0, "");
+        var parts = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+        // Anonymous only: five fields (no path), inode 0.
+        if (parts.Length != 5 || parts[4] != "0") return false;
+        var dash = parts[0].IndexOf('-');
+        if (dash < 0) return false;
+        perms = parts[1];
+        return long.TryParse(parts[0].AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber, null, out start)
+            && long.TryParse(parts[0].AsSpan(dash + 1), System.Globalization.NumberStyles.HexNumber, null, out end);
     }
 
     /// <summary>This process's anonymous memory on huge pages now (kB), or null where the kernel does not say.</summary>
@@ -98,6 +140,9 @@ internal static partial class NativeHeap
 
     [LibraryImport("libc")]
     private static partial nint sbrk(nint increment);
+
+    [LibraryImport("libc")]
+    private static partial int mprotect(nint address, nuint length, int protection);
 
     [LibraryImport("libc")]
     private static partial int madvise(nint address, nuint length, int advice);

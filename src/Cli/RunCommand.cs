@@ -168,7 +168,8 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
                 return ExitCodes.For(ex);
             }
 
-            if (logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug) && NativeHeap.AnonHugePagesKb() is { } huge)
+            // After the batch, where no live bar is the last thing on the screen: whether the native heap did land on huge pages.
+            if (!showProgress && logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug) && NativeHeap.AnonHugePagesKb() is { } huge)
                 logger.LogDebug("process/native-heap {Kb} kB of anonymous memory on huge pages after the batch", huge);
             foreach (var item in batch.Items.Where(i => !i.Succeeded)) ReportError(item.Error!);
             // Quality gates (config checks): listed per input; an error-severity check fails the run like a failed input.
