@@ -4,6 +4,8 @@ using System.Reflection;
 using ImageFlowIO.Cli;
 using ImageFlowIO.Config;
 
+// Before any thread allocates: the process's native heap on huge pages (the library never touches its host's allocator).
+NativeHeap.Prepare();
 return await ImageFlowCli.RunAsync(args, Console.Out, Console.Error);
 
 namespace ImageFlowIO.Cli

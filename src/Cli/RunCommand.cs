@@ -85,6 +85,7 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
         // Built directly, not through LoggerFactory.Create: that builds a DI container (start-up JIT and reflection).
         using var loggerFactory = new LoggerFactory([logProvider], new LoggerFilterOptions { MinLevel = level });
         var logger = loggerFactory.CreateLogger("imageflowio");
+        logger.LogDebug("process/native-heap {State}", NativeHeap.State);
 
         var inputPath = InputPath is not null ? Path.GetFullPath(InputPath) : cfg.Input.Source is { } s ? cfg.ResolvePath(s) : null;
 
@@ -167,6 +168,9 @@ internal sealed class RunCommand(TextWriter stdout, TextWriter stderr, CliErrorR
                 return ExitCodes.For(ex);
             }
 
+            // After the batch, where no live bar is the last thing on the screen: whether the native heap did land on huge pages.
+            if (!showProgress && logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug) && NativeHeap.AnonHugePagesKb() is { } huge)
+                logger.LogDebug("process/native-heap {Kb} kB of anonymous memory on huge pages after the batch", huge);
             foreach (var item in batch.Items.Where(i => !i.Succeeded)) ReportError(item.Error!);
             // Quality gates (config checks): listed per input; an error-severity check fails the run like a failed input.
             foreach (var item in batch.Items)

@@ -275,6 +275,9 @@ public sealed class Pipeline : IDisposable
     private async Task<BatchResult> RunPlannedAsync(IReadOnlyList<InputItem> inputs, BatchPlan? plan, int workers, IProgress<PipelineResult>? progress, CancellationToken cancellationToken)
     {
         var sw = Stopwatch.StartNew();
+        // Nothing can serve an input (no cache layer, no up-to-date record): every readable input runs the model, so its
+        // session starts loading now, beside the collision check and the first inputs' reads and decisions.
+        if (inputs.Count > 0 && EveryInputRunsTheModel) OpenSessionsSoon();
         var results = new PipelineResult[inputs.Count];
         var collisions = FindCollisions(inputs, out var planned);
         _outputs.RemoveAbandonedTempFiles(inputs, planned);
@@ -356,6 +359,9 @@ public sealed class Pipeline : IDisposable
         _logger.LogInformation("cache statistics: {Stats}", _cache.Statistics);
         return batch;
     }
+
+    /// <summary>True when no cache layer or up-to-date record could serve an input (<c>useCaching: none</c>), so each one that reads runs the model.</summary>
+    private bool EveryInputRunsTheModel => !_options.DecideOnly && !_cache.IsEnabled && _cache.OutputFiles is null;
 
     /// <summary>Whether one worker whose model has several cores prepares the next input and writes the previous one's outputs while the model runs (on; bench/model-overhead turns it off to compare).</summary>
     internal bool PrepareAhead { get; set; } = true;

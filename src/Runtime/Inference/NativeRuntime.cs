@@ -60,10 +60,38 @@ internal static class NativeRuntime
 
     public static T Load<T>(Func<T> create, string modelPath)
     {
+        KeepTelemetryOff();
         try { return create(); }
         catch (Exception ex) when (Unwrap(ex) is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException)
         {
             throw Explain(Unwrap(ex), modelPath);
+        }
+    }
+
+    /// <summary>ONNX Runtime reads this when its environment starts; "1" turns its telemetry off.</summary>
+    internal const string TelemetryVariable = "ORT_DISABLE_TELEMETRY";
+    private static int _telemetryChecked;
+
+    /// <summary>
+    /// ONNX Runtime's Linux and macOS builds keep a telemetry store (~/.cache/Microsoft/DeveloperTools/.onnxruntime) and,
+    /// seconds later, upload it to mobile.events.data.microsoft.com. A build tool must not record or call out from every
+    /// build, so unless the user set <c>ORT_DISABLE_TELEMETRY</c> themselves (0 lets it run), it is set to 1 in this
+    /// process before ONNX Runtime starts. Natively: on Unix the runtime's Environment.SetEnvironmentVariable is a
+    /// managed copy that native getenv never sees.
+    /// </summary>
+    internal static void KeepTelemetryOff()
+    {
+        if (Interlocked.Exchange(ref _telemetryChecked, 1) != 0 || Environment.GetEnvironmentVariable(TelemetryVariable) is not null) return;
+        if (OperatingSystem.IsWindows()) { Environment.SetEnvironmentVariable(TelemetryVariable, "1"); return; }
+        var libc = OperatingSystem.IsMacOS() ? "/usr/lib/libSystem.dylib" : "libc.so.6";
+        if ((NativeLibrary.TryLoad(libc, out var handle) || NativeLibrary.TryLoad("libc.so", out handle))
+            && NativeLibrary.TryGetExport(handle, "setenv", out var setenv))
+            SetEnv(setenv);
+
+        static unsafe void SetEnv(IntPtr setenv)
+        {
+            fixed (byte* name = "ORT_DISABLE_TELEMETRY\0"u8, value = "1\0"u8)
+                ((delegate* unmanaged<byte*, byte*, int, int>)setenv)(name, value, 0); // 0: a value set natively meanwhile stands
         }
     }
 

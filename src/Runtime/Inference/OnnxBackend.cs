@@ -69,6 +69,9 @@ internal sealed class OnnxBackend : IInferenceBackend
 
     private Task? _opening;
 
+    /// <summary>Whether the session was asked for yet (opening on its own thread, or opened).</summary>
+    internal bool OpeningStarted => _session.IsValueCreated || Volatile.Read(ref _opening) is not null;
+
     public ModelSignature Signature { get; }
     /// <summary>Runs whose output ONNX Runtime wrote straight into the tensor's array (no copy out of its buffer).</summary>
     internal int RunsIntoOwnArray => Volatile.Read(ref _runsIntoOwnArray);
