@@ -348,7 +348,7 @@ public sealed class Pipeline : IDisposable
                 (group, ct) =>
                 {
                     var work = PrepareGroup(group, ct);
-                    RunInference(work.Select(w => w.Pending).ToList(), ct);
+                    if (work.Exists(static w => w.Pending.NeedsModel)) RunInference(work.Select(w => w.Pending).ToList(), ct);
                     WriteGroup(group, work);
                     return ValueTask.CompletedTask;
                 }).ConfigureAwait(false);
@@ -373,15 +373,20 @@ public sealed class Pipeline : IDisposable
     private Dictionary<int, ImageFlowException> FindCollisions(IReadOnlyList<InputItem> inputs, out string?[] planned)
     {
         var errors = new Dictionary<int, ImageFlowException>();
-        var byPath = new Dictionary<string, List<int>>(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+        var comparer = OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
+        var firstByPath = new Dictionary<string, int>(inputs.Count, comparer);
+        var byPath = new Dictionary<string, List<int>>(comparer); // only the paths more than one input plans
         planned = new string?[inputs.Count];
         for (var i = 0; i < inputs.Count; i++)
         {
             try { planned[i] = _outputs.PlannedImagePath(inputs[i], i); }
             catch (ImageFlowException ex) { errors[i] = ex; continue; }
             if (planned[i] is not { } path) continue;
-            if (!byPath.TryGetValue(path, out var list)) byPath[path] = list = [];
-            list.Add(i);
+            if (!firstByPath.TryAdd(path, i))
+            {
+                if (!byPath.TryGetValue(path, out var list)) byPath[path] = list = [firstByPath[path]];
+                list.Add(i);
+            }
         }
         foreach (var (path, list) in byPath.Where(p => p.Value.Count > 1))
             foreach (var i in list)
@@ -538,7 +543,10 @@ public sealed class Pipeline : IDisposable
     private void RecordRun(PendingInput pending, string? failure)
     {
         if (_cache.OutputFiles is not { } index || pending.OutputKey is null) return;
-        index.RecordRun(pending.Item.Path, _outputs.CacheFolder(pending.Item), _upToDate.Record(pending.Input.Digest, pending.OutputKey, failure));
+        var folder = _outputs.CacheFolder(pending.Item);
+        // An up-to-date input's record is most often the one read back: compared in place, not made again.
+        if (index.LastRun(pending.Item.Path, folder) is { } last && _upToDate.Describes(last, pending.Input.Digest, pending.OutputKey, failure)) return;
+        index.RecordRun(pending.Item.Path, folder, _upToDate.Record(pending.Input.Digest, pending.OutputKey, failure));
     }
 
     /// <summary>The model will run: its session and a chain's load on other cores while inputs are decoded and preprocessed.</summary>

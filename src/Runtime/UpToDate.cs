@@ -97,6 +97,12 @@ internal sealed class UpToDateCheck(string modelDigest, string labelsDigest, str
     public RunRecord Record(string contentDigest, string outputKey, string? failure) =>
         new(CacheKeys.ToolVersion, contentDigest, _model, _labels, _preprocessing, _inference, _postprocessing, _output, outputKey, failure ?? "");
 
+    /// <summary>True when <paramref name="last"/> equals what <see cref="Record"/> would make for these (without making it).</summary>
+    public bool Describes(RunRecord last, string contentDigest, string outputKey, string? failure) =>
+        last.Tool == CacheKeys.ToolVersion && last.Content == contentDigest && last.Model == _model && last.Labels == _labels
+        && last.Preprocessing == _preprocessing && last.Inference == _inference && last.Postprocessing == _postprocessing
+        && last.Output == _output && last.OutputKey == outputKey && last.Failure == (failure ?? "");
+
     /// <summary>
     /// Decides for an input whose outputs are not up to date (<paramref name="outputsProblem"/>: which recorded output is
     /// missing or changed, null when none is recorded for its current key): the first part of its last run that differs.
