@@ -45,7 +45,12 @@ public sealed record UpToDateDecision(string Input, RunReason Reason, string Det
     public string Text => IsUpToDate ? "up to date" : "run, because " + Detail;
 
     /// <summary>The reason's name as summary.json and logs spell it (camelCase: "contentChanged").</summary>
-    public string Code => char.ToLowerInvariant(Reason.ToString()[0]) + Reason.ToString()[1..];
+    public string Code => (uint)Reason < (uint)Codes.Length ? Codes[(int)Reason] : CodeOf(Reason.ToString());
+
+    /// <summary>Each reason's code, made once (summary.json lists one per input).</summary>
+    private static readonly string[] Codes = [.. Enum.GetNames<RunReason>().Select(CodeOf)];
+
+    private static string CodeOf(string name) => char.ToLowerInvariant(name[0]) + name[1..];
 
     public override string ToString() => $"{Input}: {Text}";
 }
