@@ -6,7 +6,8 @@ namespace ImageFlowIO.Benchmarks;
 
 /// <summary>
 /// Entry point. Sub-commands: <c>e2e</c> (end-to-end harness), <c>png-sizes</c> (size and time of every PNG variant),
-/// <c>model-overhead</c> (the pipeline per image against a bare ORT Run on a heavy model), <c>memory-policies</c> (the memory layer's policies on the same traces);
+/// <c>model-overhead</c> (the pipeline per image against a bare ORT Run on a heavy model), <c>memory-policies</c> (the memory layer's policies on the same traces),
+/// <c>resize-diff</c> (the one-pass resize + normalise's tensor against ImageSharp's resize + fill);
 /// anything else goes to BenchmarkDotNet (<c>--filter '*Png*' --job short</c>). <c>e2e-run</c> and <c>e2e-hand</c> are the
 /// child processes the harness spawns.
 /// </summary>
@@ -22,6 +23,7 @@ public static class Program
             case "png-sizes": return PngSizes.Run(args[1..]);
             case "memory-policies": return MemoryPolicies.Run();
             case "model-overhead": return await ModelOverhead.RunAsync(args[1..]);
+            case "resize-diff": return ResizeDiff.Run(args[1..]);
             default:
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
                 return 0;

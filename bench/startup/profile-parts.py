@@ -16,6 +16,7 @@ PARTS = [
     ("GC and allocation", r"WKS::|SVR::|GCHeap|RhpNew|RhpGcAlloc|RhAllocate|GcAlloc|gc_heap"),
     ("PNG (zlib-ng, Up filter, CRC)", r"PngWriter"),
     ("JPEG decode (ImageSharp)", r"Jpeg"),
+    ("resize + normalise in one pass", r"ResizeNormalizeKernel"),
     ("resize (ImageSharp)", r"Resize"),
     ("output statistics", r"OutputChannelStatistics"),
     ("tensor fill, quantize, FromTensor", r"TensorWriter|Quantize|FromTensor|FloatImage|Preprocessor"),

@@ -279,18 +279,23 @@ public sealed class Pipeline : IDisposable
         // session starts loading now, beside the collision check and the first inputs' reads and decisions.
         if (inputs.Count > 0 && EveryInputRunsTheModel) OpenSessionsSoon();
         var results = new PipelineResult[inputs.Count];
-        var collisions = FindCollisions(inputs);
-        _outputs.RemoveAbandonedTempFiles(inputs);
+        var collisions = FindCollisions(inputs, out var planned);
+        _outputs.RemoveAbandonedTempFiles(inputs, planned);
         var groupSize = ModelBatchSize;
-        var groups = Enumerable.Range(0, (inputs.Count + groupSize - 1) / groupSize)
-            .Select(g => Enumerable.Range(g * groupSize, Math.Min(groupSize, inputs.Count - g * groupSize)).ToArray()).ToList();
+        var groups = new List<int[]>((inputs.Count + groupSize - 1) / groupSize);
+        for (var start = 0; start < inputs.Count; start += groupSize)
+        {
+            var group = new int[Math.Min(groupSize, inputs.Count - start)];
+            for (var k = 0; k < group.Length; k++) group[k] = start + k;
+            groups.Add(group);
+        }
         List<(int Index, PendingInput Pending)> PrepareGroup(int[] group, CancellationToken ct)
         {
             var work = new List<(int Index, PendingInput Pending)>();
             foreach (var i in group)
             {
                 if (collisions.TryGetValue(i, out var error)) results[i] = new PipelineResult { Input = inputs[i].Path, Error = error };
-                else work.Add((i, Prepare(inputs[i], i, null, ct, plan?.Decided(i))));
+                else work.Add((i, Prepare(inputs[i], i, null, ct, plan?.Decided(i), planned[i])));
             }
             return work;
         }
@@ -302,7 +307,7 @@ public sealed class Pipeline : IDisposable
                 ReleaseTensors(pending);
                 progress?.Report(results[i]);
             }
-            foreach (var i in group.Where(collisions.ContainsKey)) progress?.Report(results[i]);
+            if (collisions.Count > 0) foreach (var i in group.Where(collisions.ContainsKey)) progress?.Report(results[i]);
         }
         if (workers <= 1 && groups.Count > 1 && _intraOpThreads > 1 && PrepareAhead)
         {
@@ -343,7 +348,7 @@ public sealed class Pipeline : IDisposable
                 (group, ct) =>
                 {
                     var work = PrepareGroup(group, ct);
-                    RunInference(work.Select(w => w.Pending).ToList(), ct);
+                    if (work.Exists(static w => w.Pending.NeedsModel)) RunInference(work.Select(w => w.Pending).ToList(), ct);
                     WriteGroup(group, work);
                     return ValueTask.CompletedTask;
                 }).ConfigureAwait(false);
@@ -364,18 +369,24 @@ public sealed class Pipeline : IDisposable
     /// <summary>Inputs per model run: the configured batch size when the model has a dynamic batch axis and tiling is off, else 1.</summary>
     internal int ModelBatchSize => _inference.BatchSize;
 
-    private Dictionary<int, ImageFlowException> FindCollisions(IReadOnlyList<InputItem> inputs)
+    /// <summary>Inputs whose image outputs would collide (or whose name pattern fails); <paramref name="planned"/>: each input's planned image path, made once for the batch.</summary>
+    private Dictionary<int, ImageFlowException> FindCollisions(IReadOnlyList<InputItem> inputs, out string?[] planned)
     {
         var errors = new Dictionary<int, ImageFlowException>();
-        var byPath = new Dictionary<string, List<int>>(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+        var comparer = OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
+        var firstByPath = new Dictionary<string, int>(inputs.Count, comparer);
+        var byPath = new Dictionary<string, List<int>>(comparer); // only the paths more than one input plans
+        planned = new string?[inputs.Count];
         for (var i = 0; i < inputs.Count; i++)
         {
-            string? planned;
-            try { planned = _outputs.PlannedImagePath(inputs[i], i); }
+            try { planned[i] = _outputs.PlannedImagePath(inputs[i], i); }
             catch (ImageFlowException ex) { errors[i] = ex; continue; }
-            if (planned is null) continue;
-            if (!byPath.TryGetValue(planned, out var list)) byPath[planned] = list = [];
-            list.Add(i);
+            if (planned[i] is not { } path) continue;
+            if (!firstByPath.TryAdd(path, i))
+            {
+                if (!byPath.TryGetValue(path, out var list)) byPath[path] = list = [firstByPath[path]];
+                list.Add(i);
+            }
         }
         foreach (var (path, list) in byPath.Where(p => p.Value.Count > 1))
             foreach (var i in list)
@@ -454,6 +465,9 @@ public sealed class Pipeline : IDisposable
         public OutputFacts? Facts { get; set; }
         /// <summary>The output-stage key, once computed.</summary>
         public string? OutputKey { get; set; }
+        /// <summary>Where save writes this input's image, when the batch already made it (<see cref="PlannedImagePathKnown"/>).</summary>
+        public string? PlannedImagePath { get; init; }
+        public bool PlannedImagePathKnown { get; init; }
         /// <summary>Whether the output stage was looked up (up-to-date index, then the cache), so a miss is looked up once.</summary>
         public bool OutputLookedUp { get; set; }
         /// <summary>The up-to-date decision, and the outputs it found up to date.</summary>
@@ -465,9 +479,9 @@ public sealed class Pipeline : IDisposable
     }
 
     /// <summary>Reads, decides (unless <paramref name="decided"/>: the input as a <see cref="Plan"/> decided it) and serves or preprocesses one input.</summary>
-    private PendingInput Prepare(InputItem item, int index, byte[]? content, CancellationToken ct, PendingInput? decided = null)
+    private PendingInput Prepare(InputItem item, int index, byte[]? content, CancellationToken ct, PendingInput? decided = null, string? plannedImagePath = null)
     {
-        var pending = decided ?? new PendingInput(item, index);
+        var pending = decided ?? new PendingInput(item, index) { PlannedImagePath = plannedImagePath, PlannedImagePathKnown = plannedImagePath is not null };
         Guard(pending, () =>
         {
             ct.ThrowIfCancellationRequested();
@@ -500,13 +514,14 @@ public sealed class Pipeline : IDisposable
     /// <summary>Reads an input's digest (its bytes when they had to be read) and keys, and makes its up-to-date decision.</summary>
     private void Decide(PendingInput pending, byte[]? content)
     {
-        var sw = Stopwatch.StartNew();
+        var started = Stopwatch.GetTimestamp();
         var input = ReadInputDigest(pending.Item.Path, content);
-        pending.Timings["read"] = sw.Elapsed.TotalMilliseconds;
+        pending.Timings["read"] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         pending.Input = input;
         pending.InferenceKey = _inference.Key(_preprocess.Key(input.Digest));
         pending.Decision = Decide(pending);
-        _logger.LogDebug("input/decision {Input}: {Decision}", pending.Item.Path, pending.Decision.Text);
+        // Checked first: a filtered-out line would still box its arguments, once per input.
+        if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug)) _logger.LogDebug("input/decision {Input}: {Decision}", pending.Item.Path, pending.Decision.Text);
     }
 
     /// <summary>The up-to-date decision for an input whose keys are known; remembers up-to-date outputs on it for serving.</summary>
@@ -528,7 +543,10 @@ public sealed class Pipeline : IDisposable
     private void RecordRun(PendingInput pending, string? failure)
     {
         if (_cache.OutputFiles is not { } index || pending.OutputKey is null) return;
-        index.RecordRun(pending.Item.Path, _outputs.CacheFolder(pending.Item), _upToDate.Record(pending.Input.Digest, pending.OutputKey, failure));
+        var folder = _outputs.CacheFolder(pending.Item);
+        // An up-to-date input's record is most often the one read back: compared in place, not made again.
+        if (index.LastRun(pending.Item.Path, folder) is { } last && _upToDate.Describes(last, pending.Input.Digest, pending.OutputKey, failure)) return;
+        index.RecordRun(pending.Item.Path, folder, _upToDate.Record(pending.Input.Digest, pending.OutputKey, failure));
     }
 
     /// <summary>The model will run: its session and a chain's load on other cores while inputs are decoded and preprocessed.</summary>
@@ -541,6 +559,7 @@ public sealed class Pipeline : IDisposable
     /// <summary>Runs the model for every pending input that needs it: same-size tensors share a run up to the batch size.</summary>
     private void RunInference(List<PendingInput> pendings, CancellationToken ct)
     {
+        if (!pendings.Exists(p => p.NeedsModel)) return; // served from the cache: nothing to run
         var todo = pendings.Where(p => p.NeedsModel).ToList();
         if (todo.Count > 0) OpenSessionsSoon();
         while (todo.Count > 0)
@@ -717,7 +736,9 @@ public sealed class Pipeline : IDisposable
     /// </summary>
     private bool OutputsAreAllThatIsNeeded => !_options.KeepOutputTensors && _options.PostprocessHook is null;
 
-    private string OutputKey(PendingInput pending) => pending.OutputKey ??= _outputs.Key(pending.InferenceKey, pending.Item, pending.Index);
+    private string OutputKey(PendingInput pending) => pending.OutputKey ??= pending.PlannedImagePathKnown
+        ? _outputs.Key(pending.InferenceKey, pending.Item, pending.PlannedImagePath)
+        : _outputs.Key(pending.InferenceKey, pending.Item, pending.Index);
 
     /// <summary>
     /// Serves this input's outputs when its output stage has them: files the up-to-date decision found as they were
@@ -727,17 +748,17 @@ public sealed class Pipeline : IDisposable
     private bool TryServeOutputs(PendingInput pending)
     {
         pending.OutputLookedUp = true;
-        var sw = Stopwatch.StartNew();
-        var folder = _outputs.CacheFolder(pending.Item);
+        var started = Stopwatch.GetTimestamp();
         if (pending.UpToDate is { } current)
         {
             _cache.CountUpToDate(pending.Item.Path);
             pending.CacheLayers["output"] = "up-to-date";
             pending.Files = current.Files;
             pending.Served = (current.SourceWidth, current.SourceHeight, current.Facts);
-            pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
+            pending.Timings["postprocessAndSave"] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             return true;
         }
+        var folder = _outputs.CacheFolder(pending.Item);
         if (_cache.TryGet(_outputs.Codec, OutputKey(pending), pending.Item.Path, out var cached, out _))
         {
             if (cached.TryWrite(folder, out var files, out var problem))
@@ -746,7 +767,7 @@ public sealed class Pipeline : IDisposable
                 pending.CacheLayers["output"] = "hit";
                 pending.Files = files;
                 pending.Served = (cached.SourceWidth, cached.SourceHeight, cached.Facts);
-                pending.Timings["postprocessAndSave"] = sw.Elapsed.TotalMilliseconds;
+                pending.Timings["postprocessAndSave"] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 return true;
             }
             _logger.LogWarning("cache/output rejected {Input}: {Problem}; recomputing", pending.Item.Path, problem);

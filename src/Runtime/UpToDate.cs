@@ -45,7 +45,12 @@ public sealed record UpToDateDecision(string Input, RunReason Reason, string Det
     public string Text => IsUpToDate ? "up to date" : "run, because " + Detail;
 
     /// <summary>The reason's name as summary.json and logs spell it (camelCase: "contentChanged").</summary>
-    public string Code => char.ToLowerInvariant(Reason.ToString()[0]) + Reason.ToString()[1..];
+    public string Code => (uint)Reason < (uint)Codes.Length ? Codes[(int)Reason] : CodeOf(Reason.ToString());
+
+    /// <summary>Each reason's code, made once (summary.json lists one per input).</summary>
+    private static readonly string[] Codes = [.. Enum.GetNames<RunReason>().Select(CodeOf)];
+
+    private static string CodeOf(string name) => char.ToLowerInvariant(name[0]) + name[1..];
 
     public override string ToString() => $"{Input}: {Text}";
 }
@@ -91,6 +96,12 @@ internal sealed class UpToDateCheck(string modelDigest, string labelsDigest, str
     /// <summary>What a run of an input with this content and output key is made of; <paramref name="failure"/>: its error code, when it failed.</summary>
     public RunRecord Record(string contentDigest, string outputKey, string? failure) =>
         new(CacheKeys.ToolVersion, contentDigest, _model, _labels, _preprocessing, _inference, _postprocessing, _output, outputKey, failure ?? "");
+
+    /// <summary>True when <paramref name="last"/> equals what <see cref="Record"/> would make for these (without making it).</summary>
+    public bool Describes(RunRecord last, string contentDigest, string outputKey, string? failure) =>
+        last.Tool == CacheKeys.ToolVersion && last.Content == contentDigest && last.Model == _model && last.Labels == _labels
+        && last.Preprocessing == _preprocessing && last.Inference == _inference && last.Postprocessing == _postprocessing
+        && last.Output == _output && last.OutputKey == outputKey && last.Failure == (failure ?? "");
 
     /// <summary>
     /// Decides for an input whose outputs are not up to date (<paramref name="outputsProblem"/>: which recorded output is

@@ -61,7 +61,7 @@ internal static class CacheKeys
         Digest("inference", ToolVersion, preprocessKey, modelDigest, inferenceSection);
 
     /// <summary>Base64URL of SHA-256 over the length-prefixed parts (43 characters, safe in any file system).</summary>
-    public static string Digest(params string[] parts)
+    public static string Digest(params ReadOnlySpan<string> parts)
     {
         var length = 0;
         foreach (var part in parts) length += 4 + Encoding.UTF8.GetByteCount(part);
@@ -79,7 +79,8 @@ internal static class CacheKeys
         return Base64Url(digest);
     }
 
-    public static string Base64Url(ReadOnlySpan<byte> bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    /// <summary>Base64URL without padding (RFC 4648 §5), made as one string.</summary>
+    public static string Base64Url(ReadOnlySpan<byte> bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 
     /// <summary>SHA-256 of content, hex.</summary>
     public static string ContentDigest(ReadOnlySpan<byte> content) => Convert.ToHexStringLower(SHA256.HashData(content));

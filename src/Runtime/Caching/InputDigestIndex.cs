@@ -80,22 +80,31 @@ internal sealed class InputDigestIndex : IDisposable
         return true;
     }
 
-    private static IEnumerable<(string, Entry)> ReadFile(string path)
+    // One input a line: digest \t length \t ticks \t path. Untrusted like any cache content: a line that does not parse
+    // is skipped. Read as UTF-8 fields in place (a fully cached run reads every line): a string for the digest and the path.
+    private static List<(string, Entry)> ReadFile(string path)
     {
-        string[] lines;
-        try { lines = File.ReadAllLines(path, Encoding.UTF8); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { yield break; }
-        if (lines.Length == 0 || lines[0] != Header) yield break;
-        foreach (var line in lines.Skip(1))
+        var entries = new List<(string, Entry)>();
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return entries; }
+        var text = new IndexText.Lines(bytes);
+        if (!text.Next(out var header) || !header.SequenceEqual(HeaderUtf8)) return entries;
+        while (text.Next(out var line))
         {
-            // digest \t length \t ticks \t path
-            var parts = line.Split('\t', 4);
-            if (parts.Length == 4 && parts[0].Length == 64
-                && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var length)
-                && long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks))
-                yield return (parts[3], new Entry(new Stamp(length, ticks), parts[0]));
+            var fields = new IndexText.Fields(line);
+            var digest = fields.Next();
+            if (fields.Done || !IsHexDigest(digest) || !IndexText.Number(fields.Next(), out var length) || fields.Done
+                || !IndexText.Number(fields.Next(), out var ticks) || fields.Done) continue;
+            entries.Add((Encoding.UTF8.GetString(fields.Rest()), new Entry(new Stamp(length, ticks), Encoding.UTF8.GetString(digest))));
         }
+        return entries;
     }
+
+    private static readonly byte[] HeaderUtf8 = Encoding.UTF8.GetBytes(Header);
+
+    /// <summary>A content digest as <see cref="CacheKeys.ContentDigest"/> writes it: 64 lowercase hex digits.</summary>
+    private static bool IsHexDigest(ReadOnlySpan<byte> field) => field.Length == 64 && !field.ContainsAnyExcept("0123456789abcdef"u8);
 
     /// <summary>Writes the index (merged with what other processes saved meanwhile) when it learned something.</summary>
     public void Save()

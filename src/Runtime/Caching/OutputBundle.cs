@@ -75,21 +75,31 @@ internal sealed record OutputBundle(IReadOnlyList<OutputFileInfo> Files, byte[] 
     internal static string? CheckRelativePath(string path)
     {
         if (path.Length is 0 or > MaxPathLength) return "empty or too long";
-        if (path.Any(char.IsControl)) return "control character";
+        foreach (var c in path) if (char.IsControl(c)) return "control character";
         if (path.Contains(':') || path.StartsWith('/') || path.StartsWith('\\') || Path.IsPathRooted(path)) return "absolute path";
-        foreach (var segment in path.Split('/', '\\'))
+        // Segment by segment in place: the up-to-date index checks every recorded path of a fully cached run.
+        var rest = path.AsSpan();
+        while (true)
         {
+            var end = rest.IndexOfAny('/', '\\');
+            var segment = end < 0 ? rest : rest[..end];
             if (segment is "" or "." or "..") return "'.', '..' or an empty folder name";
             if (IsDeviceName(segment)) return "a device name";
+            if (end < 0) return null;
+            rest = rest[(end + 1)..];
         }
-        return null;
     }
 
-    private static bool IsDeviceName(string segment)
+    private static bool IsDeviceName(ReadOnlySpan<char> segment)
     {
-        var stem = segment.Split('.')[0].TrimEnd(' ').ToUpperInvariant();
+        var dot = segment.IndexOf('.');
+        var name = (dot < 0 ? segment : segment[..dot]).TrimEnd(' ');
+        if (name.Length is < 3 or > 7) return false; // CON … CONOUT$
+        Span<char> upper = stackalloc char[name.Length];
+        name.ToUpperInvariant(upper);
+        ReadOnlySpan<char> stem = upper;
         return stem is "CON" or "PRN" or "AUX" or "NUL" or "CONIN$" or "CONOUT$"
-            || (stem.Length == 4 && (stem.StartsWith("COM", StringComparison.Ordinal) || stem.StartsWith("LPT", StringComparison.Ordinal)) && char.IsAsciiDigit(stem[3]) && stem[3] != '0');
+            || (stem.Length == 4 && (stem.StartsWith("COM") || stem.StartsWith("LPT")) && char.IsAsciiDigit(stem[3]) && stem[3] != '0');
     }
 
     private static string Printable(string path) => new([.. path.Take(120).Select(c => char.IsControl(c) ? '?' : c)]);

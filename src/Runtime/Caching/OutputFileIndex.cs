@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -67,6 +66,20 @@ internal sealed class OutputFileIndex : IDisposable
 
     private static string Id(string outputKey, string folder) => outputKey + "\t" + Path.GetFullPath(folder);
 
+    /// <summary>
+    /// Looks up a two-part id ("a \t b", as <see cref="Id"/> and <see cref="RunId"/> spell them) without making its
+    /// string: a fully cached run looks up a set and a run record per input.
+    /// </summary>
+    private static bool TryGet<T>(ConcurrentDictionary<string, T> map, string first, string second, out T value)
+    {
+        var length = first.Length + 1 + second.Length;
+        var id = length <= 1024 ? stackalloc char[length] : new char[length];
+        first.CopyTo(id);
+        id[first.Length] = '\t';
+        second.CopyTo(id[(first.Length + 1)..]);
+        return map.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(id, out value!);
+    }
+
     /// <summary>True when every file recorded for this key in this folder is still as it was written (see the class remarks).</summary>
     public bool TryGetUpToDate(string outputKey, string folder, out UpToDate found) => TryGetUpToDate(outputKey, folder, out found, out _);
 
@@ -76,11 +89,10 @@ internal sealed class OutputFileIndex : IDisposable
         _ = _loaded.Value;
         found = default;
         why = null;
-        var id = Id(outputKey, folder);
-        if (!_records.TryGetValue(id, out var record)) return false;
         var root = Path.GetFullPath(folder);
+        if (!TryGet(_records, outputKey, root, out var record)) return false;
         var paths = new List<string>(record.Files.Length);
-        var racy = new List<(string Path, FileStamp Stamp)>();
+        List<(string Path, FileStamp Stamp)>? racy = null; // made only when a record is racy (rare after the first re-run)
         foreach (var stamp in record.Files)
         {
             var path = Path.Combine(root, stamp.Path.Replace('/', Path.DirectorySeparatorChar));
@@ -92,10 +104,10 @@ internal sealed class OutputFileIndex : IDisposable
                 if (info.Attributes.HasFlag(FileAttributes.ReparsePoint) || info.Length != stamp.Length || info.LastWriteTimeUtc.Ticks != stamp.LastWriteTicks) { why = $"output {stamp.Path} changed on disk"; return false; }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { why = $"output {stamp.Path} cannot be read"; return false; }
-            if (record.RecordedTicks - stamp.LastWriteTicks <= RacyWindow.Ticks) racy.Add((path, stamp));
+            if (record.RecordedTicks - stamp.LastWriteTicks <= RacyWindow.Ticks) (racy ??= []).Add((path, stamp));
             paths.Add(path);
         }
-        if (racy.Count == 0) Interlocked.Increment(ref _statOnly);
+        if (racy is null) Interlocked.Increment(ref _statOnly);
         else
         {
             var now = DateTime.UtcNow.Ticks;
@@ -114,7 +126,7 @@ internal sealed class OutputFileIndex : IDisposable
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { why = $"output {stamp.Path} cannot be read"; return false; }
             }
             // The content matched just now: from now on the record's time is what tells a later change apart.
-            _records[id] = record with { RecordedTicks = now };
+            _records[Id(outputKey, root)] = record with { RecordedTicks = now };
             Interlocked.Exchange(ref _dirty, 1);
         }
         found = new UpToDate(paths, record.SourceWidth, record.SourceHeight, record.Facts);
@@ -125,17 +137,18 @@ internal sealed class OutputFileIndex : IDisposable
     public RunRecord? LastRun(string inputPath, string folder)
     {
         _ = _loaded.Value;
-        return _runs.TryGetValue(RunId(inputPath, folder), out var run) ? run : null;
+        return TryGet(_runs, Path.GetFullPath(inputPath), Path.GetFullPath(folder), out var run) ? run : null;
     }
 
     /// <summary>Remembers what this run of an input was made of (marks the index for saving only when it differs from what it knew).</summary>
     public void RecordRun(string inputPath, string folder, RunRecord run)
     {
         _ = _loaded.Value;
+        // Most often (every up-to-date input) the record is the one read back: nothing to check or save.
+        if (TryGet(_runs, Path.GetFullPath(inputPath), Path.GetFullPath(folder), out var known) && known == run) return;
+        var id = RunId(inputPath, folder);
         if (inputPath.AsSpan().ContainsAny('\t', '\n', '\r') || folder.AsSpan().ContainsAny('\t', '\n', '\r')
             || run.Fields().Any(f => f.AsSpan().ContainsAny('\t', '\n', '\r'))) return;
-        var id = RunId(inputPath, folder);
-        if (_runs.TryGetValue(id, out var known) && known == run) return;
         _runs[id] = run;
         Interlocked.Exchange(ref _dirty, 1);
     }
@@ -186,41 +199,62 @@ internal sealed class OutputFileIndex : IDisposable
         byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return (sets, runs); }
-        var text = new Lines(bytes);
+        var text = new IndexText.Lines(bytes);
         if (!text.Next(out var header) || !header.SequenceEqual(HeaderUtf8)) return (sets, runs);
+        var repeated = new RepeatedText(RunRecord.FieldCount);
+        var values = new string[RunRecord.FieldCount + 1]; // one more: a line with too many fields is not a record
         while (text.Next(out var line))
         {
-            var fields = new Fields(line);
-            var first = fields.Next();
-            if (first.SequenceEqual("r"u8))
+            if (line.StartsWith("r\t"u8))
             {
-                if (ReadRun(ref fields) is { } run) runs.Add(run);
+                var runFields = new IndexText.Fields(line[2..]);
+                if (ReadRun(ref runFields, repeated, values) is { } run) runs.Add(run);
                 continue;
             }
-            if (ReadSet(first, ref fields) is { } set) sets.Add(set);
+            var fields = new IndexText.Fields(line);
+            if (ReadSet(ref fields) is { } set) sets.Add(set);
         }
         return (sets, runs);
     }
 
     private static readonly byte[] HeaderUtf8 = Encoding.UTF8.GetBytes(Header);
 
-    private static (string, RunRecord)? ReadRun(ref Fields fields)
+    private static (string, RunRecord)? ReadRun(ref IndexText.Fields fields, RepeatedText repeated, string[] values)
     {
-        var input = fields.Next();
-        var folder = fields.Next();
+        var id = fields.Next(2); // input \t folder
         if (fields.Done) return null;
-        var values = new string[RunRecord.FieldCount + 1]; // one more: a line with too many fields is not a record
         var count = 0;
-        while (!fields.Done && count < values.Length) values[count++] = Encoding.UTF8.GetString(fields.Next());
+        while (!fields.Done && count < values.Length)
+        {
+            var field = fields.Next();
+            // The content digest and the output key are each input's own; the other parts are most often every record's.
+            values[count] = count is 1 or 8 || count >= RunRecord.FieldCount ? Encoding.UTF8.GetString(field) : repeated.Get(count, field);
+            count++;
+        }
         if (!fields.Done || RunRecord.TryParse(values.AsSpan(0, count)) is not { } run) return null;
-        return (Encoding.UTF8.GetString(input) + "\t" + Encoding.UTF8.GetString(folder), run);
+        return (Encoding.UTF8.GetString(id), run);
     }
 
-    private static (string, WrittenSet)? ReadSet(ReadOnlySpan<byte> key, ref Fields fields)
+    /// <summary>One string per field position for a value that repeats from line to line (the tool version, the model's and the sections' digests).</summary>
+    private sealed class RepeatedText(int slots)
     {
-        var folder = fields.Next();
-        if (!DiskCacheFolder.IsKey(key) || fields.Done || !Number(fields.Next(), out var width) || !Number(fields.Next(), out var height)
-            || !Number(fields.Next(), out var recorded) || fields.Done || width > int.MaxValue || height > int.MaxValue) return null;
+        private readonly (byte[] Utf8, string Text)?[] _last = new (byte[], string)?[slots];
+
+        public string Get(int slot, ReadOnlySpan<byte> utf8)
+        {
+            if (_last[slot] is { } last && utf8.SequenceEqual(last.Utf8)) return last.Text;
+            var text = Encoding.UTF8.GetString(utf8);
+            _last[slot] = (utf8.ToArray(), text);
+            return text;
+        }
+    }
+
+    private static (string, WrittenSet)? ReadSet(ref IndexText.Fields fields)
+    {
+        var id = fields.Next(2); // key \t folder
+        var tab = id.IndexOf((byte)'\t');
+        if (tab < 0 || !DiskCacheFolder.IsKey(id[..tab]) || fields.Done || !IndexText.Number(fields.Next(), out var width) || !IndexText.Number(fields.Next(), out var height)
+            || !IndexText.Number(fields.Next(), out var recorded) || fields.Done || width > int.MaxValue || height > int.MaxValue) return null;
         OutputFacts facts;
         try { facts = OutputFacts.Read(fields.Next()); }
         catch (Exception ex) when (ex is FormatException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException) { return null; }
@@ -228,55 +262,12 @@ internal sealed class OutputFileIndex : IDisposable
         while (!fields.Done)
         {
             var sha = fields.Next();
-            if (sha.Length != 64 || fields.Done || !Number(fields.Next(), out var length) || fields.Done || !Number(fields.Next(), out var ticks) || fields.Done) return null;
+            if (sha.Length != 64 || fields.Done || !IndexText.Number(fields.Next(), out var length) || fields.Done || !IndexText.Number(fields.Next(), out var ticks) || fields.Done) return null;
             var relative = Encoding.UTF8.GetString(fields.Next());
             if (OutputBundle.CheckRelativePath(relative) is not null) return null;
             files.Add(new FileStamp(relative, length, ticks, Encoding.UTF8.GetString(sha)));
         }
-        return (Encoding.UTF8.GetString(key) + "\t" + Encoding.UTF8.GetString(folder), new WrittenSet((int)width, (int)height, recorded, facts, [.. files]));
-    }
-
-    /// <summary>A non-negative decimal filling the whole field (as NumberStyles.None reads it).</summary>
-    private static bool Number(ReadOnlySpan<byte> field, out long value) =>
-        Utf8Parser.TryParse(field, out value, out var used) && used == field.Length && used > 0 && field[0] != (byte)'-' && field[0] != (byte)'+';
-
-    /// <summary>The lines of a UTF-8 text (a trailing CR dropped, as File.ReadAllLines does).</summary>
-    private ref struct Lines(ReadOnlySpan<byte> text)
-    {
-        private ReadOnlySpan<byte> _rest = text;
-
-        public bool Next(out ReadOnlySpan<byte> line)
-        {
-            if (_rest.IsEmpty) { line = default; return false; }
-            var end = _rest.IndexOf((byte)'\n');
-            line = end < 0 ? _rest : _rest[..end];
-            _rest = end < 0 ? default : _rest[(end + 1)..];
-            if (line.EndsWith("\r"u8)) line = line[..^1];
-            return true;
-        }
-    }
-
-    /// <summary>The tab-separated fields of one line.</summary>
-    private ref struct Fields(ReadOnlySpan<byte> line)
-    {
-        private ReadOnlySpan<byte> _rest = line;
-        private bool _done;
-
-        public readonly bool Done => _done;
-
-        public ReadOnlySpan<byte> Next()
-        {
-            if (_done) return default;
-            var end = _rest.IndexOf((byte)'\t');
-            if (end < 0)
-            {
-                _done = true;
-                return _rest;
-            }
-            var field = _rest[..end];
-            _rest = _rest[(end + 1)..];
-            return field;
-        }
+        return (Encoding.UTF8.GetString(id), new WrittenSet((int)width, (int)height, recorded, facts, [.. files]));
     }
 
     /// <summary>Writes the index (merged with what other processes saved meanwhile) when it learned something.</summary>

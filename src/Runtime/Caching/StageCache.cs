@@ -39,7 +39,7 @@ public sealed class StageCache : IDisposable
     {
         if (_indexLayer is not { } store) return;
         store.Statistics.Hit();
-        _logger.LogDebug("cache/{Layer} hit {Input} (outputs up to date)", store.Layer, inputLabel);
+        if (_logger.IsEnabled(LogLevel.Debug)) _logger.LogDebug("cache/{Layer} hit {Input} (outputs up to date)", store.Layer, inputLabel);
     }
 
     /// <summary>No caching: every lookup misses and nothing is stored.</summary>

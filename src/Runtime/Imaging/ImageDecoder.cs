@@ -30,9 +30,9 @@ internal static class ImageDecoder
 
     public static bool IsSupportedExtension(string path)
     {
-        var ext = Path.GetExtension(path);
-        foreach (var supported in SupportedExtensions)
-            if (string.Equals(ext, supported, StringComparison.OrdinalIgnoreCase)) return true;
+        var ext = Path.GetExtension(path.AsSpan()); // no string per listed file
+        for (var i = 0; i < SupportedExtensions.Count; i++)
+            if (ext.Equals(SupportedExtensions[i], StringComparison.OrdinalIgnoreCase)) return true;
         return false;
     }
 

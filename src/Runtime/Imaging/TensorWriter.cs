@@ -85,7 +85,7 @@ internal static class TensorWriter
     }
 
     /// <summary>Per-channel affine map v' = v * scale + offset: normalisation folded into one multiply-add.</summary>
-    private static void AffineMap(PreprocessingConfig pre, int channels, bool bgr, Span<float> scale, Span<float> offset)
+    internal static void AffineMap(PreprocessingConfig pre, int channels, bool bgr, Span<float> scale, Span<float> offset)
     {
         for (var c = 0; c < channels; c++)
         {

@@ -16,15 +16,16 @@ internal static class FileNamePattern
 
     public static string Expand(string? pattern, string inputPath, string model, int index, ImageFormat format, DateTime timestampUtc)
     {
-        var ext = Extension(format);
         pattern ??= "{name}.{format}";
-        var result = pattern
-            .Replace("{name}", Path.GetFileNameWithoutExtension(inputPath))
-            .Replace("{ext}", Path.GetExtension(inputPath).TrimStart('.'))
-            .Replace("{model}", model)
-            .Replace("{index}", index.ToString(CultureInfo.InvariantCulture))
-            .Replace("{timestamp}", timestampUtc.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture))
-            .Replace("{format}", ext);
+        // Only the tokens the pattern holds are made (a batch expands each input's names several times).
+        if (!pattern.Contains('{')) return pattern;
+        var result = pattern;
+        if (result.Contains("{name}", StringComparison.Ordinal)) result = result.Replace("{name}", Path.GetFileNameWithoutExtension(inputPath));
+        if (result.Contains("{ext}", StringComparison.Ordinal)) result = result.Replace("{ext}", Path.GetExtension(inputPath).TrimStart('.'));
+        if (result.Contains("{model}", StringComparison.Ordinal)) result = result.Replace("{model}", model);
+        if (result.Contains("{index}", StringComparison.Ordinal)) result = result.Replace("{index}", index.ToString(CultureInfo.InvariantCulture));
+        if (result.Contains("{timestamp}", StringComparison.Ordinal)) result = result.Replace("{timestamp}", timestampUtc.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture));
+        if (result.Contains("{format}", StringComparison.Ordinal)) result = result.Replace("{format}", Extension(format));
         return result;
     }
 
@@ -33,8 +34,10 @@ internal static class FileNamePattern
     {
         var root = Path.GetFullPath(folder);
         var full = Path.GetFullPath(Path.Combine(root, fileName));
-        var rootWithSep = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
-        if (!full.StartsWith(rootWithSep, StringComparison.Ordinal))
+        var inside = root.EndsWith(Path.DirectorySeparatorChar)
+            ? full.StartsWith(root, StringComparison.Ordinal)
+            : full.Length > root.Length && full[root.Length] == Path.DirectorySeparatorChar && full.StartsWith(root, StringComparison.Ordinal);
+        if (!inside)
             throw new OutputException(ErrorCodes.OutputNotWritable, full, $"the output file name '{fileName}' leaves the output folder '{root}'; remove '..' or absolute parts from output.save.filename");
         return full;
     }

@@ -43,10 +43,13 @@ internal sealed class OutputStage
     public string CacheFolder(InputItem item) => _config.Output.Save.Apply ? ImageFolder(item) : RawFolder(item);
 
     /// <summary>The output stage's key: a new name pattern writes anew; another output folder reuses the entry.</summary>
-    public string Key(string inferenceKey, InputItem item, int index)
+    public string Key(string inferenceKey, InputItem item, int index) => Key(inferenceKey, item, PlannedImagePath(item, index));
+
+    /// <summary>As <see cref="Key(string, InputItem, int)"/> with the input's <see cref="PlannedImagePath"/> already made (a batch makes it once).</summary>
+    public string Key(string inferenceKey, InputItem item, string? plannedImagePath)
     {
         var folder = CacheFolder(item);
-        var image = PlannedImagePath(item, index) is { } planned ? Path.GetRelativePath(folder, planned) : "";
+        var image = plannedImagePath is { } planned ? Path.GetRelativePath(folder, planned) : "";
         // Raw and visualisation files are named after the input: two inputs with the same bytes must not share an entry.
         var named = Path.Combine(Path.GetRelativePath(folder, RawFolder(item)), Path.GetFileNameWithoutExtension(item.Path));
         return CacheKeys.Output(inferenceKey, _section, image, named);
@@ -82,7 +85,9 @@ internal sealed class OutputStage
     /// Removes the temp files that killed writers left in the folders this batch writes to (<see cref="TempFileOwner"/>:
     /// a live writer's, say a second process on the same folder, stay), each folder once per pipeline.
     /// </summary>
-    public void RemoveAbandonedTempFiles(IReadOnlyList<InputItem> inputs)
+    /// <param name="inputs">The batch.</param>
+    /// <param name="plannedImagePaths">Each input's <see cref="PlannedImagePath"/> as the batch made it (null entries: none, or a bad pattern).</param>
+    public void RemoveAbandonedTempFiles(IReadOnlyList<InputItem> inputs, IReadOnlyList<string?> plannedImagePaths)
     {
         var folders = new HashSet<string>(StringComparer.Ordinal);
         void Add(string? file, bool isFolder = false)
@@ -98,7 +103,8 @@ internal sealed class OutputStage
             // Per-item folders are few (a build's asset folders): the set keeps one enumeration per folder.
             if (_config.Output.SaveRaw.Apply) Add(RawFolder(item), isFolder: true);
             if (_config.Visualization.Apply) Add(VisualizationFolder(item), isFolder: true);
-            try { Add(PlannedImagePath(item, i)); Add(MetaPath(item)); Add(OverlayPath(item, i)); }
+            Add(plannedImagePaths[i]);
+            try { Add(MetaPath(item)); Add(OverlayPath(item, i)); }
             catch (ImageFlowException) { } // a bad name pattern is that input's error, reported when it runs
         }
         foreach (var folder in folders)
@@ -113,11 +119,18 @@ internal sealed class OutputStage
 
     public string RawFolder(InputItem item) => RawFolder(item.OutputDirectory);
 
-    private string ImageFolder(string? itemFolder) => itemFolder ?? _options.OutputDirectory ?? _config.ResolvePath(_config.Output.Save.Path);
+    private string ImageFolder(string? itemFolder) => itemFolder ?? _options.OutputDirectory ?? Resolved(ref _imageFolder, _config.Output.Save.Path);
 
     private string RawFolder(string? itemFolder) => itemFolder ?? (_options.OutputDirectory is { } o
-        ? (_config.Output.Save.Apply ? Path.Combine(o, "raw") : o)
-        : _config.ResolvePath(_config.Output.SaveRaw.Path));
+        ? (_config.Output.Save.Apply ? _rawBelowOutput ??= Path.Combine(o, "raw") : o)
+        : Resolved(ref _rawFolder, _config.Output.SaveRaw.Path));
+
+    // The default folders, resolved once (a batch asks for them several times per input); a path relative to the
+    // current folder (a config without a folder of its own) is resolved each time, as before.
+    private string? _imageFolder, _rawFolder, _rawBelowOutput;
+
+    private string Resolved(ref string? cached, string path) =>
+        cached ?? (Path.IsPathRooted(path) || !string.IsNullOrEmpty(_config.BaseDirectory) ? cached = _config.ResolvePath(path) : _config.ResolvePath(path));
 
     /// <summary>The folder inputs without a folder of their own write to (checked for writability before a run).</summary>
     public string DefaultFolder => _config.Output.Save.Apply ? ImageFolder((string?)null) : RawFolder((string?)null);

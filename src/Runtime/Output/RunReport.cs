@@ -8,6 +8,9 @@ internal static class RunReport
 {
     private static readonly JsonWriterOptions Indented = new() { Indented = true };
 
+    /// <summary>How much JSON a report holds before it goes to the file (a 240-input summary is ≈ 50 KB).</summary>
+    private const int FlushBytes = 16 * 1024;
+
     /// <summary>summary.json: the counts of <paramref name="batch"/>, and one item per result of <paramref name="listed"/> (default: the batch's).</summary>
     public static void WriteSummary(string path, BatchResult batch, IReadOnlyList<PipelineResult>? listed = null)
     {
@@ -41,6 +44,7 @@ internal static class RunReport
                 }
                 WriteChecks(w, item);
                 w.WriteEndObject();
+                if (w.BytesPending > FlushBytes) w.Flush(); // the file's bytes in slices, not all in one growing buffer
             }
             w.WriteEndArray();
             WriteCache(w, batch.Cache);

@@ -40,8 +40,17 @@ public sealed class KeyDigestTests
                 hash.AppendData(BitConverter.GetBytes(bytes.Length)); // little-endian on every supported platform
                 hash.AppendData(bytes);
             }
-            Assert.Equal(CacheKeys.Base64Url(hash.GetHashAndReset()), CacheKeys.Digest(parts));
+            var digest = hash.GetHashAndReset();
+            // Base64URL as the keys were first spelled (padding trimmed, then + and / replaced): existing entries keep their names.
+            Assert.Equal(Convert.ToBase64String(digest).TrimEnd('=').Replace('+', '-').Replace('/', '_'), CacheKeys.Digest(parts));
         }
         Assert.Equal(43, CacheKeys.Digest("a").Length);
+        var random = new Random(11);
+        for (var i = 0; i < 500; i++)
+        {
+            var bytes = new byte[random.Next(0, 70)];
+            random.NextBytes(bytes);
+            Assert.Equal(Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_'), CacheKeys.Base64Url(bytes));
+        }
     }
 }

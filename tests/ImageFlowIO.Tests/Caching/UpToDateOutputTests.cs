@@ -131,4 +131,54 @@ public sealed class UpToDateOutputTests
         Assert.Null(index.LastRun(dir.Combine("short.jpg"), folder));
         Assert.Null(index.LastRun(dir.Combine("long.jpg"), folder));
     }
+
+    [Fact]
+    public void Run_records_that_share_values_each_read_back_their_own_fields()
+    {
+        using var dir = new TempDir();
+        var folder = dir.Combine("out");
+        string Run(string input, params string[] fields) => $"r\t{dir.Combine(input)}\t{folder}\t" + string.Join("\t", fields);
+        string[] Fields(string content, string model, string key, string failure = "") => ["0.1.0", content, model, "l", "p", "i", "q", "o", key, failure];
+        File.WriteAllText(dir.Combine(OutputFileIndex.FileName), string.Join("\n",
+            "imageflowio-output-index 2",
+            Run("a.jpg", Fields("c1", "m1", "k1")), Run("b.jpg", Fields("c2", "m1", "k2")), Run("c.jpg", Fields("c3", "m2", "k3", "IFIO2001")),
+            Run("d.jpg", Fields("c4", "m1", "k4"))) + "\n");
+
+        using var index = new OutputFileIndex(dir.Combine(OutputFileIndex.FileName));
+        Assert.Equal(new RunRecord("0.1.0", "c1", "m1", "l", "p", "i", "q", "o", "k1", ""), index.LastRun(dir.Combine("a.jpg"), folder));
+        Assert.Equal(new RunRecord("0.1.0", "c2", "m1", "l", "p", "i", "q", "o", "k2", ""), index.LastRun(dir.Combine("b.jpg"), folder));
+        Assert.Equal(new RunRecord("0.1.0", "c3", "m2", "l", "p", "i", "q", "o", "k3", "IFIO2001"), index.LastRun(dir.Combine("c.jpg"), folder));
+        Assert.Equal(new RunRecord("0.1.0", "c4", "m1", "l", "p", "i", "q", "o", "k4", ""), index.LastRun(dir.Combine("d.jpg"), folder));
+    }
+
+    [Fact]
+    public void The_input_index_is_untrusted_a_line_that_does_not_parse_is_skipped_and_the_others_serve()
+    {
+        using var dir = new TempDir();
+        var files = "abcdefg".Select(c => dir.Combine(c + ".jpg")).ToArray();
+        foreach (var f in files)
+        {
+            File.WriteAllBytes(f, [1, 2, 3]);
+            File.SetLastWriteTimeUtc(f, DateTime.UtcNow.AddMinutes(-5));
+        }
+        var ticks = File.GetLastWriteTimeUtc(files[0]).Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var remembered = new string('a', 64); // not the files' digest: served only from the index
+        File.WriteAllText(dir.Combine(InputDigestIndex.FileName), string.Join("\n",
+            "imageflowio-input-index 1",
+            $"{remembered}\t3\t{ticks}\t{files[0]}",
+            $"{remembered.ToUpperInvariant()}\t3\t{ticks}\t{files[1]}", // not a digest as written
+            $"{remembered[..63]}\t3\t{ticks}\t{files[2]}",
+            $"{remembered}\t-3\t{ticks}\t{files[3]}",
+            $"{remembered}\t3\t{ticks}x\t{files[4]}",
+            $"{remembered}\t3\t{ticks}", // no path
+            $"{remembered}\t3\t{ticks}\t{files[5]}\textra", // a path with a tab in it: another file
+            $"{remembered}\t4\t{ticks}\t{files[6]}") + "\r\n"); // another size than the file's
+
+        using var index = new InputDigestIndex(dir.Combine(InputDigestIndex.FileName));
+        Assert.Equal(remembered, index.GetDigest(files[0], File.ReadAllBytes, out var content));
+        Assert.Null(content);
+        var digest = CacheKeys.ContentDigest([1, 2, 3]);
+        foreach (var f in files.Skip(1)) Assert.Equal(digest, index.GetDigest(f, File.ReadAllBytes, out _));
+        Assert.Equal((1, 6), (index.FastPathHits, index.FilesHashed));
+    }
 }
