@@ -16,8 +16,10 @@ internal static class CacheKeys
     public static readonly string ToolVersion = typeof(CacheKeys).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
 
     /// <summary>Canonical JSON of the preprocessing inputs: every effective value, defaults included, so an edit that changes nothing keeps the key.</summary>
+    /// <remarks>Configs that take the one-pass resize + normalise add its name: their tensors are not the ImageSharp path's.</remarks>
     public static string PreprocessSection(PipelineConfig config, TensorLayout layout) =>
-        CanonicalKeyJson.Write(new PreprocessKeyParts(config.Preprocessing, config.Input.AutoOrient, layout));
+        CanonicalKeyJson.Write(new PreprocessKeyParts(config.Preprocessing, config.Input.AutoOrient, layout))
+        + (Imaging.ResizeNormalizeKernel.Applies(config.Preprocessing) ? "|resize-normalize/1" : "");
 
     public static string InferenceSection(PipelineConfig config, BackendKind backend, string inputName, string outputName) =>
         CanonicalKeyJson.Write(new InferenceKeyParts(config.Inference, backend, inputName, outputName));

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using ImageFlowIO.Caching;
 using ImageFlowIO.Config;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
 
 namespace ImageFlowIO.Imaging;
 
@@ -32,11 +34,23 @@ internal sealed class PreprocessStage
         using var decoded = ImageDecoder.Decode(path, bytes, _config.Input, needsAlpha: _config.Preprocessing.Format.Channels == 4);
         timings["decode"] = sw.Elapsed.TotalMilliseconds;
         sw.Restart();
-        Preprocessor.Apply(decoded, _config.Preprocessing);
-        var tensor = TensorWriter.Write(decoded, _config.Preprocessing, _layout);
+        var tensor = Preprocess(decoded, _config.Preprocessing, _layout);
         if (_hook is not null) tensor = _hook(tensor);
         timings["preprocess"] = sw.Elapsed.TotalMilliseconds;
         return new StageValue(tensor, decoded.SourceWidth, decoded.SourceHeight);
+    }
+
+    /// <summary>
+    /// The decoded image → the model's input tensor: a stretch resize with a linear or cubic kernel into a float32 tensor
+    /// of an 8-bit RGB image in one pass (<see cref="ResizeNormalizeKernel"/>), everything else through ImageSharp's
+    /// resize (rounded to 8 bits) and <see cref="TensorWriter"/>.
+    /// </summary>
+    internal static TensorData Preprocess(DecodedImage decoded, PreprocessingConfig pre, TensorLayout layout)
+    {
+        if (decoded.Image is Image<Rgb24> rgb && ResizeNormalizeKernel.Applies(pre))
+            return ResizeNormalizeKernel.Write(rgb, pre, layout);
+        Preprocessor.Apply(decoded, pre);
+        return TensorWriter.Write(decoded, pre, layout);
     }
 
     // A hook's code is part of the preprocess stage: its assembly's MVID changes whenever that code is rebuilt differently.

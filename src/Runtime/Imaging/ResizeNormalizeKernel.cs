@@ -15,8 +15,8 @@ namespace ImageFlowIO.Imaging;
 /// ImageSharp's kernel weights and support (antialiased when downscaling), the result clamped to the 8-bit range,
 /// but no 8-bit rounding between the resize and the tensor. Separable: each source row is filtered horizontally into
 /// a small ring of float rows, and each output row is filtered vertically from that ring straight into the tensor.
-/// Not on the pipeline's path: it saved ≈ 0.5 ms of CPU per image in W1 where ≈ 1 ms was the bar for changing every
-/// such config's tensors (docs/performance.md, round five); ResizeNormalizeBenchmarks and <c>-- resize-diff</c> measure it.
+/// The preprocess stage takes it wherever <see cref="Applies"/> (docs/performance.md, round five: the measurements, and
+/// the deliberate change of those configs' tensors); ResizeNormalizeBenchmarks and <c>-- resize-diff</c> measure it.
 /// </summary>
 /// <remarks>
 /// Deterministic on every machine: each output sample sums its taps in a fixed order with separate multiplies and adds
@@ -27,7 +27,7 @@ internal static class ResizeNormalizeKernel
 {
     private const int Channels = 3;
 
-    /// <summary>Whether the config's preprocessing is exactly what this kernel does (for an 8-bit RGB decode): the configs it would serve.</summary>
+    /// <summary>Whether the config's preprocessing is exactly what this kernel does (for an 8-bit RGB decode): the configs it serves.</summary>
     public static bool Applies(PreprocessingConfig pre) =>
         pre.Resize.Apply && pre.Resize.ImageSize is not null && pre.Resize.EffectiveMode == ResizeMode.Fill
         && pre.Resize.Kernel is ResizeKernel.Linear or ResizeKernel.Cubic

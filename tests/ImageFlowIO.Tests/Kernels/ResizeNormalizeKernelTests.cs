@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 using ImageFlowIO.Config;
 using ImageFlowIO.Imaging;
 using ImageFlowIO.Tests.Support;
@@ -10,8 +12,9 @@ namespace ImageFlowIO.Tests.Kernels;
 /// <summary>
 /// The one-pass resize + normalise: float for float against its scalar reference (every layout, channel order, kernel,
 /// up- and downscaling, 1-pixel images), within the 8-bit rounding bound of ImageSharp's resize + TensorWriter on a real
-/// photo. The pipeline does not take it (docs/performance.md, round five: measured, not adopted); <see
-/// cref="ResizeNormalizeKernel.Applies"/> names the configs it would serve.
+/// photo; the pipeline's tensor is the kernel's, the same bytes on the Vector256, Vector128 and scalar paths (the CLI in
+/// new processes with AVX2 or every hardware intrinsic turned off). <see cref="ResizeNormalizeKernel.Applies"/> names the
+/// configs it serves (docs/performance.md, round five).
 /// </summary>
 public class ResizeNormalizeKernelTests
 {
@@ -131,6 +134,53 @@ public class ResizeNormalizeKernelTests
         Format = new FormatConfig { DataType = dataType ?? pre.Format.DataType, Channels = 3, ChannelOrder = pre.Format.ChannelOrder },
         Normalize = pre.Normalize,
     };
+
+    /// <summary>
+    /// The pipeline's preprocessed tensor (the noop backend saves it raw) from the CLI in a new process, as the machine
+    /// runs it, with AVX2 off (Vector128) and with every hardware intrinsic off (scalar): the same bytes as this process's
+    /// kernel. A PNG input, whose decode is integer-exact on every path (ImageSharp's JPEG IDCT is not).
+    /// </summary>
+    [Theory]
+    [InlineData("cubic", "nchw", "rgb")]
+    [InlineData("linear", "nhwc", "bgr")]
+    public async Task The_pipelines_tensor_is_the_same_bytes_on_every_instruction_set_path(string kernel, string layout, string order)
+    {
+        using var dir = new TempDir();
+        dir.Copy(TestPaths.Image("photo_160x120.png"), "in/photo.png");
+        var config = dir.Write("imageflow.json", $$"""
+            { "model": { "path": "noop.onnx", "layout": "{{layout}}" }, "execution": { "backend": "noop", "useCaching": "none" },
+              "input": { "source": "in" },
+              "preprocessing": {
+                "resize": { "apply": true, "imageSize": [97, 61], "keepAspectRatio": false, "kernel": "{{kernel}}" },
+                "normalize": { "apply": true, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225] },
+                "format": { "dataType": "float32", "channels": 3, "channelOrder": "{{order}}" } },
+              "output": { "saveRaw": { "apply": true, "format": "bin", "path": "raw" } } }
+            """);
+        var pre = Config(Enum.Parse<ResizeKernel>(kernel, true), 97, 61, Enum.Parse<ChannelOrder>(order, true));
+        Assert.True(ResizeNormalizeKernel.Applies(pre));
+        using var decoded = Decode("photo_160x120.png");
+        var expected = MemoryMarshal.AsBytes(ResizeNormalizeKernel.Write((Image<Rgb24>)decoded.Image, pre, Enum.Parse<TensorLayout>(layout, true)).AsFloat32()).ToArray();
+
+        foreach (var (name, variable) in new[] { ("default", ""), ("no AVX2", "DOTNET_EnableAVX2"), ("no intrinsics", "DOTNET_EnableHWIntrinsic") })
+        {
+            var raw = dir.Combine("raw-" + name.Replace(' ', '-'));
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = dir.Path };
+            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ImageFlowIO.Cli.dll"));
+            foreach (var a in new[] { "--config", config, "--no-progress", "--cache", "none" }) info.ArgumentList.Add(a);
+            if (variable.Length > 0) info.Environment[variable] = "0";
+            using var process = Process.Start(info)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            await process.WaitForExitAsync(timeout.Token);
+            var log = await stdout + await stderr;
+            Assert.True(process.ExitCode == 0, name + ": " + log);
+            var file = Assert.Single(Directory.GetFiles(dir.Combine("raw")));
+            var actual = File.ReadAllBytes(file);
+            Directory.Move(dir.Combine("raw"), raw);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"{name}: {actual.Length} bytes differ from the kernel's {expected.Length}");
+        }
+    }
 
     /// <summary>The kernel's tensor and ImageSharp's resize + TensorWriter's for the same decoded photo.</summary>
     private static (float[] Fused, float[] ImageSharp) BothPaths(string name, PreprocessingConfig pre, TensorLayout layout)
