@@ -25,7 +25,7 @@ public static class Program
             case "memory-policies": return MemoryPolicies.Run();
             case "model-overhead": return await ModelOverhead.RunAsync(args[1..]);
             case "resize-diff": return ResizeDiff.Run(args[1..]);
-            case "jpeg-diff": return JpegDiff.Run();
+            case "jpeg-diff": return JpegDiff.Run(args[1..]);
             default:
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
                 return 0;

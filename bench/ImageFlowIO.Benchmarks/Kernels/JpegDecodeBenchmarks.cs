@@ -58,12 +58,15 @@ public class JpegDecodeBenchmarks
 /// <c>-- jpeg-diff</c>: each decoder's RGB24 against ImageSharp's for the bench photo and the 8 sample photos at 640×480:
 /// max and mean |difference| per 8-bit sample and the share of samples that differ. A DCT-scaled decode is compared with
 /// ImageSharp's decode box-resized to the same size (the nearest equivalent; a scaled IDCT is not a box filter).
+/// <c>-- jpeg-diff --time N</c> then decodes the bench photo N times per decoder, the decoders interleaved, and prints the
+/// fastest and the median per decoder: robust on a shared machine where BenchmarkDotNet's short job is noisy.
 /// </summary>
 internal static class JpegDiff
 {
-    public static int Run()
+    public static int Run(string[] args)
     {
         ConfigureVips();
+        if (args.Length == 2 && args[0] == "--time") return Time(int.Parse(args[1]));
         var inputs = new List<(string, byte[])> { ("bench photo", BenchAssets.Jpeg640x480()) };
         foreach (var path in Directory.GetFiles(BenchAssets.PhotoFolder, "*.jpg").Order())
         {
@@ -75,6 +78,44 @@ internal static class JpegDiff
         }
         Print(inputs);
         return 0;
+    }
+
+    private static int Time(int rounds)
+    {
+        var jpeg = BenchAssets.Jpeg640x480();
+        var decoders = new (string Name, Func<int> Decode)[]
+        {
+            ("ImageSharp 2.1", () => { using var image = Image.Load<Rgb24>(jpeg); return image.Width; }),
+            ("SkiaSharp full", () => Returned(SkiaRgb24(jpeg, 1f, out var w, out _), w)),
+            ("SkiaSharp 6/8", () => Returned(SkiaRgb24(jpeg, 0.75f, out var w, out _), w)),
+            ("SkiaSharp 4/8", () => Returned(SkiaRgb24(jpeg, 0.5f, out var w, out _), w)),
+            ("NetVips 1 thread", () => Returned(VipsRgb24(jpeg, out var w, out _), w)),
+            // What the RGBA → RGB24 step and libvips's defaults cost, for the decision (not benchmarks of their own).
+            ("SkiaSharp full RGBA", () => Returned(SkiaRgb24(jpeg, 1f, out var w, out _, rgbaOnly: true), w)),
+            ("NetVips default", () => { NetVips.NetVips.Concurrency = Environment.ProcessorCount; try { return Returned(VipsRgb24(jpeg, out var w, out _), w); } finally { NetVips.NetVips.Concurrency = 1; } }),
+        };
+        var times = decoders.Select(_ => new List<double>()).ToArray();
+        for (var round = -3; round < rounds; round++)
+            for (var d = 0; d < decoders.Length; d++)
+            {
+                var start = System.Diagnostics.Stopwatch.GetTimestamp();
+                decoders[d].Decode();
+                if (round >= 0) times[d].Add(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
+        var baseline = times[0].Min();
+        Console.WriteLine($"{"decoder",-18} {"min µs",8} {"median µs",10} {"min vs ImageSharp",18}   ({rounds} rounds, interleaved; load {File.ReadAllText("/proc/loadavg").Split(' ')[0]})");
+        for (var d = 0; d < decoders.Length; d++)
+        {
+            var sorted = times[d].Order().ToList();
+            Console.WriteLine($"{decoders[d].Name,-18} {sorted[0],8:F0} {sorted[sorted.Count / 2],10:F0} {sorted[0] / baseline,17:F2}x");
+        }
+        return 0;
+    }
+
+    private static int Returned(byte[] pooled, int width)
+    {
+        ArrayPool<byte>.Shared.Return(pooled);
+        return width;
     }
 
     /// <summary>libvips on one thread and without its operation cache (a cache hit would skip the decode being measured).</summary>
@@ -116,7 +157,7 @@ internal static class JpegDiff
     /// SkiaSharp (libjpeg-turbo) decode at <paramref name="scale"/> (libjpeg-turbo's n/8 DCT scaling) into a pooled RGB24
     /// buffer: Skia has no 3-byte colour type, so it decodes to RGBA and ImageSharp's SIMD converter drops the alpha.
     /// </summary>
-    public static byte[] SkiaRgb24(byte[] jpeg, float scale, out int width, out int height)
+    public static byte[] SkiaRgb24(byte[] jpeg, float scale, out int width, out int height, bool rgbaOnly = false)
     {
         using var data = SKData.CreateCopy(jpeg);
         using var codec = SKCodec.Create(data) ?? throw new InvalidOperationException("SkiaSharp cannot read the JPEG");
@@ -135,7 +176,7 @@ internal static class JpegDiff
                     if (result != SKCodecResult.Success) throw new InvalidOperationException("SkiaSharp decode: " + result);
                 }
             }
-            PixelOperations<Rgba32>.Instance.ToRgb24(Configuration.Default,
+            if (!rgbaOnly) PixelOperations<Rgba32>.Instance.ToRgb24(Configuration.Default,
                 MemoryMarshal.Cast<byte, Rgba32>(rgba.AsSpan(0, width * height * 4)), MemoryMarshal.Cast<byte, Rgb24>(rgb.AsSpan(0, width * height * 3)));
         }
         finally { ArrayPool<byte>.Shared.Return(rgba); }
