@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -13,24 +12,8 @@ namespace ImageFlowIO.Tests.Caching;
 /// <summary>Cached re-runs as users meet them: the CLI as its own process, each run a new process.</summary>
 public sealed class CachedRerunProcessTests(ITestOutputHelper output)
 {
-    private sealed record Run(int ExitCode, string Stdout, string Stderr, double WallMs);
-
-    /// <summary>Runs this build's CLI (ImageFlowIO.Cli.dll beside the tests) as a new process.</summary>
-    private static async Task<Run> CliProcess(string workingDirectory, params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ImageFlowIO.Cli.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        foreach (var variable in new[] { "IMAGEFLOWIO_CACHE_DIR", "IMAGEFLOWIO_REMOTE_CACHE", "IMAGEFLOWIO_REMOTE_CACHE_TOKEN", "IMAGEFLOWIO_REMOTE_CACHE_KEY" })
-            info.Environment.Remove(variable);
-        var clock = Stopwatch.StartNew();
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        await process.WaitForExitAsync(timeout.Token);
-        return new Run(process.ExitCode, await stdout, await stderr, clock.Elapsed.TotalMilliseconds);
-    }
+    private static Task<CliProcess.Result> RunCli(string workingDirectory, params string[] args) =>
+        CliProcess.RunAsync(workingDirectory, null, args);
 
     private static int Count(string text, string fragment) => text.Split('\n').Count(l => l.Contains(fragment, StringComparison.Ordinal));
 
@@ -56,9 +39,9 @@ public sealed class CachedRerunProcessTests(ITestOutputHelper output)
             }
             """);
 
-        var first = await CliProcess(dir.Path, "--config", config, "--no-progress", "--log-level", "debug");
+        var first = await RunCli(dir.Path, "--config", config, "--no-progress", "--log-level", "debug");
         Assert.True(first.ExitCode == 0, first.Stderr);
-        var rerun = await CliProcess(dir.Path, "--config", config, "--no-progress", "--log-level", "debug");
+        var rerun = await RunCli(dir.Path, "--config", config, "--no-progress", "--log-level", "debug");
         Assert.True(rerun.ExitCode == 0, rerun.Stderr);
 
         Assert.Equal(40, Count(rerun.Stderr, "cache/disk hit "));
@@ -119,12 +102,12 @@ public sealed class CachedRerunProcessTests(ITestOutputHelper output)
         var b = Clone(dir, "b");
         string[] Args(string root) => ["--config", Path.Combine(root, "imageflow.json"), "--no-progress", "--log-level", "debug", "--remote-cache", nginx.Url];
 
-        var runA = await CliProcess(a, Args(a));
+        var runA = await RunCli(a, Args(a));
         Assert.True(runA.ExitCode == 0, runA.Stderr);
         Assert.Contains("16 inputs, 16 processed, 0 from cache, 0 failed", runA.Stdout);
         Assert.Equal(1, Count(runA.Stderr, "model/session open ch_PP-OCRv4_det_infer.onnx"));
 
-        var runB = await CliProcess(b, Args(b));
+        var runB = await RunCli(b, Args(b));
         Assert.True(runB.ExitCode == 0, runB.Stderr);
         Assert.Contains("16 inputs, 16 processed, 16 from cache, 0 failed", runB.Stdout);
         Assert.Equal(16, Count(runB.Stderr, "cache/remote hit "));
@@ -140,7 +123,7 @@ public sealed class CachedRerunProcessTests(ITestOutputHelper output)
         var remote = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(b, "out", "summary.json"))).RootElement.GetProperty("cache").GetProperty("remote");
         var downloaded = remote.GetProperty("bytesDownloaded").GetInt64();
         var written = Directory.GetFiles(Path.Combine(b, "out")).Where(f => !f.EndsWith("summary.json", StringComparison.Ordinal)).Sum(f => new FileInfo(f).Length);
-        static double Reported(Run run) => double.Parse(Regex.Match(run.Stdout, @"failed \((\d+) ms\)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        static double Reported(CliProcess.Result run) => double.Parse(Regex.Match(run.Stdout, @"failed \((\d+) ms\)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         output.WriteLine($"A: {Reported(runA)} ms run, {runA.WallMs:0} ms process; B: {Reported(runB)} ms run, {runB.WallMs:0} ms process; " +
             $"B/A run {Reported(runB) / Reported(runA):0.###}, process {runB.WallMs / runA.WallMs:0.###}; B downloaded {downloaded} bytes, wrote {written} bytes");
         Assert.True(downloaded <= 2 * written, $"B downloaded {downloaded} bytes to write {written}");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using ImageFlowIO.Tests.Support;
 
@@ -11,23 +10,8 @@ namespace ImageFlowIO.Tests.Cli;
 /// </summary>
 public sealed partial class NativeHeapTests
 {
-    private sealed record Run(int ExitCode, string Stdout, string Stderr);
-
-    private static async Task<Run> CliProcess(string workingDirectory, string? nativeHeap, params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ImageFlowIO.Cli.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        info.Environment.Remove("IMAGEFLOWIO_NATIVE_HEAP");
-        info.Environment.Remove("GLIBC_TUNABLES");
-        if (nativeHeap is not null) info.Environment["IMAGEFLOWIO_NATIVE_HEAP"] = nativeHeap;
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return new Run(process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<CliProcess.Result> RunCli(string workingDirectory, string? nativeHeap, params string[] args) =>
+        CliProcess.RunAsync(workingDirectory, new Dictionary<string, string?> { ["IMAGEFLOWIO_NATIVE_HEAP"] = nativeHeap, ["GLIBC_TUNABLES"] = null }, args);
 
     /// <summary>The kernel's transparent huge page mode ("always", "madvise", "never"), or null without them.</summary>
     private static string? HugePageMode()
@@ -58,9 +42,9 @@ public sealed partial class NativeHeapTests
             }
             """);
 
-        var tuned = await CliProcess(dir.Path, null, "--config", config, "--no-progress", "--log-level", "debug", "-o", dir.Combine("tuned"));
+        var tuned = await RunCli(dir.Path, null, "--config", config, "--no-progress", "--log-level", "debug", "-o", dir.Combine("tuned"));
         Assert.True(tuned.ExitCode == 0, tuned.Stderr);
-        var plain = await CliProcess(dir.Path, "default", "--config", config, "--no-progress", "--log-level", "debug", "-o", dir.Combine("plain"));
+        var plain = await RunCli(dir.Path, "default", "--config", config, "--no-progress", "--log-level", "debug", "-o", dir.Combine("plain"));
         Assert.True(plain.ExitCode == 0, plain.Stderr);
 
         Assert.Equal(File.ReadAllBytes(dir.Combine("plain", "photo.png")), File.ReadAllBytes(dir.Combine("tuned", "photo.png")));

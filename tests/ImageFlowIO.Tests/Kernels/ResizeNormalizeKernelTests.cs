@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using ImageFlowIO.Config;
 using ImageFlowIO.Imaging;
@@ -164,17 +163,9 @@ public class ResizeNormalizeKernelTests
         foreach (var (name, variable) in new[] { ("default", ""), ("no AVX2", "DOTNET_EnableAVX2"), ("no intrinsics", "DOTNET_EnableHWIntrinsic") })
         {
             var raw = dir.Combine("raw-" + name.Replace(' ', '-'));
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = dir.Path };
-            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ImageFlowIO.Cli.dll"));
-            foreach (var a in new[] { "--config", config, "--no-progress", "--cache", "none" }) info.ArgumentList.Add(a);
-            if (variable.Length > 0) info.Environment[variable] = "0";
-            using var process = Process.Start(info)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-            await process.WaitForExitAsync(timeout.Token);
-            var log = await stdout + await stderr;
-            Assert.True(process.ExitCode == 0, name + ": " + log);
+            var run = await CliProcess.RunAsync(dir.Path, variable.Length > 0 ? new Dictionary<string, string?> { [variable] = "0" } : null,
+                "--config", config, "--no-progress", "--cache", "none");
+            Assert.True(run.ExitCode == 0, name + ": " + run.Stdout + run.Stderr);
             var file = Assert.Single(Directory.GetFiles(dir.Combine("raw")));
             var actual = File.ReadAllBytes(file);
             Directory.Move(dir.Combine("raw"), raw);

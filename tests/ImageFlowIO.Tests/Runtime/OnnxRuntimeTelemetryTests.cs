@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ImageFlowIO.Tests.Support;
 
 namespace ImageFlowIO.Tests.Runtime;
@@ -25,21 +24,12 @@ public sealed class OnnxRuntimeTelemetryTests
               "output": { "save": { "apply": true, "path": "out", "format": "png" } } }
             """);
 
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = dir.Path };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ImageFlowIO.Cli.dll"));
-        foreach (var a in new[] { "--config", config, "--no-progress", "--log-level", "debug" }) info.ArgumentList.Add(a);
-        info.Environment["HOME"] = home;
         // ONNX Runtime keeps its telemetry off by itself on a CI machine (CI, TF_BUILD, GITHUB_ACTIONS): a developer's has none of them.
-        foreach (var variable in new[] { "ORT_DISABLE_TELEMETRY", "CI", "TF_BUILD", "GITHUB_ACTIONS", "XDG_CACHE_HOME", "IMAGEFLOWIO_CACHE_DIR", "IMAGEFLOWIO_REMOTE_CACHE" })
-            info.Environment.Remove(variable);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        var log = await stdout + await stderr;
+        var developerMachine = new Dictionary<string, string?> { ["HOME"] = home, ["ORT_DISABLE_TELEMETRY"] = null, ["CI"] = null, ["TF_BUILD"] = null, ["GITHUB_ACTIONS"] = null, ["XDG_CACHE_HOME"] = null };
+        var run = await CliProcess.RunAsync(dir.Path, developerMachine, "--config", config, "--no-progress", "--log-level", "debug");
+        var log = run.Stdout + run.Stderr;
 
-        Assert.True(process.ExitCode == 0, log);
+        Assert.True(run.ExitCode == 0, log);
         Assert.Contains("cache/session miss model.onnx", log); // ONNX Runtime really ran in that process
         Assert.True(File.Exists(dir.Combine("out", "a.png")), log);
         var store = Path.Combine(home, ".cache", "Microsoft", "DeveloperTools");
