@@ -60,6 +60,8 @@ public class JpegDecodeBenchmarks
 /// ImageSharp's decode box-resized to the same size (the nearest equivalent; a scaled IDCT is not a box filter).
 /// <c>-- jpeg-diff --time N</c> then decodes the bench photo N times per decoder, the decoders interleaved, and prints the
 /// fastest and the median per decoder: robust on a shared machine where BenchmarkDotNet's short job is noisy.
+/// <c>-- jpeg-diff --faults</c> prints what each decoder does with a truncated and a corrupt JPEG (the inputs behind
+/// IFIO2007 and IFIO2008), and with a header claiming more pixels than it holds.
 /// </summary>
 internal static class JpegDiff
 {
@@ -67,6 +69,7 @@ internal static class JpegDiff
     {
         ConfigureVips();
         if (args.Length == 2 && args[0] == "--time") return Time(int.Parse(args[1]));
+        if (args.FirstOrDefault() == "--faults") return Faults();
         var inputs = new List<(string, byte[])> { ("bench photo", BenchAssets.Jpeg640x480()) };
         foreach (var path in Directory.GetFiles(BenchAssets.PhotoFolder, "*.jpg").Order())
         {
@@ -110,6 +113,44 @@ internal static class JpegDiff
             Console.WriteLine($"{decoders[d].Name,-18} {sorted[0],8:F0} {sorted[sorted.Count / 2],10:F0} {sorted[0] / baseline,17:F2}x");
         }
         return 0;
+    }
+
+    private static int Faults()
+    {
+        var jpeg = BenchAssets.Jpeg640x480();
+        var truncated = jpeg[..(jpeg.Length / 2)];
+        var corrupt = (byte[])jpeg.Clone();
+        // Scan data after the headers: overwrite 64 bytes in the middle with 0xFF 0x00 stuffing breakers and noise.
+        var random = new Random(7);
+        for (var i = jpeg.Length / 2; i < jpeg.Length / 2 + 64; i++) corrupt[i] = (byte)random.Next(256);
+        foreach (var (label, bytes) in new[] { ("truncated (first half)", truncated), ("corrupt (64 bytes of noise mid-scan)", corrupt) })
+        {
+            Console.WriteLine(label + ":");
+            Console.WriteLine("  ImageSharp 2.1: " + Outcome(() => { using var image = Image.Load<Rgb24>(bytes); return $"decoded {image.Width}×{image.Height}, no error"; }));
+            Console.WriteLine("  SkiaSharp:      " + Outcome(() =>
+            {
+                using var data = SKData.CreateCopy(bytes);
+                using var codec = SKCodec.Create(data);
+                if (codec is null) return "SKCodec.Create returned null";
+                var pixels = new byte[codec.Info.Width * codec.Info.Height * 4];
+                unsafe { fixed (byte* p = pixels) return "GetPixels: " + codec.GetPixels(new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Opaque), (IntPtr)p); }
+            }));
+            Console.WriteLine("  NetVips:        " + Outcome(() => { var p = VipsRgb24(bytes, out var w, out var h); ArrayPool<byte>.Shared.Return(p); return $"decoded {w}×{h}, no error"; }));
+            Console.WriteLine("  NetVips fail_on=warning: " + Outcome(() =>
+            {
+                using var image = NetVips.Image.NewFromBuffer(bytes, access: NetVips.Enums.Access.Sequential, failOn: NetVips.Enums.FailOn.Warning);
+                var memory = image.WriteToMemory(out _);
+                NetVips.NetVips.Free(memory);
+                return $"decoded {image.Width}×{image.Height}, no error";
+            }));
+        }
+        return 0;
+    }
+
+    private static string Outcome(Func<string> decode)
+    {
+        try { return decode(); }
+        catch (Exception ex) { return $"{ex.GetType().Name}: {ex.Message.Split('\n')[0]}"; }
     }
 
     private static int Returned(byte[] pooled, int width)
