@@ -72,13 +72,7 @@ internal static class JpegDiff
         if (args.FirstOrDefault() == "--faults") return Faults();
         var inputs = new List<(string, byte[])> { ("bench photo", BenchAssets.Jpeg640x480()) };
         foreach (var path in Directory.GetFiles(BenchAssets.PhotoFolder, "*.jpg").Order())
-        {
-            using var image = Image.Load<Rgb24>(path);
-            image.Mutate(x => x.Resize(640, 480));
-            using var ms = new MemoryStream();
-            image.SaveAsJpeg(ms, new SixLabors.ImageSharp.Formats.Jpeg.JpegEncoder { Quality = 90 });
-            inputs.Add((Path.GetFileName(path), ms.ToArray()));
-        }
+            inputs.Add((Path.GetFileName(path), ResizeDiff.Photo640x480(path)));
         Print(inputs);
         return 0;
     }

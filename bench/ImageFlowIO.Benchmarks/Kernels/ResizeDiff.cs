@@ -120,7 +120,7 @@ internal static class ResizeDiff
         return 0;
     }
 
-    private static byte[] Photo640x480(string path)
+    internal static byte[] Photo640x480(string path)
     {
         using var image = Image.Load<Rgb24>(path);
         image.Mutate(x => x.Resize(640, 480));
