@@ -465,9 +465,8 @@ public sealed class Pipeline : IDisposable
         public OutputFacts? Facts { get; set; }
         /// <summary>The output-stage key, once computed.</summary>
         public string? OutputKey { get; set; }
-        /// <summary>Where save writes this input's image, when the batch already made it (<see cref="PlannedImagePathKnown"/>).</summary>
+        /// <summary>Where save writes this input's image, when the batch already made it (null: not made, or no image).</summary>
         public string? PlannedImagePath { get; init; }
-        public bool PlannedImagePathKnown { get; init; }
         /// <summary>Whether the output stage was looked up (up-to-date index, then the cache), so a miss is looked up once.</summary>
         public bool OutputLookedUp { get; set; }
         /// <summary>The up-to-date decision, and the outputs it found up to date.</summary>
@@ -481,7 +480,7 @@ public sealed class Pipeline : IDisposable
     /// <summary>Reads, decides (unless <paramref name="decided"/>: the input as a <see cref="Plan"/> decided it) and serves or preprocesses one input.</summary>
     private PendingInput Prepare(InputItem item, int index, byte[]? content, CancellationToken ct, PendingInput? decided = null, string? plannedImagePath = null)
     {
-        var pending = decided ?? new PendingInput(item, index) { PlannedImagePath = plannedImagePath, PlannedImagePathKnown = plannedImagePath is not null };
+        var pending = decided ?? new PendingInput(item, index) { PlannedImagePath = plannedImagePath };
         Guard(pending, () =>
         {
             ct.ThrowIfCancellationRequested();
@@ -736,8 +735,8 @@ public sealed class Pipeline : IDisposable
     /// </summary>
     private bool OutputsAreAllThatIsNeeded => !_options.KeepOutputTensors && _options.PostprocessHook is null;
 
-    private string OutputKey(PendingInput pending) => pending.OutputKey ??= pending.PlannedImagePathKnown
-        ? _outputs.Key(pending.InferenceKey, pending.Item, pending.PlannedImagePath)
+    private string OutputKey(PendingInput pending) => pending.OutputKey ??= pending.PlannedImagePath is { } planned
+        ? _outputs.Key(pending.InferenceKey, pending.Item, planned)
         : _outputs.Key(pending.InferenceKey, pending.Item, pending.Index);
 
     /// <summary>
