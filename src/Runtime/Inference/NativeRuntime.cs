@@ -9,7 +9,7 @@ namespace ImageFlowIO.Inference;
 /// The one place ONNX Runtime's native library is first touched: a missing or wrong library becomes one
 /// <c>IFIO1007</c> error naming the library, this machine's runtime identifier and the fix, instead of a crash.
 /// </summary>
-internal static class NativeRuntime
+internal static partial class NativeRuntime
 {
     private static int _fallbackRegistered;
     private static string? _componentAssembly;
@@ -83,17 +83,13 @@ internal static class NativeRuntime
     {
         if (Interlocked.Exchange(ref _telemetryChecked, 1) != 0 || Environment.GetEnvironmentVariable(TelemetryVariable) is not null) return;
         if (OperatingSystem.IsWindows()) { Environment.SetEnvironmentVariable(TelemetryVariable, "1"); return; }
-        var libc = OperatingSystem.IsMacOS() ? "/usr/lib/libSystem.dylib" : "libc.so.6";
-        if ((NativeLibrary.TryLoad(libc, out var handle) || NativeLibrary.TryLoad("libc.so", out handle))
-            && NativeLibrary.TryGetExport(handle, "setenv", out var setenv))
-            SetEnv(setenv);
-
-        static unsafe void SetEnv(IntPtr setenv)
-        {
-            fixed (byte* name = "ORT_DISABLE_TELEMETRY\0"u8, value = "1\0"u8)
-                ((delegate* unmanaged<byte*, byte*, int, int>)setenv)(name, value, 0); // 0: a value set natively meanwhile stands
-        }
+        // 0: a value set natively meanwhile stands; "libc" is the name the CLI's NativeHeap imports from too.
+        try { setenv(TelemetryVariable, "1", 0); }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException) { }
     }
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int setenv(string name, string value, int overwrite);
 
     internal static ModelException Explain(Exception cause, string modelPath)
     {
