@@ -83,6 +83,37 @@ public class ResizeNormalizeKernelTests
             }
     }
 
+    /// <summary>
+    /// The kernel's scratch comes from the shared float pool and its tensor from <see cref="TensorBuffers"/>: whatever
+    /// those arrays held before (here NaN everywhere) must not reach the tensor.
+    /// </summary>
+    [Theory]
+    [InlineData(ResizeKernel.Cubic, TensorLayout.Nchw, 160, 120, 160, 120)]
+    [InlineData(ResizeKernel.Cubic, TensorLayout.Nhwc, 160, 120, 97, 61)]
+    [InlineData(ResizeKernel.Linear, TensorLayout.Nchw, 64, 48, 320, 250)]
+    public void Stale_pooled_arrays_never_reach_the_tensor(ResizeKernel kernel, TensorLayout layout, int srcW, int srcH, int dstW, int dstH)
+    {
+        using var image = RandomImage(srcW, srcH, seed: 7);
+        var pixels = new byte[srcW * srcH * 3];
+        image.CopyPixelDataTo(pixels);
+        var pre = Config(kernel, dstW, dstH, ChannelOrder.Rgb);
+        Span<float> scale = stackalloc float[4], offset = stackalloc float[4];
+        TensorWriter.AffineMap(pre, 3, false, scale, offset);
+        var expected = ResizeNormalizeKernel.Reference(pixels, srcW, srcH, Preprocessor.Sampler(kernel), dstW, dstH, scale, offset, false, layout);
+        for (var round = 0; round < 3; round++)
+        {
+            // Poison the pool's arrays of every size the kernel may rent on this thread.
+            var poisoned = new List<float[]>();
+            for (var length = 16; length <= 1 << 20; length *= 2) poisoned.Add(System.Buffers.ArrayPool<float>.Shared.Rent(length));
+            foreach (var array in poisoned) { array.AsSpan().Fill(float.NaN); System.Buffers.ArrayPool<float>.Shared.Return(array); }
+            var dst = new float[dstW * dstH * 3];
+            dst.AsSpan().Fill(float.NaN);
+            ResizeNormalizeKernel.Run(pixels, srcW, srcH, Preprocessor.Sampler(kernel), dstW, dstH, scale, offset, false, layout, dst);
+            for (var i = 0; i < expected.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(dst[i]), $"round {round}, element {i}: {dst[i]} instead of {expected[i]}");
+        }
+    }
+
     [Fact]
     public void A_one_pixel_image_fills_the_tensor_with_its_normalised_colour()
     {
